@@ -1,0 +1,99 @@
+"""Read: turn raw JSON lines of one input file into a document batch and a batch of rejected lines.
+
+Pure: the caller streams the file (`pipeline.input_files`) and hands over lines with their 1-based
+numbers. A line is rejected, never dropped silently, when it is blank, not valid UTF-8, not a JSON
+object, lacks `text`, has a non-string `text`, or is larger than `max_doc_bytes`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+
+import orjson
+import pyarrow as pa
+from pydantic import Field
+
+from stages.batch import DOC_SCHEMA, REJECT_RAW_BYTES, REJECT_SCHEMA, make_doc_id
+from stages.config import StageConfig
+
+UNKNOWN_SET = "unknown"
+
+
+class ReadConfig(StageConfig):
+    """Limits on input lines."""
+
+    max_doc_bytes: int = Field(64 << 20, ge=1, description="lines longer than this are rejected as too_large")
+
+
+def _parse(raw: bytes, max_doc_bytes: int) -> tuple[str, str] | str:
+    """(text, pile_set_name) for a good line, else the reject reason."""
+    if len(raw) > max_doc_bytes:
+        return "too_large"
+    if not raw.strip():
+        return "blank_line"
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _diagnose(raw)
+    if not isinstance(obj, dict):
+        return "not_an_object"
+    if "text" not in obj:
+        return "missing_text"
+    text = obj["text"]
+    if isinstance(text, list) and all(isinstance(part, str) for part in text):
+        text = "\n\n".join(text)  # lm_dataformat's convention for list-valued text
+    if not isinstance(text, str):
+        return "text_not_a_string"
+    return text, _pile_set_name(obj.get("meta"))
+
+
+def _diagnose(raw: bytes) -> str:
+    """Why orjson refused a line: bad UTF-8, a lone surrogate escape (valid JSON, unencodable text), or bad JSON."""
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid_utf8"
+    try:
+        json.loads(decoded)
+    except ValueError:
+        return "invalid_json"
+    return "lone_surrogate"
+
+
+def _pile_set_name(meta: object) -> str:
+    if isinstance(meta, (str, bytes)):
+        try:
+            meta = orjson.loads(meta)
+        except orjson.JSONDecodeError:
+            return UNKNOWN_SET
+    if isinstance(meta, dict):
+        name = meta.get("pile_set_name")
+        if isinstance(name, str) and name:
+            return name
+    return UNKNOWN_SET
+
+
+def parse_lines(
+    lines: Sequence[bytes], first_line: int, file_index: int, source: str, config: ReadConfig
+) -> tuple[pa.Table, pa.Table]:
+    """Parse `lines` (numbered from `first_line`) into (documents, rejects) tables."""
+    docs: dict[str, list] = {name: [] for name in DOC_SCHEMA.names}
+    rejects: dict[str, list] = {name: [] for name in REJECT_SCHEMA.names}
+    for offset, raw in enumerate(lines):
+        line = first_line + offset
+        parsed = _parse(raw, config.max_doc_bytes)
+        if isinstance(parsed, str):
+            rejects["source"].append(source)
+            rejects["line"].append(line)
+            rejects["reason"].append(parsed)
+            rejects["pile_set_name"].append(None)
+            rejects["raw"].append(bytes(raw[:REJECT_RAW_BYTES]))
+            continue
+        docs["doc_id"].append(make_doc_id(file_index, line))
+        docs["source"].append(source)
+        docs["line"].append(line)
+        docs["pile_set_name"].append(parsed[1])
+        docs["text"].append(parsed[0])
+    return pa.table(docs, schema=DOC_SCHEMA), pa.table(rejects, schema=REJECT_SCHEMA)
