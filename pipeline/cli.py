@@ -1,0 +1,136 @@
+"""The `pileline` command line: run, sample, demo (and the inspection commands)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from pipeline.errors import UserError
+from pipeline.manifest import load_manifest
+from pipeline.progress import Progress
+
+DEMO_DOCS = 3000
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _print_totals(result) -> None:
+    t = result.totals
+    filtered = sum(t["filtered"].values())
+    rejected = sum(t["rejected"].values())
+    print(f"run directory: {result.output}")
+    print(
+        f"documents: {t['lines']:,} lines in {t['files']} files → kept {t['kept']:,}, filtered {filtered:,}, "
+        f"duplicates {t['duplicates']:,}, contaminated {t['contaminated']:,}, rejected {rejected:,}"
+    )
+    for name, count in t["filtered"].items():
+        print(f"  filtered by {name}: {count:,}")
+    for reason, count in t["rejected"].items():
+        print(f"  rejected as {reason}: {count:,}")
+    print(
+        f"partitions: {result.computed_partitions} computed, {result.reused_partitions} reused; "
+        f"{result.seconds:,.1f} s"
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.runner import run_manifest
+
+    overrides = {
+        "output": args.out,
+        "ray.num_cpus": args.num_cpus,
+        "ray.address": args.address,
+        "partition_docs": args.partition_docs,
+    }
+    manifest = load_manifest(args.manifest, overrides)
+    result = run_manifest(manifest, Progress(quiet=args.quiet))
+    _print_totals(result)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from pipeline.sample_corpus import write_sample_corpus
+
+    summary = write_sample_corpus(args.out_dir, docs=args.docs, seed=args.seed)
+    print(summary.describe())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.runner import run_manifest
+    from pipeline.sample_corpus import write_sample_corpus
+
+    out = Path(args.out)
+    sample_dir = out / "sample"
+    summary = write_sample_corpus(sample_dir, docs=args.docs, seed=0)
+    print(summary.describe())
+    demo_manifest = resources.files("manifests") / "demo.yaml"
+    with resources.as_file(demo_manifest) as manifest_path:
+        manifest = load_manifest(
+            manifest_path,
+            {
+                "inputs": [str(sample_dir / "train" / "*.jsonl.zst")],
+                "output": str(out / "run"),
+                "ray.num_cpus": args.num_cpus,
+            },
+        )
+    result = run_manifest(manifest, Progress(quiet=args.quiet))
+    _print_totals(result)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pileline",
+        description="Prepare the Pile for LM training: ftfy, filters, MinHash-LSH dedup, GPT-2 tokens, seeded shards, on Ray.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a manifest", description="Run a YAML manifest; flags override its keys.")
+    run.add_argument("manifest", help="the run manifest (YAML)")
+    run.add_argument("--out", help="run directory (overrides `output`)")
+    run.add_argument("--num-cpus", type=_positive_int, help="CPUs of the embedded Ray (overrides `ray.num_cpus`)")
+    run.add_argument("--address", help="address of an existing Ray cluster (overrides `ray.address`; RAY_ADDRESS also works)")
+    run.add_argument("--partition-docs", type=_positive_int, help="documents per partition (overrides `partition_docs`)")
+    run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.set_defaults(func=cmd_run)
+
+    sample = commands.add_parser("sample", help="write a generated Pile-layout sample corpus", description="Write a deterministic, Pile-layout sample corpus with duplicates and a ground-truth file.")
+    sample.add_argument("out_dir", help="where to write train/NN.jsonl.zst, val.jsonl.zst, ground_truth.jsonl")
+    sample.add_argument("--docs", type=_positive_int, default=DEMO_DOCS, help=f"number of documents (default {DEMO_DOCS})")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
+    sample.set_defaults(func=cmd_sample)
+
+    demo = commands.add_parser("demo", help="sample + run + summary on an embedded Ray", description="Write a sample corpus and run manifests/demo.yaml on it with an embedded local Ray.")
+    demo.add_argument("--out", default="pileline-demo", help="directory for the sample and the run (default ./pileline-demo)")
+    demo.add_argument("--docs", type=_positive_int, default=DEMO_DOCS, help=f"documents in the sample (default {DEMO_DOCS})")
+    demo.add_argument("--num-cpus", type=_positive_int, help="CPUs of the embedded Ray (default: all)")
+    demo.add_argument("--quiet", action="store_true", help="no progress display")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `pileline` console script; user errors are one line on stderr, exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as error:
+        print(f"pileline: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pileline: interrupted; finished partitions are kept, run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The prepare phase on Ray: one streaming reader task per input file, one task per partition.
+
+A reader streams its file and yields, per partition of `partition_docs` lines, a small description
+and (unless the partition is already finished) the raw lines, with backpressure so a reader runs at
+most a few partitions ahead. The driver keeps a bounded number of partition tasks in flight, so
+memory stays flat whatever the corpus size. Finished partitions and files are skipped on resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import ray
+
+from pipeline.filesystems import file_size
+from pipeline.input_files import LineChunk, iter_line_chunks
+from pipeline.manifest import Manifest
+from pipeline.prepare import Damage, PartitionSpec, prepare_partition
+from pipeline.progress import Progress
+from pipeline.run_directory import RunDirectory
+
+READER_AHEAD_OBJECTS = 4
+
+
+@ray.remote(num_cpus=0, max_retries=3)
+def _read_partitions(file_index: int, location: str, partition_docs: int, max_line_bytes: int, finished: frozenset):
+    """Yield, per partition, a description dict and then (when it is not finished) its lines."""
+    digest = hashlib.sha256()
+    for item in iter_line_chunks(location, partition_docs, max_line_bytes, digest):
+        if isinstance(item, LineChunk):
+            todo = item.first_line not in finished
+            yield {"kind": "chunk", "first_line": item.first_line, "lines": len(item.lines), "todo": todo}
+            if todo:
+                yield pa.array(item.lines, type=pa.large_binary())
+        else:
+            damage = Damage(item.line, item.reason, item.detail, item.raw)
+            yield {"kind": "damage", "first_line": item.line, "damage": damage, "todo": item.line not in finished}
+    yield {"kind": "end", "sha256": digest.hexdigest()}
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _prepare(run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest) -> dict:
+    raw = [] if lines is None else lines.to_pylist()
+    return prepare_partition(run, stage_dir, spec, raw, damage, manifest)
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """Partition summaries by id, input file info by index, and how many partitions were reused or computed."""
+
+    summaries: dict[str, dict]
+    file_info: dict[int, dict]
+    reused: int
+    computed: int
+
+
+@dataclass
+class _FileState:
+    index: int
+    location: str
+    partitions: list[str] = field(default_factory=list)
+    sha256: str | None = None
+
+
+def run_prepare_phase(
+    run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, cpus: int, progress: Progress
+) -> PrepareResult:
+    """Prepare every partition of every file not finished by an earlier run."""
+    summaries: dict[str, dict] = {}
+    file_info: dict[int, dict] = {}
+    finished_by_file: dict[int, set[int]] = {}
+    for path in run.list_files(stage_dir, ".json"):
+        name = path.rsplit("/", 1)[-1]
+        if name.startswith("file-"):
+            info = run.read_json(path)
+            file_info[info["index"]] = info
+        else:
+            summary = run.read_json(path)
+            summaries[summary["partition"]] = summary
+            finished_by_file.setdefault(summary["file_index"], set()).add(summary["first_line"])
+    pending = [index for index in range(len(files)) if index not in file_info]
+    reused = len(summaries)
+    known = sum(len(file_info[i]["partitions"]) for i in file_info)
+    progress.start_phase("prepare")
+    progress.advance(done=reused, reused=reused, total=None if pending else known)
+    if not pending:
+        progress.finish_phase()
+        return PrepareResult(summaries, file_info, reused, 0)
+
+    manifest_ref = ray.put(manifest)
+    max_readers = max(1, min(len(pending), cpus))
+    max_in_flight = manifest.ray.max_in_flight or 2 * cpus
+    readers: dict = {}
+    states: dict[int, _FileState] = {}
+    in_flight: dict = {}
+    queue = list(pending)
+
+    def close_file_if_complete(state: _FileState) -> None:
+        if state.sha256 is None or any(pid not in summaries for pid in state.partitions):
+            return
+        info = {
+            "index": state.index,
+            "path": state.location,
+            "bytes": file_size(state.location),
+            "sha256": state.sha256,
+            "partitions": state.partitions,
+        }
+        run.write_json(f"{stage_dir}/file-{state.index:05d}.json", info)
+        file_info[state.index] = info
+
+    while queue or readers or in_flight:
+        while queue and len(readers) < max_readers:
+            index = queue.pop(0)
+            states[index] = _FileState(index, files[index])
+            generator = _read_partitions.options(_generator_backpressure_num_objects=READER_AHEAD_OBJECTS).remote(
+                index, files[index], manifest.partition_docs, manifest.read.max_doc_bytes,
+                frozenset(finished_by_file.get(index, ())),
+            )
+            readers[generator] = index
+        waitables = list(in_flight)
+        if len(in_flight) < max_in_flight:
+            waitables += list(readers)
+        ready, _ = ray.wait(waitables, num_returns=1, timeout=1.0)
+        for ref in ready:
+            if ref in in_flight:
+                summary = ray.get(ref)
+                state = states[in_flight.pop(ref)]
+                summaries[summary["partition"]] = summary
+                progress.advance(docs=summary["lines"], nbytes=summary["line_bytes"], done=1)
+                close_file_if_complete(state)
+                continue
+            index = readers[ref]
+            state = states[index]
+            try:
+                item = ray.get(next(ref))
+            except StopIteration:
+                del readers[ref]
+                continue
+            if item["kind"] == "end":
+                state.sha256 = item["sha256"]
+                close_file_if_complete(state)
+                continue
+            spec = PartitionSpec(index, item["first_line"], state.location)
+            state.partitions.append(spec.partition_id)
+            if item["kind"] == "damage":
+                damage = item["damage"]
+                progress.log(f"{state.location}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept")
+            if not item["todo"]:
+                continue
+            lines_ref = next(ref) if item["kind"] == "chunk" else None
+            damage = item.get("damage")
+            task = _prepare.remote(run, stage_dir, spec, lines_ref, damage, manifest_ref)
+            in_flight[task] = index
+        if not queue and not readers:
+            progress.advance(total=sum(len(s.partitions) for s in states.values()) + known)
+    progress.finish_phase()
+    return PrepareResult(summaries, file_info, reused, len(summaries) - reused)
