@@ -22,6 +22,7 @@ class Progress:
         self.console = Console(file=self.stream, highlight=False)
         self.live: Live | None = None
         self.phase = ""
+        self.unit = "partitions"
         self._reset()
 
     def _reset(self) -> None:
@@ -33,10 +34,11 @@ class Progress:
         self.started = time.monotonic()
         self.last_log = self.started
 
-    def start_phase(self, phase: str) -> None:
-        """Begin a new phase (`prepare`, `dedup`, `tokens`, …); counters start from zero."""
+    def start_phase(self, phase: str, unit: str = "partitions") -> None:
+        """Begin a new phase (`prepare`, `dedup`, `tokens`, …) counting `unit`; counters start from zero."""
         self.finish_phase()
         self.phase = phase
+        self.unit = unit
         self._reset()
         if not self.quiet and self.console.is_terminal:
             self.live = Live(self._line(), console=self.console, refresh_per_second=4, transient=False)
@@ -61,8 +63,8 @@ class Progress:
         total = "?" if self.total is None else str(self.total)
         reused = f", {self.reused} reused" if self.reused else ""
         return Text(
-            f"{self.phase}: {self.done}/{total} partitions{reused} · {self.docs:,} docs · "
-            f"{megabytes:,.1f} MB · {megabytes / elapsed:,.2f} MB/s · {elapsed:,.0f} s"
+            f"{self.phase}: {self.done}/{total} {self.unit}{reused} · {self.docs:,} docs · "
+            f"{megabytes:,.1f} MB · {megabytes / elapsed:,.2f} MB/s · {elapsed:,.1f} s"
         )
 
     def finish_phase(self) -> None:

@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 
-import orjson
 import hashlib
+from collections import Counter
+
+import orjson
 
 from pipeline import __version__
 from pipeline.accounting import balances, input_record, totals
@@ -20,10 +22,12 @@ from pipeline.errors import UserError
 from pipeline.filesystems import expand_inputs
 from pipeline.manifest import Manifest
 from pipeline.prepare import REJECTS_DIR
+from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
 from pipeline.prepare_phase import run_prepare_phase
 from pipeline.progress import Progress
 from pipeline.ray_runtime import ray_session
 from pipeline.run_directory import RunDirectory
+from stages.batch import make_doc_id
 from stages.filter import needs_tokenizer
 
 STAGES_DIR = "stages"
@@ -86,31 +90,57 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
     """Run every phase of `manifest` into `manifest.output`, reusing finished work."""
     progress = progress or Progress()
     started = time.monotonic()
-    files = expand_inputs(manifest.inputs)
+    train_files = expand_inputs(manifest.inputs)
+    holdout_files = expand_inputs(manifest.dedup.holdout) if manifest.dedup.enabled and manifest.dedup.holdout else []
+    if both := sorted(set(train_files) & set(holdout_files)):
+        raise UserError(f"{both[0]}: named both as an input and as dedup.holdout")
+    files = train_files + holdout_files
     run = RunDirectory(manifest.output)
     removed_temporaries = run.remove_temporaries()
     if removed_temporaries:
         progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
-    prepare_dir = f"{STAGES_DIR}/prepare-{prepare_hash(manifest, files)}"
-    _discard_stale(run, {prepare_dir.split("/", 1)[1]}, progress)
+    prepare_key = prepare_hash(manifest, files)
+    prepare_dir = f"{STAGES_DIR}/prepare-{prepare_key}"
+    keep_dirs = {prepare_dir.split("/", 1)[1]}
+    dedup_dir = f"{STAGES_DIR}/dedup-{_hash([prepare_key, manifest.dedup.model_dump(mode='json')])}"
 
     with ray_session(manifest.ray) as cpus:
         prepared = run_prepare_phase(run, prepare_dir, files, manifest, cpus, progress)
-    summaries, file_info = prepared.summaries, prepared.file_info
+        summaries, file_info = prepared.summaries, prepared.file_info
+        ordered = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
+        removed_by_file: dict[int, Counter] = {}
+        if manifest.dedup.enabled:
+            refs = [
+                PartitionRef(pid, make_doc_id(summaries[pid]["file_index"], summaries[pid]["first_line"]), summaries[pid]["file_index"] >= len(train_files))
+                for pid in ordered
+            ]
+            docs_by_set: Counter = Counter()
+            for pid in ordered[: sum(len(file_info[i]["partitions"]) for i in range(len(train_files)))]:
+                docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[pid]["by_set"].items()})
+            plan = make_plan(run, prepare_dir, dedup_dir, refs, sum(summaries[p]["kept"] for p in ordered), manifest, cpus)
+            keep_dirs.add(plan.work_dir.split("/", 1)[1])
+            deduped = run_dedup_phase(plan, cpus, progress)
+            write_dedup_outputs(plan, deduped, dict(docs_by_set))
+            for ref, summary in zip(refs, deduped.partitions):
+                counts = removed_by_file.setdefault(summaries[ref.partition]["file_index"], Counter())
+                counts.update({"duplicates": summary["duplicates"], "contaminated": summary["contaminated"]})
 
     partitions = {pid for info in file_info.values() for pid in info["partitions"]}
     for path in run.list_files(REJECTS_DIR, ".parquet"):
         if path.rsplit("/", 1)[-1].removesuffix(".parquet") not in partitions:
             run.delete(path)
+    _discard_stale(run, keep_dirs, progress)
     records = []
     for index, location in enumerate(files):
         info = file_info[index]
-        record = input_record(location, info, (summaries[pid] for pid in info["partitions"]))
+        record = input_record(location, info, (summaries[pid] for pid in info["partitions"]), removed_by_file.get(index))
+        record["holdout"] = index >= len(train_files)
         if not balances(record):
             raise RuntimeError(f"accounting does not balance for {location}: {record}")
         records.append(record)
     outputs = {path: run.sha256(path) for directory in OUTPUT_DIRS for path in run.list_files(directory)}
-    total = totals(records)
+    total = totals([r for r in records if not r["holdout"]])
+    holdout_total = totals([r for r in records if r["holdout"]])
     seconds = time.monotonic() - started
     run.write_json(
         "manifest.json",
@@ -120,6 +150,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             "versions": package_versions(),
             "inputs": records,
             "totals": total,
+            "holdout_totals": holdout_total,
             "outputs": outputs,
         },
     )
