@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import ray
 
 from pipeline.manifest import Manifest
+from pipeline.parquet_stream import StableParquetWriter
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 from pipeline.shuffle_files import read_bucket, write_routed
@@ -353,11 +353,9 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
     with run.open_atomic("dedup/clusters.parquet") as stream:
         schema = KEPT_SCHEMA.remove(KEPT_SCHEMA.get_field_index("kept_pile_set_name"))
         schema = pa.schema([schema.field(name) for name in CLUSTER_COLUMNS])
-        with pq.ParquetWriter(stream, schema, compression="zstd", write_statistics=False) as writer:
+        with StableParquetWriter(stream, schema) as writer:
             for part in plan.partitions:
-                table = run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS)
-                if table.num_rows:
-                    writer.write_table(table.cast(schema))
+                writer.write(run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS))
     by_set: dict[str, Counter] = {}
     cross: Counter = Counter()
     for summary in result.partitions:

@@ -1,0 +1,166 @@
+"""Global dedup on real Ray: keep rule, priority, holdout, a chain across files, invariance to splitting."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from input_files_for_tests import doc_line, write_lines
+from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase
+from pipeline.manifest import parse_manifest
+from pipeline.progress import Progress
+from pipeline.run_directory import RunDirectory
+from pipeline.runner import prepare_hash, run_manifest
+from stages.batch import make_doc_id
+
+VOCABULARY = [f"w{i}" for i in range(5000)]
+
+
+def _words(rng: random.Random, n: int = 200) -> list[str]:
+    return [rng.choice(VOCABULARY) for _ in range(n)]
+
+
+def _mutate(words: list[str], rng: random.Random, changes: int) -> list[str]:
+    out = list(words)
+    for position in rng.sample(range(len(out)), changes):
+        out[position] = rng.choice(VOCABULARY)
+    return out
+
+
+def _corpus(root: Path) -> dict:
+    """Three train files and a holdout file with planted duplicates; returns where each was planted."""
+    rng = random.Random(7)
+    files = {name: [] for name in ("00", "01", "02")}
+    unique = lambda: " ".join(_words(rng))  # noqa: E731
+    for name in files:
+        files[name] = [(unique(), "Pile-CC") for _ in range(30)]
+    exact = unique()
+    files["00"][4] = (exact, "Pile-CC")
+    files["02"][10] = (exact, "Github")
+    files["01"][20] = (exact, "Pile-CC")
+    chain = [_words(rng)]
+    for _ in range(5):
+        chain.append(_mutate(chain[-1], rng, 4))
+    chain_places = [("00", 7), ("01", 3), ("02", 5), ("00", 25), ("01", 28), ("02", 29)]
+    for (name, index), words in zip(chain_places, chain):
+        files[name][index] = (" ".join(words), "ArXiv")
+    priority_text = unique()
+    files["00"][12] = (priority_text, "Pile-CC")
+    files["01"][12] = (priority_text, "Wikipedia (en)")
+    held = unique()
+    files["02"][18] = (held, "Books3")
+    for name, docs in files.items():
+        write_lines(root / "train" / f"{name}.jsonl.zst", [doc_line(t, s) for t, s in docs])
+    write_lines(root / "val.jsonl.zst", [doc_line(unique(), "Pile-CC"), doc_line(held, "Books3")])
+    return {"exact": [("00", 5), ("01", 21), ("02", 11)], "chain": [(n, i + 1) for n, i in chain_places],
+            "priority": [("00", 13), ("01", 13)], "held": ("02", 19), "chain_words": chain}
+
+
+def _manifest(root: Path, out: Path, **dedup):
+    return parse_manifest(
+        {
+            "inputs": [str(root / "train" / "*.jsonl.zst")],
+            "output": str(out),
+            "partition_docs": dedup.pop("partition_docs", 8),
+            "filter": {"preset": "none"},
+            "dedup": {"shingle": "word", "ngram": 5, "num_perm": 128, "threshold": 0.7, **dedup},
+        }
+    )
+
+
+def _clusters(run_dir: Path) -> list[dict]:
+    return pq.read_table(run_dir / "dedup" / "clusters.parquet").to_pylist()
+
+
+def _place(row) -> tuple[str, int]:
+    return Path(row["source"]).name.split(".")[0], row["line"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dedup-corpus")
+    return root, _corpus(root)
+
+
+def test_keep_rule_chain_and_accounting(corpus, tmp_path, ray_instance):
+    root, planted = corpus
+    run_manifest(_manifest(root, tmp_path / "run"), Progress(quiet=True))
+    rows = _clusters(tmp_path / "run")
+    by_place = {_place(r): r for r in rows}
+    exact = [by_place[p] for p in planted["exact"]]
+    assert len({r["cluster_id"] for r in exact}) == 1
+    assert [r["kept"] for r in exact] == [True, False, False]
+    assert exact[0]["cluster_id"] == min(r["doc_id"] for r in exact)
+
+    chain = [by_place[p] for p in planted["chain"]]
+    assert len({r["cluster_id"] for r in chain}) == 1, "a chain across files must collapse to one component"
+    cluster = [r for r in rows if r["cluster_id"] == chain[0]["cluster_id"]]
+    assert len(cluster) == 6 and sum(r["kept"] for r in cluster) == 1
+    kept = next(r for r in cluster if r["kept"])
+    assert kept["doc_id"] == min(r["doc_id"] for r in cluster) == make_doc_id(0, 8)
+
+    record = orjson.loads((tmp_path / "run" / "manifest.json").read_bytes())
+    duplicates = sum(r["duplicates"] for r in record["inputs"])
+    assert duplicates == sum(not r["kept"] for r in rows) == 2 + 5 + 1
+    stats = orjson.loads((tmp_path / "run" / "stats" / "dedup.json").read_bytes())
+    assert stats["duplicates"] == duplicates
+    assert stats["cluster_sizes"] == {"2": 1, "3": 1, "6": 1}
+    assert stats["cross_set"]["Github"]["Pile-CC"] == 1
+    assert (stats["params"]["bands"], stats["params"]["rows"]) != (None, None)
+
+
+def test_priority_and_holdout(corpus, tmp_path, ray_instance):
+    root, planted = corpus
+    manifest = _manifest(root, tmp_path / "run", priority=["Wikipedia (en)"], holdout=[str(root / "val.jsonl.zst")])
+    result = run_manifest(manifest, Progress(quiet=True))
+    by_place = {_place(r): r for r in _clusters(tmp_path / "run")}
+    first, second = (by_place[p] for p in planted["priority"])
+    assert (first["kept"], second["kept"]) == (False, True), "the prioritised subset's copy is kept"
+    train_copy = by_place[planted["held"]]
+    held = by_place[("val", 2)]
+    assert train_copy["contaminated"] and not train_copy["kept"]
+    assert held["kept"] and not held["contaminated"]
+    assert result.totals["contaminated"] == 1
+    record = orjson.loads((tmp_path / "run" / "manifest.json").read_bytes())
+    assert [r["holdout"] for r in record["inputs"]] == [False, False, False, True]
+
+
+def test_clusters_do_not_depend_on_partition_size(corpus, tmp_path, ray_instance):
+    root, _ = corpus
+    run_manifest(_manifest(root, tmp_path / "a", partition_docs=5), Progress(quiet=True))
+    run_manifest(_manifest(root, tmp_path / "b", partition_docs=1000), Progress(quiet=True))
+    a = (tmp_path / "a" / "dedup" / "clusters.parquet").read_bytes()
+    assert a == (tmp_path / "b" / "dedup" / "clusters.parquet").read_bytes()
+
+
+@pytest.mark.parametrize("cpus", [1, 3, 5])
+def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, cpus):
+    """K (buckets) grows with the CPU count; the components must not change with it."""
+    root, _ = corpus
+    reference = tmp_path / "reference"
+    run_manifest(_manifest(root, reference), Progress(quiet=True))
+    manifest = _manifest(root, reference)
+    run = RunDirectory(str(reference))
+    from pipeline.filesystems import expand_inputs
+
+    files = expand_inputs(manifest.inputs)
+    prepare_dir = f"stages/prepare-{prepare_hash(manifest, files)}"
+    refs = []
+    for summary_path in sorted(run.list_files(prepare_dir, ".json")):
+        if summary_path.rsplit("/", 1)[-1].startswith("file-"):
+            continue
+        s = run.read_json(summary_path)
+        refs.append(PartitionRef(s["partition"], make_doc_id(s["file_index"], s["first_line"]), False))
+    plan = make_plan(run, prepare_dir, f"stages/test-k-{cpus}", refs, 100, manifest, cpus)
+    assert plan.buckets == cpus
+    result = run_dedup_phase(plan, 2, Progress(quiet=True))
+    got = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for p in plan.partitions
+                 for r in run.read_parquet(plan.step_path("clusters", p.partition, ".parquet")).to_pylist())
+    expected = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for r in _clusters(reference))
+    assert got == expected
+    assert result.rounds >= 1
