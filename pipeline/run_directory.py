@@ -21,7 +21,13 @@ import pyarrow.parquet as pq
 from pipeline.filesystems import resolve
 
 TMP_MARK = ".tmp-"
+"""Our temporary files contain this; files ending in `.tmp` (the MMIDIDX writer's) are temporary too."""
 HASH_BLOCK = 8 << 20
+
+
+def is_temporary(name: str) -> bool:
+    """True for a file name that an unfinished write left behind."""
+    return TMP_MARK in name or name.endswith(".tmp")
 
 
 class RunDirectory:
@@ -52,7 +58,7 @@ class RunDirectory:
         return sorted(
             info.path[len(prefix) :]
             for info in self.filesystem.get_file_info(selector)
-            if info.type == pafs.FileType.File and info.path.endswith(suffix) and TMP_MARK not in info.base_name
+            if info.type == pafs.FileType.File and info.path.endswith(suffix) and not is_temporary(info.base_name)
         )
 
     @contextmanager
@@ -108,7 +114,7 @@ class RunDirectory:
     def remove_temporaries(self) -> int:
         """Delete `*.tmp-*` files left by a crashed run; returns how many."""
         selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
-        stale = [i.path for i in self.filesystem.get_file_info(selector) if TMP_MARK in i.base_name]
+        stale = [i.path for i in self.filesystem.get_file_info(selector) if i.type == pafs.FileType.File and is_temporary(i.base_name)]
         for path in stale:
             self.filesystem.delete_file(path)
         return len(stale)

@@ -23,6 +23,7 @@ from pipeline.filesystems import expand_inputs
 from pipeline.manifest import Manifest
 from pipeline.prepare import REJECTS_DIR
 from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
+from pipeline.tokens_phase import DedupClusters, TokensPlan, run_tokens_phase
 from pipeline.prepare_phase import run_prepare_phase
 from pipeline.progress import Progress
 from pipeline.ray_runtime import ray_session
@@ -86,6 +87,37 @@ def _discard_stale(run: RunDirectory, keep: set[str], progress: Progress) -> Non
             run.filesystem.delete_dir(info.path)
 
 
+def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, cpus, progress):
+    """Run the dedup phase; returns (plan, {file index: removed counts}, outputs)."""
+    summaries, file_info = prepared.summaries, prepared.file_info
+    refs = [
+        PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), index >= train_count)
+        for index in range(len(files))
+        for pid in file_info[index]["partitions"]
+    ]
+    docs_by_set: Counter = Counter()
+    for ref in refs:
+        if not ref.holdout:
+            docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[ref.partition]["by_set"].items()})
+    total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
+    plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest, cpus)
+    deduped = run_dedup_phase(plan, cpus, progress)
+    write_dedup_outputs(plan, deduped, dict(docs_by_set))
+    removed: dict[int, Counter] = {}
+    for ref, summary in zip(refs, deduped.partitions):
+        counts = removed.setdefault(summaries[ref.partition]["file_index"], Counter())
+        counts.update({"duplicates": summary["duplicates"], "contaminated": summary["contaminated"]})
+    return plan, removed, ["dedup/clusters.parquet", "stats/dedup.json"]
+
+
+def _remove_stale_outputs(run: RunDirectory, produced: set[str]) -> None:
+    """Delete output files this run did not produce (left by a run with other settings)."""
+    for directory in OUTPUT_DIRS:
+        for path in run.list_files(directory):
+            if path not in produced:
+                run.delete(path)
+
+
 def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunResult:
     """Run every phase of `manifest` into `manifest.output`, reusing finished work."""
     progress = progress or Progress()
@@ -100,48 +132,46 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
     if removed_temporaries:
         progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
     prepare_key = prepare_hash(manifest, files)
+    dedup_key = _hash([prepare_key, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare_key
+    tokens_key = _hash([dedup_key, manifest.tokenize.model_dump(mode="json")])
+    layout_key = _hash([tokens_key, manifest.shards.model_dump(mode="json"), manifest.seed])
     prepare_dir = f"{STAGES_DIR}/prepare-{prepare_key}"
-    keep_dirs = {prepare_dir.split("/", 1)[1]}
-    dedup_dir = f"{STAGES_DIR}/dedup-{_hash([prepare_key, manifest.dedup.model_dump(mode='json')])}"
+    keep_dirs = {f"prepare-{prepare_key}", f"tokens-{tokens_key}", f"layout-{layout_key}"}
 
     with ray_session(manifest.ray) as cpus:
         prepared = run_prepare_phase(run, prepare_dir, files, manifest, cpus, progress)
-        summaries, file_info = prepared.summaries, prepared.file_info
-        ordered = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
-        removed_by_file: dict[int, Counter] = {}
+        file_info = prepared.file_info
+        partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
+        produced = {f"{REJECTS_DIR}/{pid}.parquet" for pid in partitions}
+        removed: dict[int, Counter] = {}
+        clusters = None
         if manifest.dedup.enabled:
-            refs = [
-                PartitionRef(pid, make_doc_id(summaries[pid]["file_index"], summaries[pid]["first_line"]), summaries[pid]["file_index"] >= len(train_files))
-                for pid in ordered
-            ]
-            docs_by_set: Counter = Counter()
-            for pid in ordered[: sum(len(file_info[i]["partitions"]) for i in range(len(train_files)))]:
-                docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[pid]["by_set"].items()})
-            plan = make_plan(run, prepare_dir, dedup_dir, refs, sum(summaries[p]["kept"] for p in ordered), manifest, cpus)
+            plan, removed, outputs = _dedup(
+                run, prepare_dir, f"{STAGES_DIR}/dedup-{dedup_key}", files, len(train_files), prepared, manifest, cpus, progress
+            )
             keep_dirs.add(plan.work_dir.split("/", 1)[1])
-            deduped = run_dedup_phase(plan, cpus, progress)
-            write_dedup_outputs(plan, deduped, dict(docs_by_set))
-            for ref, summary in zip(refs, deduped.partitions):
-                counts = removed_by_file.setdefault(summaries[ref.partition]["file_index"], Counter())
-                counts.update({"duplicates": summary["duplicates"], "contaminated": summary["contaminated"]})
+            clusters = DedupClusters(f"{plan.work_dir}/clusters")
+            produced.update(outputs)
+        train_partitions = tuple(pid for index in range(len(train_files)) for pid in file_info[index]["partitions"])
+        tokens_plan = TokensPlan(
+            run, prepare_dir, clusters, f"{STAGES_DIR}/tokens-{tokens_key}", f"{STAGES_DIR}/layout-{layout_key}",
+            train_partitions, manifest,
+        )
+        produced.update(run_tokens_phase(tokens_plan, cpus, progress).outputs)
 
-    partitions = {pid for info in file_info.values() for pid in info["partitions"]}
-    for path in run.list_files(REJECTS_DIR, ".parquet"):
-        if path.rsplit("/", 1)[-1].removesuffix(".parquet") not in partitions:
-            run.delete(path)
     _discard_stale(run, keep_dirs, progress)
+    _remove_stale_outputs(run, produced)
     records = []
     for index, location in enumerate(files):
         info = file_info[index]
-        record = input_record(location, info, (summaries[pid] for pid in info["partitions"]), removed_by_file.get(index))
+        summaries = (prepared.summaries[pid] for pid in info["partitions"])
+        record = input_record(location, info, summaries, removed.get(index))
         record["holdout"] = index >= len(train_files)
         if not balances(record):
             raise RuntimeError(f"accounting does not balance for {location}: {record}")
         records.append(record)
     outputs = {path: run.sha256(path) for directory in OUTPUT_DIRS for path in run.list_files(directory)}
     total = totals([r for r in records if not r["holdout"]])
-    holdout_total = totals([r for r in records if r["holdout"]])
-    seconds = time.monotonic() - started
     run.write_json(
         "manifest.json",
         {
@@ -150,8 +180,8 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             "versions": package_versions(),
             "inputs": records,
             "totals": total,
-            "holdout_totals": holdout_total,
+            "holdout_totals": totals([r for r in records if r["holdout"]]),
             "outputs": outputs,
         },
     )
-    return RunResult(manifest.output, total, prepared.reused, prepared.computed, seconds)
+    return RunResult(manifest.output, total, prepared.reused, prepared.computed, time.monotonic() - started)

@@ -1,0 +1,309 @@
+"""The tokens phase on Ray: tokenize partitions, lay documents out in doc_id order, write sequences.
+
+    tokens      per partition: GPT-2 (or any tokenizer.json) ids of the documents dedup kept, as raw
+                tokens plus a table of (doc_id, source, line, pile_set_name, tokens)
+    documents   per shard of consecutive partitions: Megatron/GPT-NeoX `MMIDIDX` documents file(s)
+    order       one task: GPT-NeoX v1.0's doc_idx / sample_idx / shuffle_idx over all document sizes
+    sequences   per sequence shard: `seq_len + 1`-token samples in training order, as `MMIDIDX`
+
+Documents appear in canonical doc_id order (partition order), so every file here depends only on
+the kept documents, the tokenizer, `shards` and `seed`: not on partitioning or CPU count.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import ray
+
+from pipeline.errors import UserError
+from pipeline.filesystems import is_uri
+from pipeline.indexed_dataset import IndexedDataset, IndexedDatasetWriter
+from pipeline.manifest import Manifest
+from pipeline.parquet_stream import StableParquetWriter
+from pipeline.progress import Progress
+from pipeline.run_directory import RunDirectory
+from pipeline.task_map import map_items
+from stages.tokenize import load_tokenizer, token_dtype, tokenize_batch
+from stages.training_order import build_training_order, resolved_num_samples, sample_pieces
+
+TOKENS_DIR = "tokens"
+DOCUMENT_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "tokens"]
+DOCUMENTS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.int64()),
+        ("source", pa.string()),
+        ("line", pa.int64()),
+        ("pile_set_name", pa.string()),
+        ("tokens", pa.int32()),
+        ("file", pa.string()),
+        ("item", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TokensPlan:
+    """Where the tokens phase reads and writes, for which partitions (train only, in doc_id order).
+
+    Tokenized partitions live in `tokens_dir` (they depend on the tokenizer and dedup); documents,
+    order and sequences in `layout_dir` (they also depend on `shards` and `seed`), so changing the
+    seed re-lays out the tokens without tokenizing again.
+    """
+
+    run: RunDirectory
+    prepare_dir: str
+    clusters: DedupClusters | None
+    tokens_dir: str
+    layout_dir: str
+    partitions: tuple[str, ...]
+    manifest: Manifest
+
+    def step_path(self, step: str, name: str, suffix: str) -> str:
+        root = self.tokens_dir if step == "tokens" else self.layout_dir
+        return f"{root}/{step}/{name}{suffix}"
+
+
+@dataclass(frozen=True)
+class DedupClusters:
+    """Where the dedup phase left each partition's cluster members (`<dir>/<partition>.parquet`)."""
+
+    directory: str
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
+    run = plan.run
+    docs = run.read_parquet(f"{plan.prepare_dir}/{partition}.docs.parquet", columns=["doc_id", "source", "line", "pile_set_name", "text"])
+    tokenizer = load_tokenizer(plan.manifest.tokenize)
+    flat, sizes = tokenize_batch(docs.column("text"), tokenizer, plan.manifest.tokenize.append_eod)
+    keep = np.ones(docs.num_rows, dtype=bool)
+    if plan.clusters is not None:
+        clusters = run.read_parquet(f"{plan.clusters.directory}/{partition}.parquet", columns=["doc_id", "kept"])
+        removed = clusters.filter(pc.invert(clusters.column("kept"))).column("doc_id").to_numpy()
+        keep = ~np.isin(docs.column("doc_id").to_numpy(), removed)
+    ends = np.cumsum(sizes, dtype=np.int64)
+    starts = ends - sizes
+    kept_tokens = np.concatenate([flat[s:e] for s, e in zip(starts[keep], ends[keep])]) if keep.any() else flat[:0]
+    with run.open_atomic(plan.step_path("tokens", partition, ".bin")) as stream:
+        stream.write(np.ascontiguousarray(kept_tokens).tobytes())
+    table = docs.select(["doc_id", "source", "line", "pile_set_name"]).filter(pa.array(keep))
+    table = table.append_column("tokens", pa.array(sizes[keep], type=pa.int32()))
+    run.write_parquet(plan.step_path("tokens", partition, ".parquet"), table)
+    by_set: dict[str, Counter] = {}
+    for name, size, kept in zip(docs.column("pile_set_name").to_pylist(), sizes.tolist(), keep.tolist()):
+        counts = by_set.setdefault(name, Counter())
+        counts["documents_before"] += 1
+        counts["tokens_before"] += size
+        if kept:
+            counts["documents"] += 1
+            counts["tokens"] += size
+    summary = {
+        "partition": partition,
+        "docs": int(keep.sum()),
+        "tokens": int(sizes[keep].sum()),
+        "bytes": int(pc.sum(pc.binary_length(pc.cast(docs.column("text"), pa.binary()))).as_py() or 0),
+        "by_set": {name: dict(sorted(c.items())) for name, c in sorted(by_set.items())},
+    }
+    run.write_json(plan.step_path("tokens", partition, ".json"), summary)
+    return summary
+
+
+def _local_prefix(run: RunDirectory, relative: str) -> str:
+    """The local path of a token file: MMIDIDX files are memory-mapped, so they need a local or mounted path."""
+    if is_uri(run.location):
+        raise UserError(f"{run.location}: token shards need a local or mounted run directory (a shared mount on a cluster)")
+    path = run.path(relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _documents_task(plan: TokensPlan, name: str, partitions: list[str], dtype: str) -> dict:
+    run = plan.run
+    prefix = _local_prefix(run, f"{TOKENS_DIR}/{name}")
+    items = tokens = 0
+    with IndexedDatasetWriter(prefix, np.dtype(dtype)) as writer:
+        for partition in partitions:
+            sizes = run.read_parquet(plan.step_path("tokens", partition, ".parquet"), columns=["tokens"]).column("tokens").to_numpy()
+            flat = np.frombuffer(run.read_bytes(plan.step_path("tokens", partition, ".bin")), dtype=dtype)
+            writer.add_documents(flat, sizes)
+            items += sizes.size
+            tokens += int(sizes.sum())
+    summary = {"file": name, "items": items, "tokens": tokens}
+    run.write_json(plan.step_path("documents", name, ".json"), summary)
+    return summary
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> dict:
+    """Build GPT-NeoX's index arrays over the sizes of every document (in a task, not the driver)."""
+    run = plan.run
+    sizes = np.concatenate([IndexedDataset(_local_prefix(run, f"{TOKENS_DIR}/{d['file']}")).sizes for d in documents])
+    order = build_training_order(sizes, plan.manifest.shards.seq_len, num_samples, plan.manifest.seed)
+    buffer = io.BytesIO()
+    np.savez(buffer, doc_idx=order.doc_idx, sample_idx=order.sample_idx, shuffle_idx=order.shuffle_idx, sizes=sizes)
+    run.write_bytes(plan.step_path("order", "order", ".npz"), buffer.getvalue())
+    summary = {
+        "epochs": order.epochs,
+        "tokens_per_epoch": order.tokens_per_epoch,
+        "num_samples": num_samples,
+        "total_samples": order.total_samples,
+    }
+    run.write_json(plan.step_path("order", "order", ".json"), summary)
+    return summary
+
+
+def _load_order(run: RunDirectory, plan: TokensPlan, order_summary: dict):
+    from stages.training_order import TrainingOrder
+
+    arrays = np.load(io.BytesIO(run.read_bytes(plan.step_path("order", "order", ".npz"))))
+    order = TrainingOrder(
+        plan.manifest.shards.seq_len, plan.manifest.seed, order_summary["num_samples"], order_summary["epochs"],
+        order_summary["tokens_per_epoch"], arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],
+    )
+    return order, arrays["sizes"]
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _sequences_task(plan: TokensPlan, name: str, start: int, stop: int, documents: list[dict], order_summary: dict, dtype: str) -> dict:
+    run = plan.run
+    order, sizes = _load_order(run, plan, order_summary)
+    pieces = sample_pieces(order, sizes, start, stop)
+    readers = [IndexedDataset(_local_prefix(run, f"{TOKENS_DIR}/{d['file']}")) for d in documents]
+    first_item = np.cumsum([0] + [d["items"] for d in documents])
+    shard_of = np.searchsorted(first_item, pieces.document, side="right") - 1
+    parts = [
+        readers[s][int(d - first_item[s])][int(a) : int(b)]
+        for s, d, a, b in zip(shard_of, pieces.document, pieces.start, pieces.end)
+    ]
+    seq = plan.manifest.shards.seq_len + 1
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    count = stop - start
+    if flat.size != count * seq:
+        raise RuntimeError(f"{name}: {flat.size} tokens for {count} samples of {seq}")
+    with IndexedDatasetWriter(_local_prefix(run, f"{TOKENS_DIR}/{name}"), np.dtype(dtype)) as writer:
+        writer.add_documents(flat, np.full(count, seq, dtype=np.int32))
+    summary = {"file": name, "first_sample": start, "samples": count}
+    run.write_json(plan.step_path("sequences", name, ".json"), summary)
+    return summary
+
+
+def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> list[list[str]]:
+    """Consecutive partitions grouped into shards of about `shard_bytes` of tokens."""
+    shards: list[list[str]] = [[]]
+    filled = 0
+    for summary in summaries:
+        if shards[-1] and filled + summary["tokens"] * itemsize > shard_bytes:
+            shards.append([])
+            filled = 0
+        shards[-1].append(summary["partition"])
+        filled += summary["tokens"] * itemsize
+    return shards
+
+
+@dataclass(frozen=True)
+class TokensResult:
+    """Token statistics (`stats/tokens.json`) and every output file the phase wrote."""
+
+    stats: dict
+    outputs: list[str]
+
+
+def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensResult:
+    """Tokenize, write documents and sequence shards and `sequences.json`."""
+    run = plan.run
+    manifest = plan.manifest
+    in_flight = manifest.ray.max_in_flight or 2 * cpus
+    tokenizer = load_tokenizer(manifest.tokenize)
+    dtype = token_dtype(tokenizer.vocab_size).str
+
+    summaries = map_items(
+        run, _tokenize_task, plan.partitions, lambda p: plan.step_path("tokens", p, ".json"),
+        lambda p: (plan, p), in_flight, progress, "tokens: tokenize",
+    )
+    groups = _document_shards(summaries, manifest.shards.shard_bytes, np.dtype(dtype).itemsize)
+    names = ["documents"] if len(groups) == 1 else [f"documents-{i:05d}" for i in range(len(groups))]
+    documents = map_items(
+        run, _documents_task, list(zip(names, groups)), lambda item: plan.step_path("documents", item[0], ".json"),
+        lambda item: (plan, item[0], item[1], dtype), in_flight, progress, "tokens: documents", "files",
+    )
+    _write_documents_table(plan, summaries, groups, names)
+
+    total_tokens = sum(d["tokens"] for d in documents)
+    stats = _token_stats(tokenizer.name, manifest, summaries)
+    run.write_json("stats/tokens.json", stats)
+    outputs = ["stats/tokens.json", f"{TOKENS_DIR}/documents.parquet"]
+    outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name in names for suffix in (".bin", ".idx")]
+    seq = manifest.shards.seq_len + 1
+    if total_tokens < seq:
+        progress.log(f"tokens: only {total_tokens} tokens, fewer than one sequence of {seq}: no sequence shards written")
+        return TokensResult(stats, outputs)
+    num_samples = resolved_num_samples(manifest.shards, total_tokens)
+    order_path = plan.step_path("order", "order", ".json")
+    progress.start_phase("tokens: training order", "steps")
+    order_summary = run.read_json(order_path) if run.exists(order_path) else ray.get(_order_task.remote(plan, documents, num_samples))
+    progress.advance(done=1, total=1)
+    progress.finish_phase()
+    per_shard = max(1, manifest.shards.shard_bytes // (seq * np.dtype(dtype).itemsize))
+    total = order_summary["total_samples"]
+    ranges = [(f"sequences-{i:05d}", start, min(start + per_shard, total)) for i, start in enumerate(range(0, total, per_shard))]
+    shards = map_items(
+        run, _sequences_task, ranges, lambda r: plan.step_path("sequences", r[0], ".json"),
+        lambda r: (plan, r[0], r[1], r[2], documents, order_summary, dtype), in_flight, progress, "tokens: sequences", "files",
+    )
+    run.write_json(
+        f"{TOKENS_DIR}/sequences.json",
+        {
+            "seq_len": manifest.shards.seq_len,
+            "tokens_per_sample": seq,
+            "seed": manifest.seed,
+            "num_samples": num_samples,
+            "total_samples": total,
+            "epochs": order_summary["epochs"],
+            "tokens_per_epoch": order_summary["tokens_per_epoch"],
+            "global_batch": manifest.shards.global_batch,
+            "dtype": np.dtype(dtype).name,
+            "eod_id": tokenizer.eod_id if manifest.tokenize.append_eod else None,
+            "documents": [{"file": d["file"], "items": d["items"], "tokens": d["tokens"]} for d in documents],
+            "shards": shards,
+        },
+    )
+    outputs += [f"{TOKENS_DIR}/sequences.json"]
+    outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name, _, _ in ranges for suffix in (".bin", ".idx")]
+    return TokensResult(stats, outputs)
+
+
+def _write_documents_table(plan: TokensPlan, summaries: list[dict], groups: list[list[str]], names: list[str]) -> None:
+    """`tokens/documents.parquet`: item i of the documents file(s) → doc_id, source, line, set, tokens."""
+    run = plan.run
+    with run.open_atomic(f"{TOKENS_DIR}/documents.parquet") as stream, StableParquetWriter(stream, DOCUMENTS_SCHEMA) as writer:
+        for name, group in zip(names, groups):
+            item = 0
+            for partition in group:
+                table = run.read_parquet(plan.step_path("tokens", partition, ".parquet"), columns=DOCUMENT_COLUMNS)
+                table = table.append_column("file", pa.array([name] * table.num_rows, pa.string()))
+                table = table.append_column("item", pa.array(np.arange(item, item + table.num_rows, dtype=np.int64)))
+                item += table.num_rows
+                writer.write(table)
+
+
+def _token_stats(tokenizer: str, manifest: Manifest, summaries: list[dict]) -> dict:
+    by_set: dict[str, Counter] = {}
+    for summary in summaries:
+        for name, counts in summary["by_set"].items():
+            by_set.setdefault(name, Counter()).update(counts)
+    keys = ("documents_before", "tokens_before", "documents", "tokens")
+    return {
+        "tokenizer": tokenizer,
+        "append_eod": manifest.tokenize.append_eod,
+        "documents": sum(s["docs"] for s in summaries),
+        "tokens": sum(s["tokens"] for s in summaries),
+        "by_set": {name: {k: c.get(k, 0) for k in keys} for name, c in sorted(by_set.items())},
+    }
