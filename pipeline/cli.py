@@ -88,6 +88,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from pipeline.batch_view import describe_step
+
+    try:
+        print(describe_step(args.run_dir, args.step, args.batch_size, args.row, args.tokens, args.chars))
+    except IndexError as error:
+        raise UserError(str(error)) from None
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pipeline.verify import verify_run
+
+    problems = verify_run(args.run_dir, Progress(quiet=args.quiet))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"pileline: {len(problems)} output file(s) differ from manifest.json", file=sys.stderr)
+        return 1
+    print(f"{args.run_dir}: every output matches manifest.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pileline",
@@ -116,6 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--num-cpus", type=_positive_int, help="CPUs of the embedded Ray (default: all)")
     demo.add_argument("--quiet", action="store_true", help="no progress display")
     demo.set_defaults(func=cmd_demo)
+
+    inspect = commands.add_parser("inspect", help="show the sequences of one training step", description="Print the sequences of training step S, decoded, with the documents (source, line, pile_set_name) each spans.")
+    inspect.add_argument("run_dir", help="a finished run directory")
+    inspect.add_argument("--step", type=int, required=True, help="training step (0-based)")
+    inspect.add_argument("--batch-size", type=_positive_int, help="sequences per step (default: shards.global_batch of the run)")
+    inspect.add_argument("--row", type=int, help="show only this row of the batch")
+    inspect.add_argument("--tokens", action="store_true", help="print token ids instead of text")
+    inspect.add_argument("--chars", type=_positive_int, default=400, help="characters of text per row (default 400)")
+    inspect.set_defaults(func=cmd_inspect)
+
+    verify = commands.add_parser("verify", help="re-hash a run's outputs against manifest.json", description="Re-hash every output listed in manifest.json; exit 1 naming any file that differs or is missing.")
+    verify.add_argument("run_dir", help="a finished run directory")
+    verify.add_argument("--quiet", action="store_true", help="no progress display")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

@@ -31,9 +31,11 @@ from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 from pipeline.task_map import map_items
 from stages.tokenize import load_tokenizer, token_dtype, tokenize_batch
-from stages.training_order import build_training_order, resolved_num_samples, sample_pieces
+from stages.training_order import TrainingOrder, build_training_order, resolved_num_samples, sample_pieces
 
 TOKENS_DIR = "tokens"
+ORDER_FILE = f"{TOKENS_DIR}/training-order.npz"
+"""GPT-NeoX's doc_idx, sample_idx, shuffle_idx and the document sizes, as `np.savez` arrays."""
 DOCUMENT_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "tokens"]
 DOCUMENTS_SCHEMA = pa.schema(
     [
@@ -149,7 +151,7 @@ def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> di
     order = build_training_order(sizes, plan.manifest.shards.seq_len, num_samples, plan.manifest.seed)
     buffer = io.BytesIO()
     np.savez(buffer, doc_idx=order.doc_idx, sample_idx=order.sample_idx, shuffle_idx=order.shuffle_idx, sizes=sizes)
-    run.write_bytes(plan.step_path("order", "order", ".npz"), buffer.getvalue())
+    run.write_bytes(ORDER_FILE, buffer.getvalue())
     summary = {
         "epochs": order.epochs,
         "tokens_per_epoch": order.tokens_per_epoch,
@@ -160,15 +162,18 @@ def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> di
     return summary
 
 
-def _load_order(run: RunDirectory, plan: TokensPlan, order_summary: dict):
-    from stages.training_order import TrainingOrder
-
-    arrays = np.load(io.BytesIO(run.read_bytes(plan.step_path("order", "order", ".npz"))))
+def load_training_order(run: RunDirectory, seq_len: int, seed: int, summary: dict) -> tuple[TrainingOrder, np.ndarray]:
+    """The run's GPT-NeoX order (from `tokens/training-order.npz`) and the documents' sizes."""
+    arrays = np.load(io.BytesIO(run.read_bytes(ORDER_FILE)))
     order = TrainingOrder(
-        plan.manifest.shards.seq_len, plan.manifest.seed, order_summary["num_samples"], order_summary["epochs"],
-        order_summary["tokens_per_epoch"], arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],
+        seq_len, seed, summary["num_samples"], summary["epochs"], summary["tokens_per_epoch"],
+        arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],
     )
     return order, arrays["sizes"]
+
+
+def _load_order(run: RunDirectory, plan: TokensPlan, order_summary: dict):
+    return load_training_order(run, plan.manifest.shards.seq_len, plan.manifest.seed, order_summary)
 
 
 @ray.remote(num_cpus=1, max_retries=3)
@@ -247,6 +252,8 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
         return TokensResult(stats, outputs)
     num_samples = resolved_num_samples(manifest.shards, total_tokens)
     order_path = plan.step_path("order", "order", ".json")
+    if run.exists(order_path) and not run.exists(ORDER_FILE):
+        run.delete(order_path)
     progress.start_phase("tokens: training order", "steps")
     order_summary = run.read_json(order_path) if run.exists(order_path) else ray.get(_order_task.remote(plan, documents, num_samples))
     progress.advance(done=1, total=1)
@@ -275,7 +282,7 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
             "shards": shards,
         },
     )
-    outputs += [f"{TOKENS_DIR}/sequences.json"]
+    outputs += [f"{TOKENS_DIR}/sequences.json", ORDER_FILE]
     outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name, _, _ in ranges for suffix in (".bin", ".idx")]
     return TokensResult(stats, outputs)
 
