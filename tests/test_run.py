@@ -137,7 +137,8 @@ def test_a_changed_setting_is_not_served_from_old_partitions(tmp_path, ray_insta
     changed = _manifest([tmp_path / "in" / "*"], tmp_path / "run", filter={"preset": "slimpajama"})
     second = run_manifest(changed, Progress(quiet=True))
     assert second.reused_partitions == 0 and second.computed_partitions == first.computed_partitions
-    assert len(list((tmp_path / "run" / "stages").iterdir())) == 1
+    prepared = [p.name for p in (tmp_path / "run" / "stages").iterdir() if p.name.startswith("prepare-")]
+    assert len(prepared) == 1, "the partitions made with the old setting are discarded"
 
 
 def _ray_address(ray_module) -> str:
@@ -181,3 +182,12 @@ def _manifest_from_yaml(path: Path, output: Path):
     from pipeline.manifest import load_manifest
 
     return load_manifest(path, {"output": str(output)})
+
+
+def test_the_resolved_manifest_validates_again(tmp_path, ray_instance):
+    """manifest.json's `manifest` is the full resolved configuration, and it loads back unchanged."""
+    _good_file(tmp_path / "in" / "a.jsonl.zst", 0, 30)
+    manifest = _manifest([tmp_path / "in" / "*"], tmp_path / "run", filter={"preset": "gopher"}, dedup={"preset": "slimpajama"})
+    run_manifest(manifest, Progress(quiet=True))
+    resolved = orjson.loads((tmp_path / "run" / "manifest.json").read_bytes())["manifest"]
+    assert parse_manifest(resolved) == manifest

@@ -1,0 +1,125 @@
+"""LSH banding of MinHash signatures: bands x rows as datasketch.MinHashLSH picks them, and band keys.
+
+Two documents become candidates when all `rows` values of some band are equal. For Jaccard
+similarity s that happens with probability 1 - (1 - s^rows)^bands. datasketch 2.0.0 picks (bands,
+rows), bands * rows <= num_perm, minimising w_fp * FP + w_fn * FN where FP is the integral of that
+probability over s in [0, threshold] and FN the integral of its complement over [threshold, 1];
+`optimal_param` repeats that search with the same integrator (scipy's `quad`), so it returns the
+same pair. Explicit `bands`/`rows` in the config bypass the search, as datasketch's `params` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.integrate import quad
+
+from stages.dedup import DedupConfig
+from stages.minhash import fmix64, splitmix64
+
+
+@dataclass(frozen=True)
+class LshParams:
+    """The banding in use and its theoretical error at the threshold (datasketch's integrals)."""
+
+    bands: int
+    rows: int
+    threshold: float
+    false_positive: float
+    """Integral over s in [0, threshold] of P(candidate | Jaccard s)."""
+    false_negative: float
+    """Integral over s in [threshold, 1] of P(not candidate | Jaccard s)."""
+    source: Literal["optimal", "explicit"]
+
+
+def candidate_probability(similarity: float, bands: int, rows: int) -> float:
+    """P(two documents with this Jaccard similarity share at least one band)."""
+    return 1.0 - (1.0 - similarity ** float(rows)) ** float(bands)
+
+
+def false_positive_area(threshold: float, bands: int, rows: int) -> float:
+    """datasketch's false positive measure: the candidate probability integrated over [0, threshold]."""
+    area, _ = quad(lambda s: 1 - (1 - s ** float(rows)) ** float(bands), 0.0, threshold)
+    return area
+
+
+def false_negative_area(threshold: float, bands: int, rows: int) -> float:
+    """datasketch's false negative measure: the miss probability integrated over [threshold, 1]."""
+    area, _ = quad(lambda s: 1 - (1 - (1 - s ** float(rows)) ** float(bands)), threshold, 1.0)
+    return area
+
+
+def optimal_param(threshold: float, num_perm: int, weights: tuple[float, float]) -> tuple[int, int]:
+    """(bands, rows) minimising the weighted false positive + false negative areas, as datasketch does.
+
+    Ties keep the first pair in datasketch's order (bands ascending, then rows ascending).
+    """
+    fp_weight, fn_weight = weights
+    best, best_error = (0, 0), float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            error = (
+                false_positive_area(threshold, bands, rows) * fp_weight
+                + false_negative_area(threshold, bands, rows) * fn_weight
+            )
+            if error < best_error:
+                best, best_error = (bands, rows), error
+    return best
+
+
+def lsh_params(config: DedupConfig) -> LshParams:
+    """The banding for this config: explicit `bands` x `rows`, else datasketch's optimum for the threshold.
+
+    Unlike datasketch.MinHashLSH, a single band (possible at thresholds near 1 with few permutations)
+    is allowed: it is still a valid, if strict, banding.
+    """
+    fp_weight, fn_weight = config.weights
+    if not (0.0 <= fp_weight <= 1.0 and 0.0 <= fn_weight <= 1.0) or fp_weight + fn_weight != 1.0:
+        raise ValueError(f"dedup.weights must be two numbers in [0, 1] summing to 1, got {config.weights}")
+    if config.bands is not None and config.rows is not None:
+        bands, rows, source = config.bands, config.rows, "explicit"
+    else:
+        bands, rows = optimal_param(config.threshold, config.num_perm, config.weights)
+        source = "optimal"
+    return LshParams(
+        bands=bands,
+        rows=rows,
+        threshold=config.threshold,
+        false_positive=false_positive_area(config.threshold, bands, rows),
+        false_negative=false_negative_area(config.threshold, bands, rows),
+        source=source,
+    )
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64 keys: key[i, j] is a 64-bit hash of signatures[i, j*rows:(j+1)*rows].
+
+    Equal band values give equal keys in any batch; each band's hash starts from its own seed, so
+    equal values in different bands give unrelated keys. The hash folds the values two at a time
+    (as one 64-bit word) into the state with MurmurHash3's 64-bit finaliser, a bijection, so two
+    bands that differ only in their last word never collide.
+    """
+    if signatures.ndim != 2 or signatures.dtype != np.uint32:
+        raise ValueError(f"signatures must be a 2-D uint32 array, got {signatures.dtype} {signatures.shape}")
+    if bands * rows > signatures.shape[1]:
+        raise ValueError(f"bands*rows = {bands * rows} exceeds the {signatures.shape[1]} values per signature")
+    values = signatures[:, : bands * rows].reshape(signatures.shape[0], bands, rows).astype(np.uint64)
+    keys = np.broadcast_to(_band_seeds(bands), values.shape[:2]).copy()
+    for column in range(0, rows, 2):
+        word = values[:, :, column].copy()
+        if column + 1 < rows:
+            word |= values[:, :, column + 1] << np.uint64(32)
+        keys ^= word
+        fmix64(keys)
+    return keys
+
+
+def _band_seeds(bands: int) -> np.ndarray:
+    """A distinct 64-bit start state per band index: the SplitMix64 sequence."""
+    seeds, state = [], 0x4C53_485F_4241_4E44  # "LSH_BAND"
+    for _ in range(bands):
+        state, seed = splitmix64(state)
+        seeds.append(seed)
+    return np.array(seeds, dtype=np.uint64)
