@@ -139,7 +139,7 @@ def measure(table: pa.Table, config: DedupConfig, check_docs: int) -> tuple[list
     python_texts = column.to_pylist  # each child converts for itself, so the parent stays small
     megabytes = pa.compute.sum(pa.compute.binary_length(column)).as_py() / 1e6
     sha1_config = config.model_copy(update={"hash": "sha1"})
-    default_config = config.model_copy(update={"hash": "xxh3"})
+    default_config = config.model_copy(update={"hash": "poly64"})
 
     def token_sets() -> list[list[str]]:
         return [shingles(t, config.shingle, config.ngram) for t in python_texts()]

@@ -42,6 +42,7 @@ from stages.clustering import (
 from stages.lsh import LshParams, band_keys, lsh_params
 
 ROWS_PER_BUCKET = 4_000_000
+MIN_BUCKETS = 8
 MAX_ROUNDS = 64
 
 BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("doc_id", pa.int64())])
@@ -98,9 +99,23 @@ class DedupPlan:
         return f"{self.work_dir}/{step}/{name}{suffix}"
 
 
-def bucket_count(total_docs: int, bands: int, cpus: int) -> int:
-    """K: enough buckets that each holds about `ROWS_PER_BUCKET` band rows, and at least one per CPU."""
-    return max(cpus, math.ceil(total_docs * bands / ROWS_PER_BUCKET))
+def bucket_count(total_docs: int, bands: int) -> int:
+    """K: enough buckets that each holds about `ROWS_PER_BUCKET` band rows, at least `MIN_BUCKETS`.
+
+    K depends on the data alone, never on the CPU count, so every file dedup writes (its statistics
+    included) is the same on a laptop and on a cluster; results do not depend on K in any case.
+    """
+    return max(MIN_BUCKETS, math.ceil(total_docs * bands / ROWS_PER_BUCKET))
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, index of each one's first occurrence): `np.unique` by a stable sort,
+    which NumPy 2.4 runs many times faster than `np.unique` itself on large integer arrays."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.ones(ordered.size, dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first], order[first]
 
 
 def _table(**columns: np.ndarray) -> pa.Table:
@@ -131,7 +146,7 @@ def _bands_task(plan: DedupPlan, index: int) -> dict:
 def _verified(plan: DedupPlan, rows: pa.Table, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Mask of edges whose estimated Jaccard (share of equal signature values) reaches the threshold."""
     doc_ids = rows.column("doc_id").to_numpy()
-    unique, first = np.unique(doc_ids, return_index=True)
+    unique, first = _distinct(doc_ids)
     num_perm = plan.manifest.dedup.num_perm
     signature = rows.column("signature").combine_chunks().flatten().to_numpy().reshape(-1, num_perm)[first]
     a = signature[np.searchsorted(unique, src)]
@@ -186,7 +201,7 @@ def _labels_task(plan: DedupPlan, inputs: list[str], bucket: int) -> dict:
     for every node and every minimum, routed to the document's partition (minima may repeat)."""
     rows = read_bucket(plan.run, inputs, bucket, EDGE_SCHEMA)
     nodes, minima = rows.column("key").to_numpy(), rows.column("other").to_numpy()
-    centres = np.unique(minima)
+    centres, _ = _distinct(minima)
     doc_ids = np.concatenate([nodes, centres])
     clusters = np.concatenate([minima, centres])
     name = f"{bucket:05d}"
@@ -205,7 +220,7 @@ def _members_task(plan: DedupPlan, index: int) -> dict:
     label_files = [plan.step_path("labels", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
     schema = pa.schema([("doc_id", pa.int64()), ("cluster_id", pa.int64())])
     labels = read_bucket(plan.run, label_files, index, schema)
-    doc_ids, first = np.unique(labels.column("doc_id").to_numpy(), return_index=True)
+    doc_ids, first = _distinct(labels.column("doc_id").to_numpy())
     clusters = labels.column("cluster_id").to_numpy()[first]
     docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=["doc_id", "source", "line", "pile_set_name", "text"])
     position = np.searchsorted(docs.column("doc_id").to_numpy(), doc_ids)
@@ -340,10 +355,13 @@ def run_dedup_phase(plan: DedupPlan, cpus: int, progress: Progress) -> DedupResu
     return DedupResult(clusters, edges, rounds, keep)
 
 
-def make_plan(run: RunDirectory, prepare_dir: str, work_dir: str, partitions: list[PartitionRef], total_docs: int, manifest: Manifest, cpus: int) -> DedupPlan:
-    """Fix K and the banding for a run (K is part of `work_dir`'s name, so a changed K starts afresh)."""
+def make_plan(
+    run: RunDirectory, prepare_dir: str, work_dir: str, partitions: list[PartitionRef], total_docs: int,
+    manifest: Manifest, buckets: int | None = None,
+) -> DedupPlan:
+    """Fix K (`bucket_count` unless given) and the banding; K is part of `work_dir`'s name."""
     params = lsh_params(manifest.dedup)
-    buckets = bucket_count(total_docs, params.bands, cpus)
+    buckets = buckets or bucket_count(total_docs, params.bands)
     return DedupPlan(run, prepare_dir, f"{work_dir}-k{buckets}", buckets, params, tuple(partitions), manifest)
 
 

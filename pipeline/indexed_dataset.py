@@ -211,6 +211,23 @@ class IndexedDatasetWriter:
             raise ValueError(f"{self.prefix}: writer already finalized or aborted")
 
 
+def parse_header(header: bytes, index_bytes: int, path: str) -> tuple[int, int, int]:
+    """(dtype code, N items, D doc_idx entries) of an `.idx` whose first bytes are `header`; checks everything."""
+    if len(header) < HEADER.size:
+        raise ValueError(f"{path}: too short for an MMIDIDX header")
+    magic, version, code, items, entries = HEADER.unpack(header[: HEADER.size])
+    if magic != MAGIC:
+        raise ValueError(f"{path}: not an MMIDIDX index (magic {magic!r})")
+    if version != VERSION:
+        raise ValueError(f"{path}: MMIDIDX version {version}, expected {VERSION}")
+    if code not in DTYPE_CODES:
+        raise ValueError(f"{path}: unsupported dtype code {code}")
+    expected = HEADER.size + items * (SIZE_DTYPE.itemsize + POINTER_DTYPE.itemsize) + entries * DOC_IDX_DTYPE.itemsize
+    if index_bytes != expected:
+        raise ValueError(f"{path}: {index_bytes} bytes, but its header (N={items}, D={entries}) needs {expected}")
+    return code, items, entries
+
+
 class IndexedDataset:
     """A finished `PREFIX.bin` / `PREFIX.idx` pair, memory-mapped: `len`, `[i]` → item i's tokens."""
 
@@ -220,18 +237,7 @@ class IndexedDataset:
         with _open(path, "rb") as index:
             header = index.read(HEADER.size)
             index_bytes = index.seek(0, os.SEEK_END)
-        if len(header) < HEADER.size:
-            raise ValueError(f"{path}: too short for an MMIDIDX header")
-        magic, version, code, items, entries = HEADER.unpack(header)
-        if magic != MAGIC:
-            raise ValueError(f"{path}: not an MMIDIDX index (magic {magic!r})")
-        if version != VERSION:
-            raise ValueError(f"{path}: MMIDIDX version {version}, expected {VERSION}")
-        if code not in DTYPE_CODES:
-            raise ValueError(f"{path}: unsupported dtype code {code}")
-        expected = HEADER.size + items * (SIZE_DTYPE.itemsize + POINTER_DTYPE.itemsize) + entries * DOC_IDX_DTYPE.itemsize
-        if index_bytes != expected:
-            raise ValueError(f"{path}: {index_bytes} bytes, but its header (N={items}, D={entries}) needs {expected}")
+        code, items, entries = parse_header(header, index_bytes, path)
         self.dtype = DTYPE_CODES[code]
         self.sizes = _map(path, SIZE_DTYPE, HEADER.size, items)
         self.pointers = _map(path, POINTER_DTYPE, HEADER.size + items * SIZE_DTYPE.itemsize, items)
@@ -261,3 +267,32 @@ def _map(path: str, dtype: np.dtype, offset: int, count: int) -> np.ndarray:
     if count == 0:
         return np.empty(0, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(count,))
+
+
+class RangeIndexedDataset:
+    """A finished pair on any pyarrow filesystem (e.g. `s3://`): the index read whole, items by range reads."""
+
+    def __init__(self, filesystem, prefix: str):
+        self.prefix = prefix
+        path = index_path(prefix)
+        with filesystem.open_input_stream(path, compression=None) as stream:
+            index = stream.read()
+        code, items, entries = parse_header(index, len(index), path)
+        self.dtype = DTYPE_CODES[code]
+        sizes_end = HEADER.size + items * SIZE_DTYPE.itemsize
+        pointers_end = sizes_end + items * POINTER_DTYPE.itemsize
+        self.sizes = np.frombuffer(index, SIZE_DTYPE, items, HEADER.size)
+        self.pointers = np.frombuffer(index, POINTER_DTYPE, items, sizes_end)
+        self.doc_idx = np.frombuffer(index, DOC_IDX_DTYPE, entries, pointers_end)
+        self._bin = filesystem.open_input_file(data_path(prefix))
+
+    def __len__(self) -> int:
+        return self.sizes.shape[0]
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"item {i} of {n}")
+        i %= n
+        data = self._bin.read_at(int(self.sizes[i]) * self.dtype.itemsize, int(self.pointers[i]))
+        return np.frombuffer(data, self.dtype.newbyteorder("<"))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import nullcontext
 
 import orjson
 from rich.console import Console
 
 from pipeline.errors import UserError
+
+PIPE_WIDTH = 160
+"""Width of `pileline stats` tables when stdout is not a terminal (a file or a pipe)."""
 
 
 def _positive_int(text: str) -> int:
@@ -33,7 +37,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode())
         return 0
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
     console.print(f"[bold]{stats['run']['dir']}[/bold]")
     for table in stats_tables(stats):
         console.print()

@@ -100,7 +100,7 @@ def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, 
         if not ref.holdout:
             docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[ref.partition]["by_set"].items()})
     total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
-    plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest, cpus)
+    plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest)
     deduped = run_dedup_phase(plan, cpus, progress)
     write_dedup_outputs(plan, deduped, dict(docs_by_set))
     removed: dict[int, Counter] = {}

@@ -96,7 +96,7 @@ def _sets_table(stats: dict) -> StatsTable:
     totals = {k: sum(by_set[n][k] for n in names) for k in keys}
     removed = totals["duplicates"] + totals["contaminated"]
     footer = ["all", *(count(totals[k]) for k in keys[:5]), percent(removed, totals["documents_after_filters"]), count(totals["documents_out"])]
-    columns = ["subset", "documents in", "filtered", "after filters", "duplicates", "holdout copies", "dup rate", "documents out"]
+    columns = ["subset", "docs in", "filtered", "after filters", "duplicates", "holdout copies", "dup rate", "docs out"]
     note = "dup rate = (duplicates + holdout copies) / documents after filters"
     return StatsTable("sets", "Subsets: documents", columns, rows, [False] + [True] * 7, footer, note)
 
@@ -203,11 +203,16 @@ def stats_tables(stats: dict) -> list[StatsTable]:
 
 
 def rich_table(table: StatsTable) -> Table:
-    """`table` drawn for the terminal."""
-    out = Table(title=table.title, title_justify="left", caption=table.note or None, caption_justify="left", show_footer=table.footer is not None)
+    """`table` drawn for the terminal: the first column never squeezed, headers wrap before numbers do."""
+    out = Table(title=table.title, title_justify="left", show_footer=table.footer is not None)
+    first_width = max([len(table.columns[0])] + [len(row[0]) + (2 if i in table.indent_rows else 0) for i, row in enumerate(table.rows)])
     for index, (name, numeric) in enumerate(zip(table.columns, table.numeric)):
         footer = table.footer[index] if table.footer else ""
-        out.add_column(name, justify="right" if numeric else "left", footer=footer, no_wrap=numeric)
+        if index == 0:
+            out.add_column(name, footer=footer, min_width=min(first_width, 40))
+        else:
+            widest = max([len(row[index]) for row in table.rows] + [len(footer)]) if numeric else None
+            out.add_column(name, justify="right" if numeric else "left", footer=footer, min_width=widest)
     for index, row in enumerate(table.rows):
         cells = list(row)
         if index in table.indent_rows:

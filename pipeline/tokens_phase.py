@@ -13,7 +13,6 @@ the kept documents, the tokenizer, `shards` and `seed`: not on partitioning or C
 from __future__ import annotations
 
 import io
-import os
 from collections import Counter
 from dataclasses import dataclass
 
@@ -22,18 +21,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
-from pipeline.errors import UserError
-from pipeline.filesystems import is_uri
-from pipeline.indexed_dataset import IndexedDataset, IndexedDatasetWriter
 from pipeline.manifest import Manifest
 from pipeline.parquet_stream import StableParquetWriter
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 from pipeline.task_map import map_items
+from pipeline.token_files import indexed_writer, open_indexed
 from stages.tokenize import load_tokenizer, token_dtype, tokenize_batch
 from stages.training_order import TrainingOrder, build_training_order, resolved_num_samples, sample_pieces
 
 TOKENS_DIR = "tokens"
+END_OF_STREAM = 1 << 62
+"""The last documents shard ends here, so a zero-token document at the very end still has a shard."""
 ORDER_FILE = f"{TOKENS_DIR}/training-order.npz"
 """GPT-NeoX's doc_idx, sample_idx, shuffle_idx and the document sizes, as `np.savez` arrays."""
 DOCUMENT_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "tokens"]
@@ -117,29 +116,42 @@ def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
     return summary
 
 
-def _local_prefix(run: RunDirectory, relative: str) -> str:
-    """The local path of a token file: MMIDIDX files are memory-mapped, so they need a local or mounted path."""
-    if is_uri(run.location):
-        raise UserError(f"{run.location}: token shards need a local or mounted run directory (a shared mount on a cluster)")
-    path = run.path(relative)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return path
+@dataclass(frozen=True)
+class DocumentsShard:
+    """Documents file `name`: the documents whose first token lies in bytes [first_byte, end_byte) of the
+    whole token stream, drawn from `partitions` (each given with its first token's byte offset)."""
+
+    name: str
+    first_byte: int
+    end_byte: int
+    partitions: tuple[tuple[str, int], ...]
+
+
+def _shard_rows(sizes: np.ndarray, partition_offset: int, itemsize: int, shard: DocumentsShard) -> np.ndarray:
+    """Mask of a partition's documents whose first token falls in `shard`."""
+    starts = partition_offset + (np.cumsum(sizes, dtype=np.int64) - sizes) * itemsize
+    return (starts >= shard.first_byte) & (starts < shard.end_byte)
 
 
 @ray.remote(num_cpus=1, max_retries=3)
-def _documents_task(plan: TokensPlan, name: str, partitions: list[str], dtype: str) -> dict:
+def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict:
     run = plan.run
-    prefix = _local_prefix(run, f"{TOKENS_DIR}/{name}")
+    itemsize = np.dtype(dtype).itemsize
     items = tokens = 0
-    with IndexedDatasetWriter(prefix, np.dtype(dtype)) as writer:
-        for partition in partitions:
+    with indexed_writer(run, f"{TOKENS_DIR}/{shard.name}", np.dtype(dtype)) as writer:
+        for partition, offset in shard.partitions:
             sizes = run.read_parquet(plan.step_path("tokens", partition, ".parquet"), columns=["tokens"]).column("tokens").to_numpy()
+            rows = _shard_rows(sizes, offset, itemsize, shard)
+            if not rows.any():
+                continue
             flat = np.frombuffer(run.read_bytes(plan.step_path("tokens", partition, ".bin")), dtype=dtype)
-            writer.add_documents(flat, sizes)
-            items += sizes.size
-            tokens += int(sizes.sum())
-    summary = {"file": name, "items": items, "tokens": tokens}
-    run.write_json(plan.step_path("documents", name, ".json"), summary)
+            ends = np.cumsum(sizes, dtype=np.int64)
+            first, last = np.flatnonzero(rows)[[0, -1]]
+            writer.add_documents(flat[ends[first] - sizes[first] : ends[last]], sizes[first : last + 1])
+            items += int(last - first + 1)
+            tokens += int(ends[last] - ends[first] + sizes[first])
+    summary = {"file": shard.name, "items": items, "tokens": tokens}
+    run.write_json(plan.step_path("documents", shard.name, ".json"), summary)
     return summary
 
 
@@ -147,7 +159,7 @@ def _documents_task(plan: TokensPlan, name: str, partitions: list[str], dtype: s
 def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> dict:
     """Build GPT-NeoX's index arrays over the sizes of every document (in a task, not the driver)."""
     run = plan.run
-    sizes = np.concatenate([IndexedDataset(_local_prefix(run, f"{TOKENS_DIR}/{d['file']}")).sizes for d in documents])
+    sizes = np.concatenate([open_indexed(run, f"{TOKENS_DIR}/{d['file']}").sizes for d in documents])
     order = build_training_order(sizes, plan.manifest.shards.seq_len, num_samples, plan.manifest.seed)
     buffer = io.BytesIO()
     np.savez(buffer, doc_idx=order.doc_idx, sample_idx=order.sample_idx, shuffle_idx=order.shuffle_idx, sizes=sizes)
@@ -181,7 +193,7 @@ def _sequences_task(plan: TokensPlan, name: str, start: int, stop: int, document
     run = plan.run
     order, sizes = _load_order(run, plan, order_summary)
     pieces = sample_pieces(order, sizes, start, stop)
-    readers = [IndexedDataset(_local_prefix(run, f"{TOKENS_DIR}/{d['file']}")) for d in documents]
+    readers = [open_indexed(run, f"{TOKENS_DIR}/{d['file']}") for d in documents]
     first_item = np.cumsum([0] + [d["items"] for d in documents])
     shard_of = np.searchsorted(first_item, pieces.document, side="right") - 1
     parts = [
@@ -193,23 +205,28 @@ def _sequences_task(plan: TokensPlan, name: str, start: int, stop: int, document
     count = stop - start
     if flat.size != count * seq:
         raise RuntimeError(f"{name}: {flat.size} tokens for {count} samples of {seq}")
-    with IndexedDatasetWriter(_local_prefix(run, f"{TOKENS_DIR}/{name}"), np.dtype(dtype)) as writer:
+    with indexed_writer(run, f"{TOKENS_DIR}/{name}", np.dtype(dtype)) as writer:
         writer.add_documents(flat, np.full(count, seq, dtype=np.int32))
     summary = {"file": name, "first_sample": start, "samples": count}
     run.write_json(plan.step_path("sequences", name, ".json"), summary)
     return summary
 
 
-def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> list[list[str]]:
-    """Consecutive partitions grouped into shards of about `shard_bytes` of tokens."""
-    shards: list[list[str]] = [[]]
-    filled = 0
-    for summary in summaries:
-        if shards[-1] and filled + summary["tokens"] * itemsize > shard_bytes:
-            shards.append([])
-            filled = 0
-        shards[-1].append(summary["partition"])
-        filled += summary["tokens"] * itemsize
+def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> list[DocumentsShard]:
+    """Documents files of about `shard_bytes`: a document goes to shard `first token's byte offset // shard_bytes`,
+    so the split depends on the documents alone, never on how they were partitioned."""
+    offsets = np.cumsum([0] + [s["tokens"] * itemsize for s in summaries], dtype=np.int64)
+    total = int(offsets[-1])
+    count = max(1, -(-total // shard_bytes))
+    shards = []
+    for index in range(count):
+        low = index * shard_bytes
+        high = (index + 1) * shard_bytes if index + 1 < count else END_OF_STREAM
+        first = int(np.searchsorted(offsets[1:], low, side="right"))
+        last = int(np.searchsorted(offsets[:-1], high, side="left"))
+        members = tuple((summaries[p]["partition"], int(offsets[p])) for p in range(first, last))
+        name = "documents" if count == 1 else f"documents-{index:05d}"
+        shards.append(DocumentsShard(name, low, high, members))
     return shards
 
 
@@ -233,19 +250,19 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
         run, _tokenize_task, plan.partitions, lambda p: plan.step_path("tokens", p, ".json"),
         lambda p: (plan, p), in_flight, progress, "tokens: tokenize",
     )
-    groups = _document_shards(summaries, manifest.shards.shard_bytes, np.dtype(dtype).itemsize)
-    names = ["documents"] if len(groups) == 1 else [f"documents-{i:05d}" for i in range(len(groups))]
+    shards = _document_shards(summaries, manifest.shards.shard_bytes, np.dtype(dtype).itemsize)
     documents = map_items(
-        run, _documents_task, list(zip(names, groups)), lambda item: plan.step_path("documents", item[0], ".json"),
-        lambda item: (plan, item[0], item[1], dtype), in_flight, progress, "tokens: documents", "files",
+        run, _documents_task, shards, lambda shard: plan.step_path("documents", shard.name, ".json"),
+        lambda shard: (plan, shard, dtype), in_flight, progress, "tokens: documents", "files",
     )
-    _write_documents_table(plan, summaries, groups, names)
+    documents = [d for d in documents if d["items"]]
+    _write_documents_table(plan, summaries, shards, np.dtype(dtype).itemsize)
 
     total_tokens = sum(d["tokens"] for d in documents)
     stats = _token_stats(tokenizer.name, manifest, summaries)
     run.write_json("stats/tokens.json", stats)
     outputs = ["stats/tokens.json", f"{TOKENS_DIR}/documents.parquet"]
-    outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name in names for suffix in (".bin", ".idx")]
+    outputs += [f"{TOKENS_DIR}/{d['file']}{suffix}" for d in documents for suffix in (".bin", ".idx")]
     seq = manifest.shards.seq_len + 1
     if total_tokens < seq:
         progress.log(f"tokens: only {total_tokens} tokens, fewer than one sequence of {seq}: no sequence shards written")
@@ -287,17 +304,20 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
     return TokensResult(stats, outputs)
 
 
-def _write_documents_table(plan: TokensPlan, summaries: list[dict], groups: list[list[str]], names: list[str]) -> None:
-    """`tokens/documents.parquet`: item i of the documents file(s) → doc_id, source, line, set, tokens."""
+def _write_documents_table(plan: TokensPlan, summaries: list[dict], shards: list[DocumentsShard], itemsize: int) -> None:
+    """`tokens/documents.parquet`: every kept document in order → doc_id, source, line, set, tokens, file, item."""
     run = plan.run
+    items: dict[str, int] = {}
     with run.open_atomic(f"{TOKENS_DIR}/documents.parquet") as stream, StableParquetWriter(stream, DOCUMENTS_SCHEMA) as writer:
-        for name, group in zip(names, groups):
-            item = 0
-            for partition in group:
+        for shard in shards:
+            for partition, offset in shard.partitions:
                 table = run.read_parquet(plan.step_path("tokens", partition, ".parquet"), columns=DOCUMENT_COLUMNS)
-                table = table.append_column("file", pa.array([name] * table.num_rows, pa.string()))
-                table = table.append_column("item", pa.array(np.arange(item, item + table.num_rows, dtype=np.int64)))
-                item += table.num_rows
+                rows = _shard_rows(table.column("tokens").to_numpy(), offset, itemsize, shard)
+                table = table.filter(pa.array(rows))
+                first = items.get(shard.name, 0)
+                items[shard.name] = first + table.num_rows
+                table = table.append_column("file", pa.array([shard.name] * table.num_rows, pa.string()))
+                table = table.append_column("item", pa.array(np.arange(first, first + table.num_rows, dtype=np.int64)))
                 writer.write(table)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from stages.config import StageConfig
 
@@ -24,7 +24,7 @@ class DedupConfig(StageConfig):
     ngram: int = Field(5, ge=1)
     num_perm: int = Field(128, ge=2, le=1024)
     seed: int = Field(1, ge=0)
-    hash: Literal["xxh3", "sha1"] = "xxh3"
+    hash: Literal["poly64", "sha1"] = "poly64"
     threshold: float = Field(0.87, gt=0.0, le=1.0)
     weights: tuple[float, float] = (0.5, 0.5)
     bands: int | None = Field(None, ge=1)
@@ -41,6 +41,13 @@ class DedupConfig(StageConfig):
             if preset is not None:
                 data = {**preset, **data}
         return data
+
+    @field_validator("weights")
+    @classmethod
+    def _check_weights(cls, weights: tuple[float, float]) -> tuple[float, float]:
+        if min(weights) < 0 or abs(sum(weights) - 1.0) > 1e-9:
+            raise ValueError(f"weights (false positive, false negative) must be non-negative and sum to 1, got {list(weights)}")
+        return weights
 
     @model_validator(mode="after")
     def _check_banding(self) -> "DedupConfig":

@@ -137,7 +137,9 @@ class Gpt2Tokenizer:
             special_tokens={ENDOFTEXT: GPT2_VOCAB_SIZE - 1},
             explicit_n_vocab=GPT2_VOCAB_SIZE,
         )
-        self._one_piece = tiktoken.Encoding(name="pileline-gpt2-one-piece", pat_str=r"(?s:.+)", mergeable_ranks=ranks, special_tokens={})
+        self._one_piece = tiktoken.Encoding(
+            name="pileline-gpt2-one-piece", pat_str=r"(?s:.+)", mergeable_ranks=ranks, special_tokens={}
+        )
 
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
         return [self._encode(text) for text in texts]
@@ -208,7 +210,7 @@ class JsonTokenizer:
 
 
 def long_whitespace_runs(text: str, min_run: int | None = None) -> list[tuple[int, int]]:
-    """(start, end) of every maximal run of at least `min_run` (default `LONG_WHITESPACE_RUN`) whitespace characters.
+    """(start, end) of every maximal run of at least `min_run` (default `LONG_WHITESPACE_RUN`) whitespace chars.
 
     Such a run covers an aligned block of half that length, so a text in which no block `isspace()`
     (a superset of `WHITESPACE`) is passed over without running a regex.

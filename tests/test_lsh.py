@@ -127,7 +127,7 @@ def pairs_from_keys(keys: np.ndarray) -> set[tuple[int, int]]:
 
 
 @pytest.mark.parametrize(
-    ("threshold", "num_perm", "hash_name"), [(0.8, 128, "xxh3"), (0.5, 10, "sha1"), (0.87, 64, "xxh3")]
+    ("threshold", "num_perm", "hash_name"), [(0.8, 128, "poly64"), (0.5, 10, "sha1"), (0.87, 64, "poly64")]
 )
 def test_candidate_pairs_equal_datasketch_minhashlsh(threshold, num_perm, hash_name):
     config = DedupConfig(num_perm=num_perm, threshold=threshold, hash=hash_name)
