@@ -27,21 +27,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# Python puts this script's directory first on sys.path; a sibling benchmark named like a stdlib
-# module (benchmarks/tokenize.py) would then shadow it inside third-party imports.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import datasketch  # noqa: E402
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute  # noqa: E402, F401  (pa.compute)
-import rensa  # noqa: E402
+import datasketch
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (registers pa.compute)
+import rensa
 
-from pipeline.input_files import LineChunk, iter_line_chunks  # noqa: E402
-from pipeline.sample_corpus import write_sample_corpus  # noqa: E402
-from stages.dedup import DedupConfig  # noqa: E402
-from stages.minhash import shingle_hash32, shingles, signatures  # noqa: E402
-from stages.read import ReadConfig, parse_lines  # noqa: E402
+from pipeline.input_files import LineChunk, iter_line_chunks
+from pipeline.sample_corpus import write_sample_corpus
+from stages.dedup import DedupConfig
+from stages.minhash import shingle_hash32, shingles, signatures
+from stages.read import ReadConfig, parse_lines
 
 SAMPLE_DOCS = 28_000
 """About 100 MB of text from `write_sample_corpus`."""

