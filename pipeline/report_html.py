@@ -176,7 +176,8 @@ def _verdict(pair: dict, files: RunFiles) -> str:
     closest = pair.get("closest")
     if pair.get("cause") == "chain" and closest:
         return f'<span class="bad">below</span>: chain, {closest["jaccard"]:.3f} to {_e(place(files, closest["doc_id"]))}'
-    best = f", best {closest['jaccard']:.3f} of {pair.get('compared', 0)} members" if closest else ""
+    compared = pair.get("compared", 0)
+    best = f" (best of {compared} other member{'s' if compared != 1 else ''}: {closest['jaccard']:.3f})" if closest else ""
     return f'<span class="bad">below</span>: false positive{best}'
 
 
