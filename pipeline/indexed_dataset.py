@@ -254,12 +254,16 @@ class IndexedDataset:
 
     def __getitem__(self, i: int) -> np.ndarray:
         """Item `i`'s tokens (a read-only view of the memory map)."""
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"item {i} of {n}")
-        i %= n
+        i = _item_index(i, len(self))
         start = int(self.pointers[i]) // self.dtype.itemsize
         return self._tokens[start : start + int(self.sizes[i])]
+
+
+def _item_index(i: int, n: int) -> int:
+    """`i` as an index into `n` items (negative counts from the end), or IndexError."""
+    if not -n <= i < n:
+        raise IndexError(f"item {i} of {n}")
+    return i % n
 
 
 def _map(path: str, dtype: np.dtype, offset: int, count: int) -> np.ndarray:
@@ -290,9 +294,6 @@ class RangeIndexedDataset:
         return self.sizes.shape[0]
 
     def __getitem__(self, i: int) -> np.ndarray:
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"item {i} of {n}")
-        i %= n
+        i = _item_index(i, len(self))
         data = self._bin.read_at(int(self.sizes[i]) * self.dtype.itemsize, int(self.pointers[i]))
         return np.frombuffer(data, self.dtype.newbyteorder("<"))

@@ -20,7 +20,6 @@ from stages.batch import REJECT_RAW_BYTES
 
 READ_BLOCK = 1 << 20
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -48,53 +47,33 @@ class _Damaged(Exception):
         self.detail = detail
 
 
-def _zstd_blocks(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """Decompress concatenated zstd frames; raise `_Damaged` on corruption or a truncated last frame."""
-    decompressor = zstandard.ZstdDecompressor()
-    frame = decompressor.decompressobj()
+def _concatenated_members(blocks: Iterator[bytes], new_member, errors: tuple, kind: str, magic: bytes | None) -> Iterator[bytes]:
+    """Decompress concatenated members (zstd frames, gzip members) with `new_member()` decoders.
+
+    Raise `_Damaged` when a member does not start with `magic`, when a decoder raises one of
+    `errors`, or when the input ends inside a member (truncation).
+    """
+    member = new_member()
     started = False
     for block in blocks:
         while block:
-            if not started and len(block) >= 4 and not block.startswith(ZSTD_MAGIC):
-                raise _Damaged("not_zstd", "does not start with a zstd frame (wrong format or corrupt)")
-            started = True
-            try:
-                out = frame.decompress(block)
-            except zstandard.ZstdError as error:
-                raise _Damaged("corrupt_stream", f"zstd: {error}") from None
-            if out:
-                yield out
-            if frame.eof:
-                block = frame.unused_data
-                frame = decompressor.decompressobj()
-                started = False
-            else:
-                block = b""
-    if started:
-        raise _Damaged("truncated_stream", "the zstd stream ends in the middle of a frame")
-
-
-def _gzip_blocks(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """Decompress concatenated gzip members; raise `_Damaged` on corruption or truncation."""
-    member = zlib.decompressobj(wbits=31)
-    started = False
-    for block in blocks:
-        while block:
+            if magic is not None and not started and len(block) >= len(magic) and not block.startswith(magic):
+                raise _Damaged(f"not_{kind}", f"does not start with a {kind} frame (wrong format or corrupt)")
             started = True
             try:
                 out = member.decompress(block)
-            except zlib.error as error:
-                raise _Damaged("corrupt_stream", f"gzip: {error}") from None
+            except errors as error:
+                raise _Damaged("corrupt_stream", f"{kind}: {error}") from None
             if out:
                 yield out
             if member.eof:
                 block = member.unused_data
-                member = zlib.decompressobj(wbits=31)
+                member = new_member()
                 started = False
             else:
                 block = b""
     if started:
-        raise _Damaged("truncated_stream", "the gzip stream ends in the middle of a member")
+        raise _Damaged("truncated_stream", f"the {kind} stream ends in the middle of a member")
 
 
 def _raw_blocks(location: str, digest) -> Iterator[bytes]:
@@ -123,9 +102,9 @@ def decompressed_blocks(location: str, digest=None) -> Iterator[bytes]:
     """
     blocks = _raw_blocks(location, digest)
     if location.endswith(".zst"):
-        return _zstd_blocks(blocks)
+        return _concatenated_members(blocks, zstandard.ZstdDecompressor().decompressobj, (zstandard.ZstdError,), "zstd", ZSTD_MAGIC)
     if location.endswith(".gz"):
-        return _gzip_blocks(blocks)
+        return _concatenated_members(blocks, lambda: zlib.decompressobj(wbits=31), (zlib.error,), "gzip", None)
     return blocks
 
 
