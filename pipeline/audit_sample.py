@@ -105,7 +105,8 @@ def word_diff(removed: str, kept: str, limit: int = DIFF_WORDS, context: int = C
         if op == "equal":
             words = a[i1:i2]
             if len(words) > 2 * context:
-                pieces += [("equal", " ".join(words[:context])), ("skip", f"… {len(words) - 2 * context:,} words …"), ("equal", " ".join(words[-context:]))]
+                skipped = f"… {len(words) - 2 * context:,} words …"
+                pieces += [("equal", " ".join(words[:context])), ("skip", skipped), ("equal", " ".join(words[-context:]))]
             else:
                 pieces.append(("equal", " ".join(words)))
             continue
@@ -116,8 +117,8 @@ def word_diff(removed: str, kept: str, limit: int = DIFF_WORDS, context: int = C
     return pieces
 
 
-def compare_pair(files: RunFiles, removed: dict, kept: dict, snippet_chars: int = 300) -> dict:
-    """Exact and estimated Jaccard, word diff and snippets of a removed document and its kept copy."""
+def compare_pair(files: RunFiles, removed: dict, kept: dict) -> dict:
+    """Exact and estimated Jaccard, sizes in words and a word diff of a removed document and its kept copy."""
     dedup = files.manifest["dedup"]
     a, b = _document(files, removed["doc_id"]), _document(files, kept["doc_id"])
     exact = exact_jaccard(a["text"], b["text"], dedup["shingle"], dedup["ngram"])
@@ -135,7 +136,6 @@ def compare_pair(files: RunFiles, removed: dict, kept: dict, snippet_chars: int 
         "words": [words_a, words_b],
         "diff_truncated": max(words_a, words_b) > DIFF_WORDS,
         "diff": word_diff(a["text"], b["text"]),
-        "snippets": [a["text"][:snippet_chars], b["text"][:snippet_chars]],
     }
 
 

@@ -5,8 +5,9 @@ pile_set_name, cluster_id, kept, contaminated), sorted by doc_id, in row groups 
 rows. On the full Pile it holds on the order of 10^8 rows, so no function here reads it whole:
 
 - `rows_in_group` is the per-row-group map (rows of given clusters or documents); `cluster_rows`
-  and `document_rows` run it over every row group, `cluster_rows` keeping at most `limit` members
-  per cluster besides the kept ones as it goes.
+  and `document_rows` run it over every row group. With a `limit`, each task and each merge keep
+  only a cluster's first `limit` members by doc_id and its kept ones, so a cluster of a million
+  members costs no more than one of ten.
 - `bucket_largest` reads only the `cluster_id` column, keeps the clusters that hash to one bucket
   and counts their sizes; `largest_clusters` runs one such task per bucket, so no process holds
   more than a bucket's share of the cluster ids, and merges the buckets' top lists.
@@ -63,15 +64,19 @@ def group_ranges(files: RunFiles) -> list[tuple[int, int]]:
     return parallel_map(group_range, [(run, g) for g in range(row_groups(run))], lambda acc, r: acc + [r], [])
 
 
-def rows_in_group(run: RunDirectory, group: int, cluster_ids: list[int] | None = None, doc_ids: list[int] | None = None) -> pa.Table:
-    """The rows of one row group whose cluster_id is in `cluster_ids` or whose doc_id is in `doc_ids`."""
+def rows_in_group(
+    run: RunDirectory, group: int, cluster_ids: list[int] | None = None, doc_ids: list[int] | None = None, limit: int | None = None
+) -> pa.Table:
+    """The rows of one row group whose cluster_id is in `cluster_ids` or whose doc_id is in `doc_ids`;
+    with `limit`, only each cluster's first `limit` rows by doc_id and its kept rows."""
     table = read_group(run, group)
     mask = pa.array(np.zeros(table.num_rows, dtype=bool))
     if cluster_ids:
         mask = pc.or_(mask, pc.is_in(table.column("cluster_id"), value_set=pa.array(cluster_ids, pa.int64())))
     if doc_ids:
         mask = pc.or_(mask, pc.is_in(table.column("doc_id"), value_set=pa.array(doc_ids, pa.int64())))
-    return table.filter(mask)
+    table = table.filter(mask)
+    return table if limit is None else _first_members(table, limit)
 
 
 def _first_members(table: pa.Table, limit: int) -> pa.Table:
@@ -96,7 +101,7 @@ def _scan(files: RunFiles, cluster_ids: list[int], doc_ids: list[int], limit: in
         merged = part if acc is None else pa.concat_tables([acc, part])
         return merged if limit is None else _first_members(merged, limit)
 
-    args = [(run, g, cluster_ids, doc_ids) for g in range(row_groups(run))]
+    args = [(run, g, cluster_ids, doc_ids, limit) for g in range(row_groups(run))]
     result = parallel_map(rows_in_group, args, combine, None)
     return pa.table({}) if result is None else result.sort_by("doc_id")
 

@@ -14,7 +14,12 @@ from collections import defaultdict
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.cluster_table import cluster_composition, cluster_rows, document_rows, largest_clusters
+from pipeline.cluster_table import (
+    cluster_composition,
+    cluster_rows,
+    document_rows,
+    largest_clusters,
+)
 from pipeline.errors import UserError
 from pipeline.parallel_map import parallel_map
 from pipeline.run_stats import RunFiles
@@ -72,7 +77,10 @@ def _details(files: RunFiles, doc_ids: list[int], kept_of: dict[int, int]) -> di
     for partition, ids in _by_partition(files, kept_ids).items():
         kept_texts.update({d: row["text"] for d, row in files.texts(partition, ids).items()})
     groups = _by_partition(files, doc_ids)
-    args = [(files, partition, ids, {kept_of[d]: kept_texts.get(kept_of[d]) for d in ids if d in kept_of}, kept_of) for partition, ids in groups.items()]
+    args = []
+    for partition, ids in groups.items():
+        texts_needed = {kept_of[d]: kept_texts.get(kept_of[d]) for d in ids if d in kept_of}
+        args.append((files, partition, ids, texts_needed, kept_of))
     return parallel_map(member_details, args, lambda acc, part: {**acc, **part}, {})
 
 
@@ -124,7 +132,10 @@ def describe_clusters(files: RunFiles, cluster_ids: list[int], limit: int = MEMB
         members = []
         for row in members_of.get(cluster_id, []):
             holdout = is_holdout(files, row["doc_id"])
-            role = ("kept (holdout)" if holdout else "kept") if row["kept"] else ("removed: copy of holdout" if row["contaminated"] else "removed: duplicate")
+            if row["kept"]:
+                role = "kept (holdout)" if holdout else "kept"
+            else:
+                role = "removed: copy of holdout" if row["contaminated"] else "removed: duplicate"
             members.append({**row, "place": place(files, row["doc_id"]), "holdout": holdout, "role": role, **details.get(row["doc_id"], {})})
         members.sort(key=lambda m: (not m["kept"], m["doc_id"]))
         subsets = dict(sorted(composition.get(cluster_id, {}).items(), key=lambda item: (-item[1], item[0])))
@@ -177,7 +188,8 @@ def cluster_table(cluster: dict) -> Table:
     if cluster["shown"] < cluster["size"]:
         title += f", {cluster['shown']:,} shown"
     table = Table(title=title, title_justify="left")
-    for name, justify in (("role", "left"), ("document", "left"), ("subset", "left"), ("J to kept", "right"), ("bytes", "right"), ("beginning", "left")):
+    for name in ("role", "document", "subset", "J to kept", "bytes", "beginning"):
+        justify = "right" if name in ("J to kept", "bytes") else "left"
         table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")
     for m in cluster["members"]:
         similarity = m.get("jaccard_to_kept")
@@ -189,7 +201,9 @@ def cluster_table(cluster: dict) -> Table:
     return table
 
 
-def show_clusters(run_dir: str, cluster_id: int | None = None, doc: str | None = None, limit: int = MEMBERS_SHOWN, console: Console | None = None) -> int:
+def show_clusters(
+    run_dir: str, cluster_id: int | None = None, doc: str | None = None, limit: int = MEMBERS_SHOWN, console: Console | None = None
+) -> int:
     """`pileline clusters`: one cluster (by id or by a member's SOURCE:LINE), or the 20 largest when neither is given."""
     console = console or Console()
     files = RunFiles(run_dir)

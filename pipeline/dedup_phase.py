@@ -2,6 +2,8 @@
 
     bands      per partition: band keys of its signatures, routed to K key buckets
     edges      per key bucket: star edges to each band group's smallest doc_id (optionally verified)
+    targets    verify: exact only; per partition: texts of its edges' `dst` documents, routed to `src`'s partition
+    verify     verify: exact only; per partition: edges whose exact shingle Jaccard reaches the threshold
     cc-NNN     per bucket, alternating large-star / small-star rounds until the edges are stars
     labels     per bucket: (doc, component minimum) routed to the document's partition
     members    per partition: join labels with the documents, routed to the component's bucket
@@ -11,6 +13,12 @@
 Each step's tasks read one record batch from each of the previous step's files and write one file
 (plus a JSON summary, last). No process ever holds all signatures or all edges; the driver holds
 per-partition and per-bucket summaries only. A component's `cluster_id` is its smallest doc_id.
+
+Verification drops candidate edges below `dedup.threshold` before the components: `signature` in the
+edges step (the band rows carry signatures), `exact` in two steps keyed by partition, so each task
+reads the texts of one prepared partition and no process holds more: star edges go to the partition
+of `dst`, which attaches `dst`'s text and sends them to the partition of `src`, which computes the
+exact shingle Jaccard. An edge found in several band buckets is checked once; counts keep its repeats.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import ray
 
 from pipeline.manifest import Manifest
@@ -40,6 +49,7 @@ from stages.clustering import (
     star_edges,
 )
 from stages.lsh import LshParams, band_keys, lsh_params
+from stages.minhash import exact_jaccard
 
 ROWS_PER_BUCKET = 4_000_000
 MIN_BUCKETS = 8
@@ -47,6 +57,8 @@ MAX_ROUNDS = 64
 
 BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("doc_id", pa.int64())])
 EDGE_SCHEMA = pa.schema([("key", pa.int64()), ("other", pa.int64())])
+PAIR_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64())])
+TARGET_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64()), ("repeats", pa.int64()), ("dst_text", pa.large_string())])
 MEMBER_SCHEMA = pa.schema(
     [
         ("doc_id", pa.int64()),
@@ -166,11 +178,75 @@ def _edges_task(plan: DedupPlan, bucket: int) -> dict:
     if plan.manifest.dedup.verify == "signature" and src.size:
         keep = _verified(plan, rows, src, dst)
         src, dst = src[keep], dst[keep]
-    keys, others = large_star_rows(src, dst)
     name = f"{bucket:05d}"
-    write_routed(plan.run, plan.step_path("edges", name, ".arrow"), _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
+    path = plan.step_path("edges", name, ".arrow")
+    if plan.manifest.dedup.verify == "exact":
+        write_routed(plan.run, path, _table(src=src, dst=dst), plan.partition_index(dst), len(plan.partitions))
+    else:
+        keys, others = large_star_rows(src, dst)
+        write_routed(plan.run, path, _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
     summary = {"band_rows": rows.num_rows, "candidate_pairs": candidate_pairs, "star_edges": star, "edges": int(src.size)}
     plan.run.write_json(plan.step_path("edges", name, ".json"), summary)
+    return summary
+
+
+def _texts(plan: DedupPlan, index: int, doc_ids: np.ndarray) -> pa.ChunkedArray:
+    """The texts of `doc_ids` (all in partition `index`), in that order; reads only their rows' row groups."""
+    wanted = np.unique(doc_ids)
+    docs = pq.read_table(
+        plan.run.path(plan.docs_path(plan.partitions[index].partition)), columns=["doc_id", "text"],
+        filesystem=plan.run.filesystem, filters=pc.field("doc_id").isin(pa.array(wanted)),
+    ).sort_by("doc_id")
+    found = docs.column("doc_id").to_numpy()
+    if not np.array_equal(found, wanted):
+        raise RuntimeError(f"partition {plan.partitions[index].partition} lacks documents that edges name")
+    return docs.column("text").cast(pa.large_string()).take(pa.array(np.searchsorted(found, doc_ids)))
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _targets_task(plan: DedupPlan, index: int) -> dict:
+    """Distinct star edges whose `dst` is in this partition, with `dst`'s text, routed to `src`'s partition."""
+    part = plan.partitions[index]
+    inputs = [plan.step_path("edges", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
+    edges = read_bucket(plan.run, inputs, index, PAIR_SCHEMA)
+    pairs = np.stack([edges.column("src").to_numpy(), edges.column("dst").to_numpy()], axis=1)
+    pairs, repeats = np.unique(pairs, axis=0, return_counts=True)
+    src, dst = pairs[:, 0], pairs[:, 1]
+    table = pa.table(
+        {"src": src, "dst": dst, "repeats": repeats.astype(np.int64), "dst_text": _texts(plan, index, dst)},
+        schema=TARGET_SCHEMA,
+    )
+    write_routed(plan.run, plan.step_path("targets", part.partition, ".arrow"), table, plan.partition_index(src), len(plan.partitions))
+    summary = {"pairs": int(src.size)}
+    plan.run.write_json(plan.step_path("targets", part.partition, ".json"), summary)
+    return summary
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _verify_task(plan: DedupPlan, index: int) -> dict:
+    """Star edges whose `src` is in this partition and whose exact shingle Jaccard reaches the threshold,
+    as large-star rows routed to key buckets (the first components round's input)."""
+    part = plan.partitions[index]
+    dedup = plan.manifest.dedup
+    inputs = [plan.step_path("targets", p.partition, ".arrow") for p in plan.partitions]
+    rows = read_bucket(plan.run, inputs, index, TARGET_SCHEMA)
+    src, dst = rows.column("src").to_numpy(), rows.column("dst").to_numpy()
+    repeats = rows.column("repeats").to_numpy()
+    src_texts = _texts(plan, index, src).to_pylist()
+    dst_texts = rows.column("dst_text").to_pylist()
+    keep = np.array(
+        [exact_jaccard(a, b, dedup.shingle, dedup.ngram) >= dedup.threshold for a, b in zip(src_texts, dst_texts)],
+        dtype=bool,
+    )
+    keys, others = large_star_rows(src[keep], dst[keep])
+    write_routed(plan.run, plan.step_path("verify", part.partition, ".arrow"), _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
+    summary = {
+        "pairs": int(src.size),
+        "pairs_kept": int(keep.sum()),
+        "star_edges": int(repeats.sum()),
+        "edges": int(repeats[keep].sum()),
+    }
+    plan.run.write_json(plan.step_path("verify", part.partition, ".json"), summary)
     return summary
 
 
@@ -306,12 +382,22 @@ def _clusters_task(plan: DedupPlan, index: int) -> dict:
 
 @dataclass(frozen=True)
 class DedupResult:
-    """Per-partition cluster summaries (same order as the plan's partitions) and global statistics."""
+    """Per-partition cluster summaries (same order as the plan's partitions) and global statistics.
+
+    `edges` are the edges step's summaries (per bucket); `verified` the exact verification's (per
+    partition, empty unless `verify: exact`), whose `edges` are then the ones the components start from.
+    """
 
     partitions: list[dict]
     edges: list[dict]
     rounds: int
     keep: list[dict]
+    verified: list[dict]
+
+    @property
+    def component_edges(self) -> int:
+        """Edges the connected components started from (repeats across band buckets counted)."""
+        return sum(e["edges"] for e in (self.verified if self.verified else self.edges))
 
 
 def run_dedup_phase(plan: DedupPlan, cpus: int, progress: Progress) -> DedupResult:
@@ -331,6 +417,14 @@ def run_dedup_phase(plan: DedupPlan, cpus: int, progress: Progress) -> DedupResu
     edges = step(_edges_task, buckets, lambda k: plan.step_path("edges", name(k), ".json"),
                  lambda k: (plan, k), "dedup: candidate edges")
     inputs = [plan.step_path("edges", name(k), ".arrow") for k in buckets]
+    verified: list[dict] = []
+    if plan.manifest.dedup.verify == "exact":
+        part_name = lambda i: plan.partitions[i].partition  # noqa: E731
+        step(_targets_task, parts, lambda i: plan.step_path("targets", part_name(i), ".json"),
+             lambda i: (plan, i), "dedup: verify, edge targets")
+        verified = step(_verify_task, parts, lambda i: plan.step_path("verify", part_name(i), ".json"),
+                        lambda i: (plan, i), "dedup: verify, exact Jaccard")
+        inputs = [plan.step_path("verify", part_name(i), ".arrow") for i in parts]
     rounds = 0
     while True:
         if rounds >= MAX_ROUNDS:
@@ -352,7 +446,7 @@ def run_dedup_phase(plan: DedupPlan, cpus: int, progress: Progress) -> DedupResu
                 lambda k: (plan, k), "dedup: keep rule")
     clusters = step(_clusters_task, parts, lambda i: plan.step_path("clusters", plan.partitions[i].partition, ".json"),
                     lambda i: (plan, i), "dedup: clusters")
-    return DedupResult(clusters, edges, rounds, keep)
+    return DedupResult(clusters, edges, rounds, keep, verified)
 
 
 def make_plan(
@@ -402,7 +496,7 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         "components_rounds": result.rounds,
         "candidate_pairs": sum(e["candidate_pairs"] for e in result.edges),
         "star_edges": sum(e["star_edges"] for e in result.edges),
-        "edges": sum(e["edges"] for e in result.edges),
+        "edges": result.component_edges,
         "components": sum(cluster_sizes.values()),
         "documents_in_components": sum(size * count for size, count in cluster_sizes.items()),
         "duplicates": sum(c["duplicates"] for c in by_set.values()),

@@ -9,24 +9,11 @@ from contextlib import nullcontext
 import orjson
 from rich.console import Console
 
+from pipeline.argument_types import non_negative_int, positive_int
 from pipeline.errors import UserError
 
 PIPE_WIDTH = 160
 """Width of `pileline stats` tables when stdout is not a terminal (a file or a pipe)."""
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -41,7 +28,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     console.print(f"[bold]{stats['run']['dir']}[/bold]")
     for table in stats_tables(stats):
         console.print()
-        console.print(rich_table(table))
+        console.print(rich_table(table) if table.rows else f"[italic]{table.title}[/italic]")
         if table.note:
             console.print(table.note, style="dim", highlight=False)
     return 0
@@ -93,9 +80,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     report.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (holds manifest.json)")
     report.add_argument("--out", help="where to write the report (default RUN_DIR/stats/report.html)")
-    report.add_argument("--audit", type=_non_negative_int, default=50, metavar="N", help="removed documents in the audit sample (default 50)")
-    report.add_argument("--seed", type=_non_negative_int, help="seed of the audit sample (default: the run manifest's seed)")
-    report.add_argument("--num-cpus", type=_positive_int, help="start an embedded Ray with this many CPUs for the per-partition work")
+    report.add_argument("--audit", type=non_negative_int, default=50, metavar="N", help="removed documents in the audit sample (default 50)")
+    report.add_argument("--seed", type=non_negative_int, help="seed of the audit sample (default: the run manifest's seed)")
+    report.add_argument("--num-cpus", type=positive_int, help="start an embedded Ray with this many CPUs for the per-partition work")
     report.add_argument("--address", help="use an existing Ray cluster for the per-partition work")
     report.set_defaults(func=cmd_report)
 
@@ -107,5 +94,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     clusters.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (holds manifest.json)")
     clusters.add_argument("--cluster", type=int, metavar="ID", help="a cluster id (the smallest doc_id of its members)")
     clusters.add_argument("--doc", metavar="SOURCE:LINE", help="the cluster of this document, e.g. 00.jsonl.zst:31 (SOURCE may be a path suffix)")
-    clusters.add_argument("--limit", type=_positive_int, default=50, help="members to show, first by doc_id (kept ones always shown; default 50)")
+    clusters.add_argument("--limit", type=positive_int, default=50, help="members to show, first by doc_id (kept ones always shown; default 50)")
     clusters.set_defaults(func=cmd_clusters)

@@ -23,6 +23,30 @@ def ray_is_up() -> bool:
     return ray.is_initialized()
 
 
+def _share_repeated(arguments: Sequence[tuple]) -> list[tuple]:
+    """The arguments with every object passed to more than one call (a `RunFiles`, a list of row
+    groups) put in Ray's object store once and passed by reference, instead of pickled per task."""
+    import ray
+
+    seen: dict[int, int] = {}
+    for args in arguments:
+        for value in args:
+            if not isinstance(value, (bool, int, float, str, bytes, type(None))):
+                seen[id(value)] = seen.get(id(value), 0) + 1
+    refs: dict[int, Any] = {}
+    shared = []
+    for args in arguments:
+        row = []
+        for value in args:
+            if seen.get(id(value), 0) > 1:
+                if id(value) not in refs:
+                    refs[id(value)] = ray.put(value)
+                value = refs[id(value)]
+            row.append(value)
+        shared.append(tuple(row))
+    return shared
+
+
 def parallel_map(
     fn: Callable[..., Any],
     arguments: Sequence[tuple],
@@ -32,8 +56,9 @@ def parallel_map(
 ) -> T:
     """`combine(…combine(initial, fn(*arguments[0]))…, fn(*arguments[-1]))`, in order of `arguments`.
 
-    With Ray up, each call is a Ray task (at most `max_in_flight` at once, default 2 × CPUs) and
-    results are combined in argument order, so the answer never depends on task timing.
+    With Ray up, each call is a Ray task (at most `max_in_flight` at once, default 2 × CPUs), objects
+    shared by several calls travel once through the object store, and results are combined in
+    argument order, so the answer never depends on task timing.
     """
     if not ray_is_up():
         result = initial
@@ -43,6 +68,7 @@ def parallel_map(
     import ray
 
     remote = ray.remote(num_cpus=1, max_retries=3)(fn)
+    arguments = _share_repeated(arguments)
     limit = max_in_flight or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
     result = initial
     pending: dict[int, Any] = {}

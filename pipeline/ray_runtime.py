@@ -15,7 +15,11 @@ from pipeline.manifest import RayConfig
 
 @contextmanager
 def ray_session(config: RayConfig) -> Iterator[int]:
-    """Yield the number of CPUs available; start and stop an embedded Ray unless one is already up."""
+    """Yield the number of CPUs available; start and stop an embedded Ray unless one is already up.
+
+    Without an address the embedded instance is always a new local one (`address="local"`), never a
+    cluster that happens to be running on this machine.
+    """
     if ray.is_initialized():
         yield _cluster_cpus()
         return
@@ -25,7 +29,7 @@ def ray_session(config: RayConfig) -> Iterator[int]:
         if address:
             ray.init(address=address, **kwargs)
         else:
-            ray.init(num_cpus=config.num_cpus or os.cpu_count(), **kwargs)
+            ray.init(address="local", num_cpus=config.num_cpus or os.cpu_count(), **kwargs)
     except ConnectionError as error:
         raise UserError(f"cannot connect to Ray at {address}: {error}") from None
     try:

@@ -26,7 +26,13 @@ from pipeline.report_plots import (
     volume_plot,
 )
 from pipeline.run_stats import RunFiles, describe_dedup_params, gather_stats
-from pipeline.stats_tables import NOT_AVAILABLE, StatsTable, count, percent, stats_tables
+from pipeline.stats_tables import (
+    NOT_AVAILABLE,
+    StatsTable,
+    count,
+    percent,
+    stats_tables,
+)
 
 REPORT = "stats/report.html"
 LARGEST_CLUSTERS = 20
@@ -71,9 +77,13 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _cell(tag: str, text: str, numeric: bool) -> str:
+    return f'<{tag} class="num">{_e(text)}</{tag}>' if numeric else f"<{tag}>{_e(text)}</{tag}>"
+
+
 def table_html(table: StatsTable) -> str:
     """A `StatsTable` as an HTML table with its note."""
-    head = "".join(f'<th class="num">{_e(c)}</th>' if n else f"<th>{_e(c)}</th>" for c, n in zip(table.columns, table.numeric))
+    head = "".join(_cell("th", c, n) for c, n in zip(table.columns, table.numeric))
     body = []
     for index, row in enumerate(table.rows):
         cells = []
@@ -83,7 +93,7 @@ def table_html(table: StatsTable) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     foot = ""
     if table.footer:
-        foot = "<tfoot><tr>" + "".join(f'<td class="num">{_e(c)}</td>' if n else f"<td>{_e(c)}</td>" for c, n in zip(table.footer, table.numeric)) + "</tr></tfoot>"
+        foot = "<tfoot><tr>" + "".join(_cell("td", c, n) for c, n in zip(table.footer, table.numeric)) + "</tr></tfoot>"
     note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
     return f'<h3 id="table-{table.key}">{_e(table.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>{foot}</table>{note}'
 
@@ -94,9 +104,14 @@ def figure_html(plot: Plot | None, caption: str, missing: str) -> str:
     return f'<figure><img src="{plot.data_uri}" alt="{_e(plot.alt)}"><figcaption>{_e(caption)}</figcaption></figure>'
 
 
-def _cards(stats: dict) -> str:
+def _cards(stats: dict, audited: dict) -> str:
     d = stats["documents"]
     tokens = stats["tokens"]
+    if audited.get("size"):
+        low, high = audited["interval"]
+        precision = (f"{100 * audited['precision']:.1f}%", f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n={audited['size']}")
+    else:
+        precision = (NOT_AVAILABLE, "no removals to audit")
     cards = [
         ("input documents", count(d["in"]), f"{d['files']} train files"),
         ("kept", count(d["kept"]), percent(d["kept"], d["in"])),
@@ -105,6 +120,7 @@ def _cards(stats: dict) -> str:
         ("copies of holdout", count(d["contaminated"]), percent(d["contaminated"], d["in"])),
         ("rejected lines", count(d["rejected"]), percent(d["rejected"], d["in"])),
         ("tokens kept", count(tokens["tokens"]) if tokens["available"] else NOT_AVAILABLE, tokens["tokenizer"] or "no stats/tokens.json"),
+        ("dedup precision (audit)", *precision),
     ]
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div><div class="share">{_e(share)}</div></div>'
@@ -184,6 +200,8 @@ def _verdict(pair: dict, files: RunFiles) -> str:
 def audit_html(result: dict, files: RunFiles) -> str:
     """The precision estimate, each sampled removal beside its kept copy, and word diffs (below-threshold first)."""
     if not result["size"]:
+        if result.get("requested") == 0:
+            return '<p class="note">No audit sample was asked for (--audit 0).</p>'
         return '<p class="note">No documents were removed by dedup, so there is nothing to audit.</p>'
     low, high = result["interval"]
     threshold = result["threshold"]
@@ -233,39 +251,73 @@ def audit_html(result: dict, files: RunFiles) -> str:
     return head + table + "<h3>Word diffs (below the threshold first)</h3>" + ordered
 
 
+def _overview(stats: dict, tables: dict[str, StatsTable], audited: dict) -> str:
+    drops = figure_html(filter_drops_plot(stats), "Documents each filter dropped, per subset.", "No filter dropped any document.")
+    return _cards(stats, audited) + table_html(tables["documents"]) + table_html(tables["filters"]) + drops
+
+
+def _subsets(stats: dict, tables: dict[str, StatsTable]) -> str:
+    by_set = stats["documents"]["by_set"]
+    untouched = sorted(n for n, c in by_set.items() if not c["duplicates"] + c["contaminated"])
+    caption = "Share of each subset's documents (after filters) that dedup removed."
+    if untouched:
+        caption += f" No removals from: {', '.join(untouched)}."
+    rates = figure_html(duplicate_rate_plot(stats), caption, "Dedup removed nothing.")
+    volume = figure_html(volume_plot(stats), "Volume per subset before and after dedup (log scale).", "No documents.")
+    return table_html(tables["sets"]) + rates + table_html(tables["sizes"]) + volume
+
+
+def _lengths(lengths: dict) -> str:
+    empty = sum(counts[0] for counts in lengths["histograms"].values())
+    caption = f"Normalised per category; {empty:,} empty documents are not on the log axis. Train files only."
+    return figure_html(length_plot(lengths), caption, "No documents.")
+
+
+def _dedup(stats: dict, tables: dict[str, StatsTable]) -> str:
+    cross = tables["cross_set"]
+    cross_html = table_html(cross) if cross.rows else f'<h3>{_e(cross.title)}</h3><p class="note">{_e(cross.note)}</p>'
+    heatmap_caption = "Rows: subset a duplicate was removed from; columns: subset of its kept copy."
+    return (
+        f'<p class="sub">{_e(describe_dedup_params(stats["dedup"]["params"]))}</p>'
+        f'<div class="grid"><div>{table_html(tables["dedup"])}</div><div>{table_html(tables["clusters"])}</div></div>'
+        + figure_html(cluster_size_plot(stats), "How many clusters have each size (log–log).", "No clusters.")
+        + cross_html
+        + figure_html(cross_set_heatmap(stats), heatmap_caption, "No duplicates.")
+    )
+
+
+def _largest(files: RunFiles, clusters: list[dict]) -> str:
+    threshold = files.manifest["dedup"]["threshold"]
+    note = (
+        f"Up to {MEMBERS_PER_CLUSTER} members per cluster (kept first), each with its exact Jaccard similarity to the kept "
+        f"copy (threshold {threshold}). `pileline clusters {files.location} --cluster ID` lists every member."
+    )
+    return f'<p class="note">{_e(note)}</p>' + clusters_html(clusters, threshold)
+
+
 def build_report(run_dir: str | RunFiles, audit_size: int = DEFAULT_AUDIT, seed: int | None = None) -> str:
-    """The report of the run at `run_dir` as one HTML string."""
+    """The report of the run at `run_dir` as one HTML string; the audit seed defaults to the manifest's."""
     files = run_dir if isinstance(run_dir, RunFiles) else RunFiles(run_dir)
     stats = gather_stats(files)
     tables = {t.key: t for t in stats_tables(stats)}
     lengths = length_histograms(files)
-    dedup = stats["dedup"]
-    threshold = files.manifest["dedup"]["threshold"]
+    enabled = stats["dedup"]["enabled"]
     seed = files.manifest.get("seed", 0) if seed is None else seed
-    top = largest_clusters(files, LARGEST_CLUSTERS) if dedup["enabled"] else []
+    top = largest_clusters(files, LARGEST_CLUSTERS) if enabled else []
     clusters = describe_clusters(files, [c for _, c in top], limit=MEMBERS_PER_CLUSTER) if top else []
-    audited = audit(files, audit_size, seed) if dedup["enabled"] else {"size": 0}
+    audited = audit(files, audit_size, seed) if enabled else {"size": 0}
 
-    empty_docs = sum(counts[0] for counts in lengths["histograms"].values())
-    no_removals = sorted(n for n, c in stats["documents"]["by_set"].items() if not c["duplicates"] + c["contaminated"])
     sections = [
-        ("overview", "Overview", _cards(stats) + table_html(tables["documents"]) + table_html(tables["filters"])
-         + figure_html(filter_drops_plot(stats), "Documents each filter dropped, per subset.", "No filter dropped any document.")),
-        ("subsets", "Subsets", table_html(tables["sets"]) + figure_html(duplicate_rate_plot(stats), "Share of each subset's documents (after filters) that dedup removed. "
-                                                      + (f"No removals from: {', '.join(no_removals)}." if no_removals else ""), "Dedup removed nothing.")
-         + table_html(tables["sizes"]) + figure_html(volume_plot(stats), "Volume per subset before and after dedup (log scale).", "No documents.")),
-        ("lengths", "Document lengths", figure_html(length_plot(lengths), f"Normalised per category; {empty_docs:,} empty documents are not on the log axis. Train files only.", "No documents.")),
+        ("overview", "Overview", _overview(stats, tables, audited)),
+        ("subsets", "Subsets", _subsets(stats, tables)),
+        ("lengths", "Document lengths", _lengths(lengths)),
     ]
-    if dedup["enabled"]:
-        sections.append(("dedup", "Dedup", f'<p class="sub">{_e(describe_dedup_params(dedup["params"]))}</p>'
-                         + '<div class="grid"><div>' + table_html(tables["dedup"]) + "</div><div>" + table_html(tables["clusters"]) + "</div></div>"
-                         + figure_html(cluster_size_plot(stats), "How many clusters have each size (log–log).", "No clusters.")
-                         + (table_html(tables["cross_set"]) if tables["cross_set"].rows else f'<h3>{_e(tables["cross_set"].title)}</h3><p class="note">{_e(tables["cross_set"].note)}</p>')
-                         + figure_html(cross_set_heatmap(stats), "Rows: subset a duplicate was removed from; columns: subset of its kept copy.", "No duplicates.")))
-        sections.append(("clusters", f"The {len(clusters)} largest clusters", f'<p class="note">Up to {MEMBERS_PER_CLUSTER} members per cluster (kept first), '
-                         f"each with its exact Jaccard similarity to the kept copy (threshold {threshold}). "
-                         f"`pileline clusters {_e(files.location)} --cluster ID` lists every member.</p>" + clusters_html(clusters, threshold)))
-        sections.append(("audit", "Audit sample", audit_html(audited, files)))
+    if enabled:
+        sections += [
+            ("dedup", "Dedup", _dedup(stats, tables)),
+            ("clusters", f"The {len(clusters)} largest clusters", _largest(files, clusters)),
+            ("audit", "Audit sample", audit_html(audited, files)),
+        ]
     nav = "<nav>" + "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title, _ in sections) + "</nav>"
     body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{content}</section>' for key, title, content in sections)
     run = stats["run"]

@@ -14,9 +14,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 DPI = 110
 WIDTH = 9.0
@@ -166,8 +166,9 @@ def volume_plot(stats: dict) -> Plot | None:
     figure = Figure(figsize=(WIDTH, _bar_height(len(names)) * 1.2))
     ax = figure.subplots()
     positions = range(len(names))
-    ax.barh([p + 0.2 for p in positions], [values[n][0] for n in names], height=0.4, color=FILTERED_COLOUR, label=f"{unit} before dedup (after filters)")
-    ax.barh([p - 0.2 for p in positions], [values[n][1] for n in names], height=0.4, color=KEPT_COLOUR, label=f"{unit} after dedup")
+    before, after = [values[n][0] for n in names], [values[n][1] for n in names]
+    ax.barh([p + 0.2 for p in positions], before, height=0.4, color=FILTERED_COLOUR, label=f"{unit} before dedup (after filters)")
+    ax.barh([p - 0.2 for p in positions], after, height=0.4, color=KEPT_COLOUR, label=f"{unit} after dedup")
     for p, name in zip(positions, names):
         before, after = values[name]
         if before:

@@ -1,8 +1,9 @@
 """The numbers of a finished run, gathered from its files into one dict (what `pileline stats --json` prints).
 
-Everything here comes from small files: `manifest.json` (accounting per input), the prepare
+`gather_stats` reads small files only: `manifest.json` (accounting per input), the prepare
 partitions' JSON summaries (per-subset counts and bytes, filter drops), `stats/dedup.json` and
-`stats/tokens.json`. Nothing reads document texts, so `stats` is quick on a run of the full Pile.
+`stats/tokens.json`; no document text, so `stats` is quick on a run of the full Pile. `RunFiles`
+also locates what the report and `clusters` read per partition (documents, rejects, texts).
 
 Keys of the result:
     run         the run directory, pileline version, seed and filter preset
@@ -18,6 +19,7 @@ Keys of the result:
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -63,9 +65,6 @@ class RunFiles:
         self.prepare_dir = _prepare_dir(self.run, record)
         self.partitions = tuple(self._partitions())
 
-    def __reduce__(self):
-        return (_restore_run_files, (self.run, self.record, self.prepare_dir, self.partitions))
-
     def _partitions(self) -> list[PartitionInfo]:
         out = []
         for index, source in enumerate(self.record["inputs"]):
@@ -92,11 +91,11 @@ class RunFiles:
         return [p for p in self.partitions if not p.holdout]
 
     def partition_of(self, doc_id: int) -> PartitionInfo:
-        """The partition whose doc_id range holds `doc_id`."""
-        for part in self.partitions:
-            if part.first_doc_id <= doc_id <= part.last_doc_id:
-                return part
-        raise UserError(f"{self.location}: no partition holds document {doc_id}")
+        """The partition whose doc_id range holds `doc_id` (partitions are in doc_id order)."""
+        index = bisect.bisect_right([p.first_doc_id for p in self.partitions], doc_id) - 1
+        if index < 0 or doc_id > self.partitions[index].last_doc_id:
+            raise UserError(f"{self.location}: no partition holds document {doc_id}")
+        return self.partitions[index]
 
     def docs_path(self, partition: str) -> str:
         return f"{self.prepare_dir}/{partition}.docs.parquet"
@@ -128,12 +127,6 @@ class RunFiles:
         return self.record["inputs"][file_index]["path"]
 
 
-def _restore_run_files(run: RunDirectory, record: dict, prepare_dir: str, partitions: tuple) -> RunFiles:
-    files = RunFiles.__new__(RunFiles)
-    files.run, files.record, files.prepare_dir, files.partitions = run, record, prepare_dir, partitions
-    return files
-
-
 def _prepare_dir(run: RunDirectory, record: dict) -> str:
     """The prepare stage directory this run's manifest.json was made from.
 
@@ -141,7 +134,8 @@ def _prepare_dir(run: RunDirectory, record: dict) -> str:
     is the hash of this manifest's configuration is taken.
     """
     selector = pafs.FileSelector(run.path(STAGES_DIR), recursive=False, allow_not_found=True)
-    names = sorted(i.base_name for i in run.filesystem.get_file_info(selector) if i.type == pafs.FileType.Directory and i.base_name.startswith("prepare-"))
+    infos = run.filesystem.get_file_info(selector)
+    names = sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith("prepare-"))
     if len(names) == 1:
         return f"{STAGES_DIR}/{names[0]}"
     if not names:
@@ -300,18 +294,20 @@ def summary_text(run_dir: str) -> str:
     """A short, plain-text summary of a finished run: the lines the demo prints at its end."""
     stats = gather_stats(run_dir)
     d = stats["documents"]
-    lines = [
+    first = (
         f"stats: {d['in']:,} documents in {d['files']} files → {d['kept']:,} kept ({_percent(d['kept'], d['in'])}); "
         f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates, {d['contaminated']:,} as copies of holdout, "
         f"{d['rejected']:,} rejected"
-    ]
+    )
+    lines = [first]
     dedup = stats["dedup"]
     if dedup["enabled"]:
         sizes = dedup["cluster_size_summary"]
         lines.append(f"dedup: {describe_dedup_params(dedup['params'])}")
+        removed = _percent(dedup["duplicates"] + dedup["contaminated"], dedup["documents"])
         lines.append(
-            f"dedup: {dedup['candidate_pairs']:,} candidate pairs → {sizes['components']:,} clusters holding {sizes['documents']:,} documents "
-            f"(largest {sizes['largest'] or 0:,}); {_percent(dedup['duplicates'] + dedup['contaminated'], dedup['documents'])} of filtered documents removed"
+            f"dedup: {dedup['candidate_pairs']:,} candidate pairs → {sizes['components']:,} clusters holding {sizes['documents']:,} "
+            f"documents (largest {sizes['largest'] or 0:,}); {removed} of the documents that passed the filters removed"
         )
         worst = sorted(
             ((c["dup_rate"], name) for name, c in d["by_set"].items() if c["duplicates"] + c["contaminated"]), reverse=True

@@ -33,6 +33,8 @@ from stages.filter import needs_tokenizer
 
 STAGES_DIR = "stages"
 OUTPUT_DIRS = (REJECTS_DIR, "dedup", "stats", "tokens")
+REPORT_FILE = "stats/report.html"
+"""Written by `pileline report` after a run, about that run: neither an output of the run nor stale."""
 VERSIONED_PACKAGES = ("ray", "pyarrow", "numpy", "ftfy", "datasketch", "tokenizers", "tiktoken", "zstandard", "pydantic")
 
 
@@ -114,7 +116,7 @@ def _remove_stale_outputs(run: RunDirectory, produced: set[str]) -> None:
     """Delete output files this run did not produce (left by a run with other settings)."""
     for directory in OUTPUT_DIRS:
         for path in run.list_files(directory):
-            if path not in produced:
+            if path not in produced and path != REPORT_FILE:
                 run.delete(path)
 
 
@@ -170,7 +172,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         if not balances(record):
             raise RuntimeError(f"accounting does not balance for {location}: {record}")
         records.append(record)
-    outputs = {path: run.sha256(path) for directory in OUTPUT_DIRS for path in run.list_files(directory)}
+    outputs = {path: run.sha256(path) for directory in OUTPUT_DIRS for path in run.list_files(directory) if path != REPORT_FILE}
     total = totals([r for r in records if not r["holdout"]])
     run.write_json(
         "manifest.json",

@@ -55,6 +55,10 @@ def percent(part: float | None, whole: float | None = 1.0) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "0.0%"
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _documents_table(stats: dict) -> StatsTable:
     d = stats["documents"]
     rows = [["input lines (train files)", count(d["in"]), percent(1.0)], ["kept", count(d["kept"]), percent(d["kept"], d["in"])]]
@@ -70,7 +74,10 @@ def _documents_table(stats: dict) -> StatsTable:
         indented.add(len(rows))
         rows.append([f"as {reason}", count(n), percent(n, d["in"])])
     h = d["holdout"]
-    note = f"{d['files']} train files; holdout: {h['files']} files, {count(h['in'])} lines, {count(h['kept'])} kept (never removed, not trained on)"
+    note = (
+        f"{_plural(d['files'], 'train file')}; holdout: {_plural(h['files'], 'file')}, {_plural(h['in'], 'line')}, "
+        f"{count(h['kept'])} kept (never removed, not trained on)"
+    )
     return StatsTable("documents", "Documents", ["", "documents", "of input"], rows, [False, True, True], note=note, indent_rows=indented)
 
 
@@ -134,6 +141,10 @@ def _dedup_table(stats: dict) -> StatsTable:
     if not dedup["enabled"]:
         return StatsTable("dedup", "Dedup", ["", ""], [["dedup", "not run"]], [False, False])
     p = dedup["params"]
+    removed = (
+        f"{count(dedup['duplicates'])} duplicates ({size(dedup['duplicates_bytes'])}), "
+        f"{count(dedup['contaminated'])} holdout copies ({size(dedup['contaminated_bytes'])})"
+    )
     rows = [
         ["shingles", f"{p['shingle']} {p['ngram']}-grams"],
         ["MinHash", f"{p['num_perm']} permutations, seed {p['seed']}, shingle hash {p['hash']}"],
@@ -147,7 +158,7 @@ def _dedup_table(stats: dict) -> StatsTable:
         ["candidate pairs", count(dedup["candidate_pairs"])],
         ["star edges / kept edges", f"{count(dedup['star_edges'])} / {count(dedup['edges'])}"],
         ["components rounds", count(dedup["components_rounds"])],
-        ["documents removed", f"{count(dedup['duplicates'])} duplicates ({size(dedup['duplicates_bytes'])}), {count(dedup['contaminated'])} holdout copies ({size(dedup['contaminated_bytes'])})"],
+        ["documents removed", removed],
     ]
     return StatsTable("dedup", "Dedup parameters", ["parameter", "value"], rows, [False, False], note=describe_dedup_params(p))
 

@@ -8,9 +8,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def ray_instance():
-    """A real local Ray, started once for the whole session; runs inside tests reuse it."""
+    """A real local Ray, started once for the whole session (never an existing cluster); runs inside tests reuse it."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     yield ray
     ray.shutdown()

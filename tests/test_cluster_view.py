@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import io
 import shutil
 import time
 
 import pyarrow.parquet as pq
 import pytest
+from inspect_corpus_for_tests import CLUSTERS, FILE_INDEX
+from inspect_corpus_for_tests import finished_run as shared_run
 from rich.console import Console
 
-from inspect_corpus_for_tests import CLUSTERS, corpus_manifest, write_corpus
 from pipeline import cluster_table
 from pipeline.audit_sample import draw_sample
-from pipeline.cluster_table import cluster_composition, cluster_rows, document_rows, group_ranges, largest_clusters
-from pipeline.cluster_view import describe_clusters, find_document, parse_document, show_clusters
+from pipeline.cluster_table import (
+    cluster_composition,
+    cluster_rows,
+    document_rows,
+    group_ranges,
+    largest_clusters,
+)
+from pipeline.cluster_view import (
+    describe_clusters,
+    find_document,
+    parse_document,
+    show_clusters,
+)
 from pipeline.errors import UserError
 from pipeline.inspect_commands import register
 from pipeline.parallel_map import parallel_map
-from pipeline.progress import Progress
 from pipeline.run_stats import CLUSTERS as CLUSTERS_FILE
 from pipeline.run_stats import RunFiles
-from pipeline.runner import run_manifest
 from stages.batch import make_doc_id
-
-FILE_INDEX = {"00": 0, "01": 1, "val": 2}
 
 
 def _id(place: tuple[str, int]) -> int:
@@ -41,10 +50,7 @@ def _jaccard(a: str, b: str, n: int = 5) -> float:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, ray_instance):
-    root = tmp_path_factory.mktemp("cluster-corpus")
-    docs = write_corpus(root)
-    run_manifest(corpus_manifest(root, root / "run"), Progress(quiet=True))
-    return root / "run", docs
+    return shared_run(tmp_path_factory)
 
 
 def test_each_cluster_has_its_hand_counted_members_and_keeper(finished_run):
@@ -67,9 +73,9 @@ def test_each_cluster_has_its_hand_counted_members_and_keeper(finished_run):
             assert member["snippet"] == docs[place][0][:240]
             assert member["bytes"] == len(docs[place][0].encode())
             assert member["jaccard_to_kept"] == pytest.approx(_jaccard(docs[place][0], docs[keeper][0]))
-    near = next(m for m in described[2]["members"] if m["doc_id"] == _id(("01", 2)))
+    near = next(m for m in described[3]["members"] if m["doc_id"] == _id(("01", 2)))
     assert near["role"] == "removed: duplicate" and 0.7 < near["jaccard_to_kept"] < 1.0
-    holdout = described[3]
+    holdout = described[4]
     assert [m["role"] for m in holdout["members"]] == ["kept (holdout)", "removed: copy of holdout"]
     assert "holdout" in holdout["why"] and "val.jsonl.zst:1" in holdout["why"]
     assert "smallest doc_id" in described[0]["why"] and "00.jsonl.zst:1" in described[0]["why"]
@@ -88,7 +94,9 @@ def test_members_are_cut_to_the_limit_but_keep_the_kept_one(finished_run):
 def test_largest_clusters_order_by_size_then_id(finished_run):
     run, _ = finished_run
     files = RunFiles(str(run))
-    assert largest_clusters(files, 10) == [(4, _id(("00", 1))), (3, _id(("01", 3))), (2, _id(("00", 2))), (2, _id(("00", 7)))]
+    assert largest_clusters(files, 10) == [
+        (4, _id(("00", 1))), (4, _id(("02", 1))), (3, _id(("01", 3))), (2, _id(("00", 2))), (2, _id(("00", 7)))
+    ]
     assert largest_clusters(files, 1) == [(4, _id(("00", 1)))]
 
 
@@ -118,7 +126,7 @@ def _run_command(argv: list[str]) -> str:
     parser = argparse.ArgumentParser(prog="pileline")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    console = Console(width=200, record=True, file=open("/dev/null", "w"))
+    console = Console(width=200, record=True, file=io.StringIO())
     show_clusters(args.run_dir, cluster_id=args.cluster, doc=args.doc, limit=args.limit, console=console)
     return console.export_text()
 
@@ -149,7 +157,7 @@ def test_scans_do_not_depend_on_row_groups_or_buckets(finished_run, tmp_path, mo
     pq.write_table(table, copy / CLUSTERS_FILE, row_group_size=2)
     monkeypatch.setattr(cluster_table, "IDS_PER_BUCKET", 3)
     split = RunFiles(str(copy))
-    assert len(group_ranges(split)) == 6
+    assert len(group_ranges(split)) == 8
     got = (largest_clusters(split, 3), cluster_rows(split, ids, limit=1), document_rows(split, [_id(("01", 5))]),
            cluster_composition(split, ids), draw_sample(split, 4, 5))
     assert got[0] == expected[0]

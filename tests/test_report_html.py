@@ -6,21 +6,27 @@ from __future__ import annotations
 import argparse
 import base64
 import io
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
+from inspect_corpus_for_tests import (
+    CHAINED,
+    CLUSTERS,
+    CONTAMINATED,
+    DUPLICATES,
+    FILE_INDEX,
+)
+from inspect_corpus_for_tests import finished_run as shared_run
 from PIL import Image
 
-from inspect_corpus_for_tests import CLUSTERS, CONTAMINATED, DUPLICATES, corpus_manifest, write_corpus
 from pipeline.audit_sample import audit, draw_sample, wilson_interval, word_diff
 from pipeline.inspect_commands import register
-from pipeline.progress import Progress
 from pipeline.run_stats import RunFiles, gather_stats
-from pipeline.runner import run_manifest
 from pipeline.stats_tables import stats_tables
 from stages.batch import make_doc_id
 
-FILE_INDEX = {"00": 0, "01": 1, "val": 2}
 VOID = {"meta", "img", "br", "hr", "input", "link", "source", "col", "wbr"}
 M64 = (1 << 64) - 1
 
@@ -80,15 +86,13 @@ class _Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, ray_instance):
-    root = tmp_path_factory.mktemp("report-corpus")
-    docs = write_corpus(root)
-    run_manifest(corpus_manifest(root, root / "run"), Progress(quiet=True))
-    out = root / "out" / "report.html"
+    run, docs = shared_run(tmp_path_factory)
+    out = tmp_path_factory.mktemp("report") / "report.html"
     parser = argparse.ArgumentParser(prog="pileline")
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["report", str(root / "run"), "--out", str(out), "--audit", "50"])
+    args = parser.parse_args(["report", str(run), "--out", str(out), "--audit", "50"])
     assert args.func(args) == 0
-    return root / "run", docs, out.read_text(encoding="utf-8")
+    return run, docs, out.read_text(encoding="utf-8")
 
 
 def test_html_parses_and_embeds_its_images(report):
@@ -107,6 +111,16 @@ def test_html_parses_and_embeds_its_images(report):
     lowered = page.lower()
     for outside in ("<script", "<link", "http://", "https://", "url(", "@import", "<iframe"):
         assert outside not in lowered, f"the report must open offline, found {outside}"
+
+
+def test_report_is_the_same_without_ray(report, tmp_path):
+    """The fixture's report ran its per-partition work as Ray tasks; a process without Ray runs it in
+    place, and must write the same bytes."""
+    run, _, page = report
+    out = tmp_path / "local.html"
+    script = "import sys; from pipeline.report_html import write_report; write_report(sys.argv[1], sys.argv[2], 50)"
+    subprocess.run([sys.executable, "-c", script, str(run), str(out)], check=True, timeout=120)
+    assert out.read_text(encoding="utf-8") == page
 
 
 def test_report_tables_show_the_stats_numbers(report):
@@ -129,9 +143,9 @@ def test_report_lists_the_largest_clusters_and_the_audit(report):
     _, docs, page = report
     text = "".join(_collect_text(page))
     assert "cluster 00.jsonl.zst:1 (id 1): 4 members; subsets: Pile-CC 3, Github 1; kept 00.jsonl.zst:1" in text
-    assert "7 of 7 sampled removals (100.0%)" in text
-    low, high = wilson_interval(7, 7)
-    assert f"{100 * low:.1f}% – {100 * high:.1f}%" in text
+    assert "9 of 10 sampled removals (90.0%)" in text
+    assert "59.6% – 98.2%" in text
+    assert "1 come from chains" in text and "chain, 0.858 to 02.jsonl.zst:3" in text
     assert docs[("01", 3)][0][:240] in text, "a member's snippet"
 
 
@@ -152,16 +166,21 @@ def test_audit_compares_every_removal_with_its_kept_copy(report):
     run, docs, _ = report
     result = audit(RunFiles(str(run)), 50, seed=3)
     keeper_of = {place: keeper for keeper, members in CLUSTERS.items() for place in members}
-    assert result["size"] == len(DUPLICATES | CONTAMINATED) == 7
+    assert result["size"] == len(DUPLICATES | CONTAMINATED) == 10
     place_of = {_id(p): p for p in docs}
     for pair in result["pairs"]:
         removed = place_of[pair["removed"]["doc_id"]]
         assert pair["kept"]["doc_id"] == _id(keeper_of[removed])
         assert pair["removed"]["contaminated"] == (removed in CONTAMINATED)
         assert pair["exact_jaccard"] == pytest.approx(_oracle_jaccard(docs[removed][0], docs[keeper_of[removed]][0]))
-        assert pair["correct"] == (pair["exact_jaccard"] >= 0.7)
-    assert (result["correct"], result["precision"]) == (7, 1.0)
-    assert result["interval"] == pytest.approx([0.6457, 1.0], abs=1e-4)
+        assert pair["correct"] == (pair["exact_jaccard"] >= 0.7) == (removed not in CHAINED)
+        if removed in CHAINED:
+            neighbour = ("02", removed[1] - 1)
+            assert pair["cause"] == "chain" and pair["closest"]["doc_id"] == _id(neighbour)
+            assert pair["closest"]["jaccard"] == pytest.approx(_oracle_jaccard(docs[removed][0], docs[neighbour][0]))
+    assert (result["correct"], result["chains"], result["false_positives"]) == (9, 1, 0)
+    assert result["precision"] == 0.9
+    assert result["interval"] == pytest.approx([0.5958, 0.9821], abs=1e-4)
 
 
 def _fmix64(x: int) -> int:

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import io
 import re
 
 import orjson
 import pytest
 import tiktoken
+from inspect_corpus_for_tests import CLUSTERS, CONTAMINATED, DUPLICATES, FILTERED, KEPT
+from inspect_corpus_for_tests import finished_run as shared_run
 from rich.console import Console
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tiktoken_ext import openai_public
 
-from inspect_corpus_for_tests import CLUSTERS, CONTAMINATED, DUPLICATES, FILTERED, KEPT, corpus_manifest, write_corpus
+from pipeline.cluster_table import group_ranges, overlapping_groups
 from pipeline.errors import UserError
 from pipeline.inspect_commands import register
 from pipeline.length_stats import length_histograms, partition_lengths
-from pipeline.cluster_table import group_ranges, overlapping_groups
-from pipeline.progress import Progress
-from pipeline.run_stats import RunFiles, cluster_size_summary, gather_stats, summary_text
-from pipeline.runner import run_manifest
+from pipeline.run_stats import (
+    RunFiles,
+    cluster_size_summary,
+    gather_stats,
+    summary_text,
+)
 from pipeline.stats_tables import rich_table, size_ranges, stats_tables
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, ray_instance):
-    root = tmp_path_factory.mktemp("stats-corpus")
-    docs = write_corpus(root)
-    run_manifest(corpus_manifest(root, root / "run"), Progress(quiet=True))
-    return root / "run", docs
+    return shared_run(tmp_path_factory)
 
 
 def _set_of(docs, places):
@@ -43,7 +45,7 @@ def test_documents_and_filters_match_the_hand_count(finished_run):
     run, docs = finished_run
     stats = gather_stats(str(run))
     d = stats["documents"]
-    assert (d["in"], d["kept"], d["filtered"], d["duplicates"], d["contaminated"], d["rejected"]) == (18, 7, 3, 6, 1, 1)
+    assert (d["in"], d["kept"], d["filtered"], d["duplicates"], d["contaminated"], d["rejected"]) == (22, 8, 3, 9, 1, 1)
     assert d["rejected_by_reason"] == {"invalid_json": 1}
     assert d["holdout"] == {"files": 1, "in": 2, "kept": 2}
     assert stats["filters"] == {
@@ -68,10 +70,11 @@ def test_documents_and_filters_match_the_hand_count(finished_run):
 def test_dedup_section_matches_the_hand_count(finished_run):
     run, _ = finished_run
     dedup = gather_stats(str(run))["dedup"]
-    assert dedup["enabled"] and (dedup["duplicates"], dedup["contaminated"]) == (6, 1)
-    assert dedup["cluster_sizes"] == {"2": 2, "3": 1, "4": 1}
-    assert dedup["cluster_size_summary"] == {"components": 4, "documents": 11, "largest": 4, "mean": 11 / 4, "median": 2, "p90": 4, "p99": 4}
+    assert dedup["enabled"] and (dedup["duplicates"], dedup["contaminated"]) == (9, 1)
+    assert dedup["cluster_sizes"] == {"2": 2, "3": 1, "4": 2}
+    assert dedup["cluster_size_summary"] == {"components": 5, "documents": 15, "largest": 4, "mean": 3.0, "median": 3, "p90": 4, "p99": 4}
     assert dedup["cross_set"] == {
+        "ArXiv": {"ArXiv": 3},
         "Github": {"Github": 1, "Pile-CC": 1},
         "Pile-CC": {"Pile-CC": 2, "Wikipedia (en)": 1},
         "Wikipedia (en)": {"Wikipedia (en)": 1},
@@ -121,7 +124,7 @@ def test_cluster_size_summary_by_hand():
 def _rendered_rows(stats: dict, key: str) -> dict[str, list[str]]:
     """The body and footer rows of one table as drawn by rich, keyed by their first cell."""
     table = next(t for t in stats_tables(stats) if t.key == key)
-    console = Console(width=400, record=True, file=open("/dev/null", "w"))
+    console = Console(width=400, record=True, file=io.StringIO())
     console.print(rich_table(table))
     rows = {}
     for line in console.export_text().splitlines():
@@ -149,7 +152,7 @@ def test_tables_agree_with_json(finished_run):
     assert int(documents["removed as near-duplicates"][0]) == d["duplicates"]
     assert int(documents["by min_clean_chars"][0]) == stats["filters"]["min_clean_chars"]["documents"]
     clusters = _rendered_rows(stats, "clusters")
-    assert [int(x) for x in clusters["all"]] == [4, 11]
+    assert [int(x) for x in clusters["all"]] == [5, 15]
     sizes = _rendered_rows(stats, "sizes")
     tokens = stats["tokens"]
     if tokens["available"]:
@@ -162,9 +165,9 @@ def test_tables_agree_with_json(finished_run):
 def test_summary_text_names_the_counts(finished_run):
     run, _ = finished_run
     text = summary_text(str(run))
-    assert "18 documents in 2 files → 7 kept" in text
-    assert "3 by filters, 6 as duplicates, 1 as copies of holdout, 1 rejected" in text
-    assert "4 clusters holding 11 documents (largest 4)" in text
+    assert "22 documents in 3 files → 8 kept" in text
+    assert "3 by filters, 9 as duplicates, 1 as copies of holdout, 1 rejected" in text
+    assert "5 clusters holding 15 documents (largest 4)" in text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -212,7 +215,7 @@ def test_length_histograms_by_partition_and_in_total(finished_run):
             expected[category][_bin(len(docs[place][0].encode()))] += 1
     total = length_histograms(files)
     assert total["histograms"] == expected
-    assert total["documents"] == {"kept": 7, "duplicate": 6, "contaminated": 1, "filtered": 3}
+    assert total["documents"] == {"kept": 8, "duplicate": 9, "contaminated": 1, "filtered": 3}
     ranges = group_ranges(files)
     parts = [partition_lengths(files, p, overlapping_groups(ranges, p.first_doc_id, p.last_doc_id)) for p in files.train_partitions()]
     assert len(parts) >= 3, "the corpus must span several partitions"

@@ -1,0 +1,356 @@
+"""End to end: pileline's whole pipeline against datatrove doing the same job, same corpus, same CPU count.
+
+    python benchmarks/end_to_end.py [--corpus DIR] [--docs N] [--cpus 1] [--datatrove-python PATH] [--work DIR]
+
+The job: read `train/*.jsonl.zst` → ftfy (every fix, NFC) → SlimPajama's length filter → MinHash-LSH
+dedup (word 5-grams, 14 bands × 8 rows, datatrove's default banding) → GPT-2 ids with
+"<|endoftext|>" after every document → Megatron `.bin/.idx`. pileline runs it with
+`pipeline.runner.run_manifest` on an embedded Ray of `--cpus` CPUs (`benchmarks/pileline_job.py`);
+datatrove 0.10.1 runs it with its own steps and `--cpus` workers (`benchmarks/datatrove_job.py`) in
+its own venv, since it pins `xxhash<4`:
+
+    python3 -m venv /work/venv-datatrove
+    /work/venv-datatrove/bin/pip install "datatrove[processing]==0.10.1" spacy orjson zstandard tokenizers
+
+Both read the same files; datatrove's GPT-2 tokenizer is a `tokenizer.json` built here from the
+original GPT-2 files pileline uses (no hub access). Each side is one command, measured with all its
+processes (`process_tree.run_measured`): wall time, CPU seconds, peak summed RSS. Per-core figures
+divide by wall × `--cpus`; "per CPU-s" divides by the CPU seconds instead, which is the steadier number
+on a shared machine. Without --corpus a seeded sample (~100 MB, 28,000 documents, or --docs) is written.
+
+Then both outputs are compared, and the script exits 1 unless (a) the same documents pass the filter
+on both sides and (b) every document both sides keep gets identical token ids. Dedup quality against
+the sample's `ground_truth.jsonl`: recall = planted duplicates removed / removable (all but one
+member of each planted group, among the documents that pass the filter); precision = removed documents
+whose cluster's kept copy has exact word-5-gram Jaccard ≥ threshold − 0.1 with them (raw texts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+# This script's directory goes last on sys.path: first, a sibling named like a stdlib module
+# (benchmarks/tokenize.py) would shadow it; last, `corpus` and `process_tree` still import.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+
+import numpy as np  # noqa: E402
+import orjson  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+import zstandard  # noqa: E402
+
+from corpus import Key, corpus_dir, duplicate_groups, read_documents, text_megabytes, train_files  # noqa: E402
+from pipeline.indexed_dataset import IndexedDataset  # noqa: E402
+from pipeline.runner import package_versions  # noqa: E402
+from process_tree import Measured, run_measured  # noqa: E402
+from stages.minhash import exact_jaccard  # noqa: E402
+from stages.tokenize import ENDOFTEXT, gpt2_files  # noqa: E402
+
+DATATROVE_PYTHON = Path("/work/venv-datatrove/bin/python")
+BANDS, ROWS = 14, 8
+"""datatrove's default MinhashConfig: 14 buckets of 8 hashes (112 permutations)."""
+PRECISION_MARGIN = 0.1
+"""A removal counts as precise when its kept copy's exact Jaccard is at least threshold − this."""
+
+
+@dataclass
+class Outcome:
+    """What one side did to the corpus, keyed by (file, line)."""
+
+    survivors: set[Key]
+    """Documents that passed the filter."""
+    removed: dict[Key, Key]
+    """Each document removed as a duplicate → the copy its cluster kept."""
+    tokens: dict[Key, np.ndarray]
+    """Each document in the token output → its ids, end-of-document id included."""
+
+
+def gpt2_tokenizer_json(path: Path) -> Path:
+    """A Hugging Face `tokenizer.json` for GPT-2 from the original encoder.json / vocab.bpe pileline ships."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    encoder, merges = gpt2_files()
+    tokenizer = Tokenizer(models.BPE.from_file(str(encoder), str(merges)))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.add_special_tokens([ENDOFTEXT])
+    tokenizer.save(str(path))
+    return path
+
+
+def pileline_manifest(corpus: Path, output: Path, cpus: int, partition_docs: int, threshold: float) -> dict:
+    """The manifest of the job (JSON is YAML): train files only, no holdout, datatrove's banding."""
+    return {
+        "inputs": [str(corpus / "train" / "*.jsonl.zst")],
+        "output": str(output),
+        "partition_docs": partition_docs,
+        "ray": {"num_cpus": cpus},
+        "normalize": {"enabled": True, "normalization": "NFC"},
+        "filter": {"preset": "slimpajama"},
+        "dedup": {
+            "enabled": True, "shingle": "word", "ngram": 5, "num_perm": BANDS * ROWS,
+            "threshold": threshold, "bands": BANDS, "rows": ROWS,
+        },
+        "tokenize": {"tokenizer": "gpt2", "append_eod": True},
+    }
+
+
+def run_side(name: str, command: list[str], work: Path, env: dict[str, str]) -> Measured:
+    """Run one side's job with its output in work/<name>.log; exit with the log's tail if it fails."""
+    log = work / f"{name}.log"
+    print(f"running {name} …", file=sys.stderr, flush=True)
+    with open(log, "wb") as out:
+        measured = run_measured(command, stdout=out, stderr=out, cwd=work, env=env)
+    if measured.returncode != 0:
+        tail = log.read_text(errors="replace").splitlines()[-30:]
+        sys.exit(f"{name} failed (exit {measured.returncode}); end of {log}:\n" + "\n".join(tail))
+    return measured
+
+
+def run_pileline(manifest: dict, work: Path, env: dict[str, str]) -> tuple[Measured, dict]:
+    """Run `manifest` with `pileline_job.py`: its cost and its timings (phases, run_seconds, totals)."""
+    path = work / "pileline-manifest.yaml"
+    path.write_bytes(orjson.dumps(manifest))
+    timings = work / "pileline-timings.json"
+    # A Ray temp dir of its own: `ray.init()` would otherwise join any cluster recorded in /tmp/ray.
+    ray_tmp = tempfile.mkdtemp(prefix="plb-", dir="/tmp")
+    try:
+        command = [sys.executable, "-P", str(_HERE / "pileline_job.py"), str(path), str(timings)]
+        measured = run_side("pileline", command, work, {**env, "RAY_TMPDIR": ray_tmp})
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    return measured, orjson.loads(timings.read_bytes())
+
+
+def pileline_outcome(run: Path, corpus: Path, all_keys: set[Key]) -> Outcome:
+    """Filter survivors from rejects/, removals from dedup/clusters.parquet, ids from tokens/."""
+
+    def keys(table) -> list[Key]:
+        sources = [Path(s).relative_to(corpus).as_posix() for s in table.column("source").to_pylist()]
+        return list(zip(sources, table.column("line").to_pylist()))
+
+    rejected = set()
+    for path in sorted((run / "rejects").glob("*.parquet")):
+        rejected.update(keys(pq.read_table(path, columns=["source", "line"])))
+    clusters = pq.read_table(run / "dedup" / "clusters.parquet", columns=["source", "line", "cluster_id", "kept"])
+    members = keys(clusters)
+    cluster_ids = clusters.column("cluster_id").to_pylist()
+    kept_flags = clusters.column("kept").to_pylist()
+    kept_of = {c: key for key, c, kept in zip(members, cluster_ids, kept_flags) if kept}
+    removed = {key: kept_of[c] for key, c, kept in zip(members, cluster_ids, kept_flags) if not kept}
+    documents = pq.read_table(run / "tokens" / "documents.parquet", columns=["source", "line", "file", "item"])
+    shards: dict[str, IndexedDataset] = {}
+    tokens = {}
+    for key, file, item in zip(keys(documents), documents.column("file").to_pylist(), documents.column("item").to_pylist()):
+        shard = shards.get(file) or shards.setdefault(file, IndexedDataset(run / "tokens" / file))
+        tokens[key] = shard[item]
+    return Outcome(all_keys - rejected, removed, tokens)
+
+
+def datatrove_outcome(work: Path, prefix: str) -> Outcome:
+    """From datatrove's cleaned/ (ids of the documents that passed the filter, per task), remove/ (per task:
+    indices removed, and (index, cluster id) of every clustered document) and tokens/ (per task, the kept ones)."""
+    survivors: set[Key] = set()
+    cluster_of: dict[Key, int] = {}
+    gone: set[Key] = set()
+    tokens: dict[Key, np.ndarray] = {}
+    for cleaned in sorted((work / "cleaned").glob("*.jsonl.zst")):
+        rank = int(cleaned.name.split(".")[0])
+        with open(cleaned, "rb") as stream:
+            lines = zstandard.ZstdDecompressor().stream_reader(stream).read().splitlines()
+        ids = [orjson.loads(line)["id"].rsplit("/", 1) for line in lines if line.strip()]
+        keys = [(f"{prefix}/{name}", int(index) + 1) for name, index in ids]
+        survivors.update(keys)
+        remove_file = work / "remove" / f"{rank:06d}.remove"
+        removed_here = set(np.fromfile(remove_file, dtype="<u4").tolist()) if remove_file.exists() else set()
+        gone.update(keys[index] for index in removed_here)
+        cluster_file = work / "remove" / f"{rank:06d}.clusters"
+        if cluster_file.exists():
+            for index, cluster in np.fromfile(cluster_file, dtype="<u4").reshape(-1, 2).tolist():
+                cluster_of[keys[index]] = cluster
+        kept_keys = [key for index, key in enumerate(keys) if index not in removed_here]
+        prefix_path = work / "tokens" / f"{rank:05d}_tokens"
+        if kept_keys:
+            shard = IndexedDataset(prefix_path)
+            if len(shard) != len(kept_keys):
+                sys.exit(f"{prefix_path}: {len(shard)} documents, but {len(kept_keys)} kept in task {rank}")
+            tokens.update((key, shard[i]) for i, key in enumerate(kept_keys))
+    kept_of = {cluster: key for key, cluster in cluster_of.items() if key not in gone}
+    removed = {key: kept_of[cluster_of[key]] for key in gone}
+    return Outcome(survivors, removed, tokens)
+
+
+@dataclass(frozen=True)
+class Quality:
+    removed: int
+    removable: int
+    found: int
+    precise: int
+    unplanted: int
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.removable if self.removable else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.precise / self.removed if self.removed else float("nan")
+
+
+def dedup_quality(outcome: Outcome, groups: list[list[Key]], texts: dict[Key, str], threshold: float) -> Quality:
+    """Recall against the planted groups and Jaccard precision of the removals (see the module docstring)."""
+    removable = found = 0
+    planted = set()
+    for members in groups:
+        present = [m for m in members if m in outcome.survivors]
+        planted.update(present)
+        if len(present) > 1:
+            removable += len(present) - 1
+            found += min(sum(m in outcome.removed for m in present), len(present) - 1)
+    cut = threshold - PRECISION_MARGIN
+    precise = sum(exact_jaccard(texts[doc], texts[kept], "word", 5) >= cut for doc, kept in outcome.removed.items())
+    unplanted = sum(doc not in planted for doc in outcome.removed)
+    return Quality(len(outcome.removed), removable, found, precise, unplanted)
+
+
+def identity_problems(ours: Outcome, theirs: Outcome) -> list[str]:
+    """Where the two sides' outputs differ although both did the same work: filter survivors, shared documents' ids."""
+    problems = []
+    if ours.survivors != theirs.survivors:
+        only_ours, only_theirs = ours.survivors - theirs.survivors, theirs.survivors - ours.survivors
+        problems.append(
+            f"filter: {len(only_ours)} documents pass only in pileline (e.g. {sorted(only_ours)[:3]}), "
+            f"{len(only_theirs)} only in datatrove (e.g. {sorted(only_theirs)[:3]})"
+        )
+    shared = sorted(ours.tokens.keys() & theirs.tokens.keys())
+    differ = [key for key in shared if not np.array_equal(ours.tokens[key], theirs.tokens[key])]
+    if differ:
+        problems.append(f"tokens: {len(differ)} of {len(shared)} documents both kept differ (e.g. {differ[:3]})")
+    print(f"identity: filter survivors {len(ours.survivors)} vs {len(theirs.survivors)}; "
+          f"token ids compared on {len(shared)} documents both kept, {len(differ)} differ", file=sys.stderr)
+    return problems
+
+
+def print_throughput(rows: list[tuple[str, Measured]], megabytes: float, docs: int, cpus: int) -> None:
+    base = dict(rows).get("datatrove")
+    print(f"\n### Throughput ({cpus} CPU{'s' if cpus > 1 else ''}, {megabytes:.1f} MB, {docs:,} documents)\n")
+    print("| peer | wall s | CPU s | MB/s per core | docs/s per core | MB per CPU-s | peak RSS | × datatrove (wall) | × datatrove (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, m in rows:
+        ratio_wall = f"{base.wall / m.wall:.1f}×" if base else "—"
+        ratio_cpu = f"{base.cpu / m.cpu:.1f}×" if base else "—"
+        print(
+            f"| {name} | {m.wall:.1f} | {m.cpu:.1f} | {megabytes / (m.wall * cpus):.2f} | {docs / (m.wall * cpus):,.0f} | "
+            f"{megabytes / m.cpu:.2f} | {m.peak_rss / 2**20:,.0f} MB | {ratio_wall} | {ratio_cpu} |"
+        )
+
+
+def print_quality(rows: list[tuple[str, Quality]], threshold: float) -> None:
+    print(f"\n### Dedup quality (planted groups; precise = kept copy's exact Jaccard ≥ {threshold - PRECISION_MARGIN:.2f})\n")
+    print("| peer | removed | removable (planted) | planted removed | recall | precise | precision | removed outside planted groups |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, q in rows:
+        print(f"| {name} | {q.removed} | {q.removable} | {q.found} | {q.recall:.3f} | {q.precise} | {q.precision:.3f} | {q.unplanted} |")
+
+
+def print_phases(name: str, seconds: dict[str, float], wall: float, inside: float, outside: str) -> None:
+    """Phase wall times and shares of the command's wall time; `inside` is the time the job itself measured."""
+    print(f"\n### {name}: wall time per phase (of {wall:.1f} s for the whole command)\n")
+    print("| phase | s | share |")
+    print("|---|---:|---:|")
+    for phase, value in seconds.items():
+        print(f"| {phase} | {value:.2f} | {value / wall:.1%} |")
+    between = inside - sum(seconds.values())
+    print(f"| {outside} | {between:.2f} | {between / wall:.1%} |")
+    print(f"| (interpreter start, imports, exit) | {wall - inside:.2f} | {(wall - inside) / wall:.1%} |")
+
+
+def grouped_phases(phases: dict[str, float]) -> dict[str, float]:
+    """pileline's phases with the many small dedup steps added up under `dedup: other steps`."""
+    grouped: Counter = Counter()
+    for phase, seconds in phases.items():
+        major = phase if phase in ("prepare", "dedup: band keys", "dedup: candidate edges") or phase.startswith("tokens") else "dedup: other steps"
+        grouped[major] += seconds
+    return dict(grouped)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample")
+    parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
+    parser.add_argument("--cpus", type=int, default=1, help="Ray CPUs for pileline, workers for datatrove (default 1)")
+    parser.add_argument("--partition-docs", type=int, default=2000, help="pileline's partition_docs (default 2000)")
+    parser.add_argument("--threshold", type=float, default=0.8, help="pileline's dedup.threshold; precision cut = this − 0.1")
+    parser.add_argument(
+        "--datatrove-python", type=Path, default=DATATROVE_PYTHON if DATATROVE_PYTHON.exists() else None,
+        help=f"interpreter of a venv with datatrove 0.10.1 (default {DATATROVE_PYTHON} if present; without one, pileline runs alone)",
+    )
+    parser.add_argument("--work", type=Path, help="keep every output here (default: a temporary directory)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="e2e-bench-", dir="/tmp") as scratch:
+        work = (args.work or Path(scratch)).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        corpus = corpus_dir(args.corpus, work, args.docs).resolve()
+        files = train_files(corpus)
+        if any(path.parent != corpus / "train" for path in files):
+            sys.exit(f"{corpus}: end_to_end needs the Pile layout, train/*.jsonl.zst")
+        table = read_documents(corpus, files=files)
+        keys = list(zip(table.column("source").to_pylist(), table.column("line").to_pylist()))
+        texts = dict(zip(keys, table.column("text").to_pylist()))
+        megabytes, docs = text_megabytes(table.column("text")), table.num_rows
+        del table
+
+        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        manifest = pileline_manifest(corpus, work / "pileline", args.cpus, args.partition_docs, args.threshold)
+        ours_cost, timings = run_pileline(manifest, work, env)
+        ours = pileline_outcome(work / "pileline", corpus, set(keys))
+        rows = [("pileline", ours_cost)]
+        quality = [("pileline", dedup_quality(ours, duplicate_groups(corpus) or [], texts, args.threshold))]
+        problems = []
+        if args.datatrove_python is not None:
+            tokenizer = gpt2_tokenizer_json(work / "gpt2-tokenizer.json")
+            theirs_cost = run_side(
+                "datatrove",
+                [
+                    str(args.datatrove_python), "-P", str(_HERE / "datatrove_job.py"), "--input", str(corpus / "train"),
+                    "--work", str(work / "datatrove"), "--tokenizer", str(tokenizer), "--workers", str(args.cpus),
+                ],
+                work, {**env, "HF_HUB_OFFLINE": "1"},
+            )
+            theirs = datatrove_outcome(work / "datatrove", "train")
+            rows.insert(0, ("datatrove", theirs_cost))
+            quality.insert(0, ("datatrove", dedup_quality(theirs, duplicate_groups(corpus) or [], texts, args.threshold)))
+            problems = identity_problems(ours, theirs)
+        else:
+            print("no datatrove interpreter (see --datatrove-python): pileline runs alone", file=sys.stderr)
+
+        versions = package_versions()
+        print(f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+              f"pileline {versions['pileline']}, ray {versions['ray']}, ftfy {versions['ftfy']}, tiktoken {versions['tiktoken']}")
+        print_throughput(rows, megabytes, docs, args.cpus)
+        if duplicate_groups(corpus) is not None:
+            print_quality(quality, args.threshold)
+        print_phases(
+            "pileline", grouped_phases(timings["phases"]), ours_cost.wall, timings["run_seconds"],
+            "(Ray start and stop, driver work between phases)",
+        )
+        if args.datatrove_python is not None:
+            dt = orjson.loads((work / "datatrove" / "timings.json").read_bytes())
+            print_phases("datatrove", dt["seconds"], theirs_cost.wall, dt["run_seconds"], "(building the stages, between stages)")
+        if problems:
+            print("\nFAIL: " + "\nFAIL: ".join(problems), file=sys.stderr)
+            sys.exit(1)
+        print("\nidentity checks: " + ("passed" if args.datatrove_python is not None else "not run (no datatrove)"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""pileline's side of `benchmarks/end_to_end.py`: run one manifest and record the wall time of each phase.
+
+    python -P benchmarks/pileline_job.py MANIFEST.yaml TIMINGS.json
+
+Runs `pipeline.runner.run_manifest` (an embedded Ray unless the manifest names an address) with a
+`Progress` that keeps quiet and notes when each phase starts and ends. TIMINGS.json gets
+{"phases": {name: seconds}, "run_seconds": ..., "totals": ...}; the time not in any phase is Ray's
+start and stop plus the driver's own work between phases.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+
+from pipeline.manifest import load_manifest
+from pipeline.progress import Progress
+from pipeline.runner import run_manifest
+
+
+class PhaseClock(Progress):
+    """A quiet `Progress` that adds up the wall seconds spent in each named phase."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet=True)
+        self.seconds: Counter = Counter()
+        self._phase_started = time.perf_counter()
+
+    def start_phase(self, phase: str, unit: str = "partitions") -> None:
+        super().start_phase(phase, unit)
+        self._phase_started = time.perf_counter()
+
+    def finish_phase(self) -> None:
+        if self.phase:
+            self.seconds[self.phase] += time.perf_counter() - self._phase_started
+        super().finish_phase()
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        sys.exit(__doc__.strip().splitlines()[2].strip())
+    manifest_path, timings_path = sys.argv[1:]
+    clock = PhaseClock()
+    started = time.perf_counter()
+    result = run_manifest(load_manifest(manifest_path), clock)
+    seconds = time.perf_counter() - started
+    timings = {"phases": dict(clock.seconds), "run_seconds": seconds, "totals": result.totals}
+    Path(timings_path).write_bytes(orjson.dumps(timings, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()

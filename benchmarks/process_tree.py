@@ -1,0 +1,100 @@
+"""Run a command and measure it with everything it starts: wall time, CPU seconds, peak total RSS.
+
+Ray and datatrove both spread a job over processes that are not all waited for by their parents
+(Ray's raylet and workers are killed at shutdown), so `RUSAGE_CHILDREN` misses most of their CPU.
+`run_measured` therefore polls /proc every `interval` seconds: every process that descends from the
+command (or once did: orphans are kept by pid and start time) has its user + system time and RSS read.
+CPU used by a process in its last poll interval before it exits, or by one that lives less than an
+interval, is missed; the larger of the poll total and `RUSAGE_CHILDREN` is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one command cost: wall seconds, CPU seconds of all its processes, their peak summed RSS, exit code."""
+
+    wall: float
+    cpu: float
+    peak_rss: int
+    returncode: int
+
+
+def _stat(pid: str) -> tuple[int, int, float, int] | None:
+    """(ppid, start time, CPU seconds, RSS bytes) of a live process, or None if it is gone."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2 :].split()
+    ppid, utime, stime, start, rss = int(fields[1]), int(fields[11]), int(fields[12]), int(fields[19]), int(fields[21])
+    return ppid, start, (utime + stime) / _TICKS, rss * _PAGE
+
+
+class _TreePoller:
+    """Follows the process tree under `root` and keeps each member's last CPU reading and the peak total RSS."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.members: set[tuple[int, int]] = set()  # (pid, start time)
+        self.cpu: dict[tuple[int, int], float] = {}
+        self.peak_rss = 0
+
+    def poll(self) -> None:
+        stats = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                stat = _stat(entry.name)
+                if stat is not None:
+                    stats[int(entry.name)] = stat
+        pids = {pid for pid, start in self.members if stats.get(pid, (0, -1))[1] == start}
+        if self.root in stats:
+            pids.add(self.root)
+        grown = True
+        while grown:
+            new = {pid for pid, stat in stats.items() if stat[0] in pids and pid not in pids}
+            pids |= new
+            grown = bool(new)
+        rss = 0
+        for pid in pids:
+            _, start, cpu, resident = stats[pid]
+            self.members.add((pid, start))
+            self.cpu[(pid, start)] = cpu
+            rss += resident
+        self.peak_rss = max(self.peak_rss, rss)
+
+
+def run_measured(command: list[str], interval: float = 0.2, **popen) -> Measured:
+    """Run `command` to completion (extra arguments go to `subprocess.Popen`) and measure it and its descendants."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, **popen)
+    poller = _TreePoller(process.pid)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            poller.poll()
+            done.wait(interval)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    returncode = process.wait()
+    wall = time.perf_counter() - started
+    done.set()
+    thread.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    waited = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Measured(wall, max(sum(poller.cpu.values()), waited), poller.peak_rss, returncode)

@@ -1,0 +1,207 @@
+"""Read speed, one core: pileline's reader against plain zstd decompression + json.loads / orjson.loads.
+
+    python benchmarks/read.py [--corpus DIR] [--docs N] [--chunk-lines N]
+
+The reader is what a prepare task runs before normalizing: `pipeline.input_files.iter_line_chunks`
+(streaming zstd decompression, line splitting, damage detection, bounded memory) then
+`stages.read.parse_lines` (orjson, reject reasons, doc ids, a pyarrow Table). The floors are a
+plain loop over the same files: `zstandard` stream decompression alone; then split into lines and
+`orjson.loads` (the floor the reader is measured against) or `json.loads` each line, taking `text`
+and `meta.pile_set_name`. Every peer runs in its own forked process pinned to one CPU and streams
+(nothing is kept), so "+peak RSS" is what streaming costs; times are CPU seconds of that process
+(wall-clock MB/s shown too, the machine may be shared). MB are UTF-8 MB of document text.
+
+Identity is checked afterwards, outside the timing: the reader's documents (text and pile_set_name,
+in order) must equal what orjson gives for every line; the script exits 1 if they differ.
+Without --corpus a seeded sample (~100 MB, 28,000 documents, or --docs) is written to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# This script's directory goes last on sys.path: first, a sibling named like a stdlib module
+# (benchmarks/tokenize.py) would shadow it; last, `corpus` still imports.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+
+import orjson  # noqa: E402
+import zstandard  # noqa: E402
+
+from corpus import corpus_dir, read_documents, text_megabytes, train_files  # noqa: E402
+from pipeline.input_files import READ_BLOCK, LineChunk, iter_line_chunks  # noqa: E402
+from stages.read import UNKNOWN_SET, ReadConfig, parse_lines  # noqa: E402
+
+CHUNK_LINES = 10_000
+"""Lines per chunk handed to parse_lines: the default `partition_docs`."""
+
+
+def zstd_blocks(path: Path) -> Iterator[bytes]:
+    """The decompressed bytes of one file, in blocks of `READ_BLOCK`."""
+    with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream:
+        while block := stream.read(READ_BLOCK):
+            yield block
+
+
+def zstd_lines(path: Path) -> Iterator[bytes]:
+    """The lines of one file without their newlines (a plain loop: no damage detection, no size limit)."""
+    rest = b""
+    for block in zstd_blocks(path):
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+def set_name(obj: dict) -> str:
+    meta = obj.get("meta")
+    return meta.get("pile_set_name", UNKNOWN_SET) if isinstance(meta, dict) else UNKNOWN_SET
+
+
+def decompress_only(files: list[Path]) -> int:
+    return sum(len(block) for path in files for block in zstd_blocks(path))
+
+
+def with_loads(loads: Callable[[bytes], object]) -> Callable[[list[Path]], int]:
+    """A floor: decompress, split lines, `loads` each, take its text and set name; returns the document count."""
+
+    def run(files: list[Path]) -> int:
+        count = 0
+        for path in files:
+            for line in zstd_lines(path):
+                obj = loads(line)
+                obj["text"], set_name(obj)
+                count += 1
+        return count
+
+    return run
+
+
+def line_chunks_only(files: list[Path]) -> int:
+    config = ReadConfig()
+    return sum(
+        len(chunk.lines) for path in files for chunk in iter_line_chunks(str(path), CHUNK_LINES, config.max_doc_bytes)
+    )
+
+
+def reader(files: list[Path]) -> int:
+    """pileline's reader: line chunks, then parse_lines into a document Table per chunk."""
+    config = ReadConfig()
+    count = 0
+    for index, path in enumerate(files):
+        for chunk in iter_line_chunks(str(path), CHUNK_LINES, config.max_doc_bytes):
+            if not isinstance(chunk, LineChunk):
+                break
+            docs, _ = parse_lines(chunk.lines, chunk.first_line, index, path.name, config)
+            count += docs.num_rows
+    return count
+
+
+def _status_bytes(field: str) -> int:
+    """A `kB` field of /proc/self/status (VmRSS, VmHWM), in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def run_pinned(work: Callable[[list[Path]], int], files: list[Path]) -> tuple[int, float, float, int]:
+    """`work(files)` in a forked child pinned to one CPU, after a warm-up on the first file's first block:
+    (result, CPU seconds, wall seconds, peak RSS growth in bytes)."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        next(zstd_blocks(files[0]))
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # reset the peak RSS (VmHWM) to the current RSS
+        before = _status_bytes("VmRSS")
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = work(files)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        send.send((result, cpu, wall, _status_bytes("VmHWM") - before))
+
+    process = context.Process(target=child)
+    process.start()
+    outcome = receive.recv()
+    process.join()
+    return outcome
+
+
+def identical_documents(files: list[Path]) -> list[str]:
+    """Where the reader's (text, pile_set_name) differ from orjson's, line by line (empty if nowhere)."""
+    config = ReadConfig()
+    problems = []
+    for index, path in enumerate(files):
+        expected = ((o["text"], set_name(o)) for o in map(orjson.loads, zstd_lines(path)))
+        line = 0
+        for chunk in iter_line_chunks(str(path), CHUNK_LINES, config.max_doc_bytes):
+            docs, rejects = parse_lines(chunk.lines, chunk.first_line, index, path.name, config)
+            if rejects.num_rows:
+                problems.append(f"{path}: {rejects.num_rows} lines rejected from line {chunk.first_line}")
+            got = zip(docs.column("text").to_pylist(), docs.column("pile_set_name").to_pylist())
+            for line, (doc, want) in enumerate(zip(got, expected, strict=False), chunk.first_line):
+                if doc != want:
+                    problems.append(f"{path}:{line}: reader and orjson differ")
+        if next(expected, None) is not None:
+            problems.append(f"{path}: orjson reads lines after the reader's last ({line})")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="a Pile-layout directory; default: a generated sample")
+    parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="read-bench-") as scratch:
+        corpus = corpus_dir(args.corpus, Path(scratch), args.docs)
+        files = train_files(corpus)
+        table = read_documents(corpus, files=files)
+        megabytes, docs = text_megabytes(table.column("text")), table.num_rows
+        del table
+        json_megabytes = decompress_only(files) / 1e6
+        peers = {
+            "zstd decompression alone": decompress_only,
+            "zstd + lines + json.loads": with_loads(json.loads),
+            "zstd + lines + orjson.loads (floor)": with_loads(orjson.loads),
+            "pileline iter_line_chunks (lines only)": line_chunks_only,
+            "pileline reader (iter_line_chunks + parse_lines)": reader,
+        }
+        results = {name: run_pinned(work, files) for name, work in peers.items()}
+        problems = identical_documents(files)
+
+    print(
+        f"{docs:,} documents, {megabytes:.1f} MB of text ({json_megabytes:.1f} MB of JSON lines) in {len(files)} files; "
+        "one core per peer (CPU time; wall MB/s for reference)\n"
+    )
+    reader_cpu = results["pileline reader (iter_line_chunks + parse_lines)"][1]
+    print("| peer | MB/s | docs/s | wall MB/s | reader speed ÷ peer's | +peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (_, cpu, wall, rss) in results.items():
+        print(
+            f"| {name} | {megabytes / cpu:.1f} | {docs / cpu:,.0f} | {megabytes / wall:.1f} | "
+            f"{cpu / reader_cpu:.2f} | {rss / 2**20:.0f} MB |"
+        )
+    counts = {name: result[0] for name, result in results.items() if name != "zstd decompression alone"}
+    if len(set(counts.values()) | {docs}) != 1:
+        problems.append(f"document counts differ: {counts} (corpus: {docs})")
+    if problems:
+        print("\nFAIL: " + "\nFAIL: ".join(problems[:10]), file=sys.stderr)
+        sys.exit(1)
+    print("\nidentity check (reader = orjson on every line): passed")
+
+
+if __name__ == "__main__":
+    main()
