@@ -146,11 +146,11 @@ def _ray_address(ray_module) -> str:
 
 def test_a_killed_run_resumes_to_identical_outputs(tmp_path, ray_instance):
     for i in range(3):
-        _good_file(tmp_path / "in" / f"{i:02d}.jsonl.zst", i * 400, 400)
+        _good_file(tmp_path / "in" / f"{i:02d}.jsonl.zst", i * 150, 150)
     write_lines(tmp_path / "in" / "99.jsonl.zst", [b"{bad"] + [doc_line(_text(i)) for i in range(20)])
     manifest_path = tmp_path / "m.yaml"
     manifest_path.write_text(
-        f"inputs: ['{tmp_path / 'in'}/*.jsonl.zst']\noutput: {tmp_path / 'killed'}\npartition_docs: 20\n"
+        f"inputs: ['{tmp_path / 'in'}/*.jsonl.zst']\noutput: {tmp_path / 'killed'}\npartition_docs: 10\n"
         "filter: {preset: slimpajama}\ndedup: {enabled: false}\n"
     )
     command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest_path), "--quiet", "--address", _ray_address(ray_instance)]
