@@ -10,13 +10,15 @@ datatrove 0.10.1 runs it with its own steps and `--cpus` workers (`benchmarks/da
 its own venv, since it pins `xxhash<4`:
 
     python3 -m venv /work/venv-datatrove
-    /work/venv-datatrove/bin/pip install "datatrove[processing]==0.10.1" spacy orjson zstandard tokenizers
+    /work/venv-datatrove/bin/pip install "datatrove[processing]==0.10.1" spacy orjson zstandard
 
 Both read the same files; datatrove's GPT-2 tokenizer is a `tokenizer.json` built here from the
 original GPT-2 files pileline uses (no hub access). Each side is one command, measured with all its
 processes (`process_tree.run_measured`): wall time, CPU seconds, peak summed RSS. Per-core figures
-divide by wall × `--cpus`; "per CPU-s" divides by the CPU seconds instead, which is the steadier number
-on a shared machine. Without --corpus a seeded sample (~100 MB, 28,000 documents, or --docs) is written.
+divide by wall × `--cpus`; "MB per CPU-s" divides by the CPU seconds of all the side's processes
+instead: the steadier number on a shared machine, and the fairer one, since pileline's file readers
+(Ray tasks of 0 CPUs) and Ray's own processes run beside its `--cpus` workers. Without --corpus a
+seeded sample (~100 MB, 28,000 documents, or --docs) is written.
 
 Then both outputs are compared, and the script exits 1 unless (a) the same documents pass the filter
 on both sides and (b) every document both sides keep gets identical token ids. Dedup quality against
@@ -36,24 +38,19 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-# This script's directory goes last on sys.path: first, a sibling named like a stdlib module
-# (benchmarks/tokenize.py) would shadow it; last, `corpus` and `process_tree` still import.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import zstandard
+from corpus import Key, corpus_dir, duplicate_groups, read_documents, text_megabytes, train_files
+from process_tree import Measured, run_measured
 
-import numpy as np  # noqa: E402
-import orjson  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-import zstandard  # noqa: E402
+from pipeline.indexed_dataset import IndexedDataset
+from pipeline.runner import package_versions
+from stages.minhash import exact_jaccard
+from stages.tokenize import ENDOFTEXT, gpt2_files
 
-from corpus import Key, corpus_dir, duplicate_groups, read_documents, text_megabytes, train_files  # noqa: E402
-from pipeline.indexed_dataset import IndexedDataset  # noqa: E402
-from pipeline.runner import package_versions  # noqa: E402
-from process_tree import Measured, run_measured  # noqa: E402
-from stages.minhash import exact_jaccard  # noqa: E402
-from stages.tokenize import ENDOFTEXT, gpt2_files  # noqa: E402
-
+BENCHMARKS_DIR = Path(__file__).resolve().parent
 DATATROVE_PYTHON = Path("/work/venv-datatrove/bin/python")
 BANDS, ROWS = 14, 8
 """datatrove's default MinhashConfig: 14 buckets of 8 hashes (112 permutations)."""
@@ -120,10 +117,10 @@ def run_pileline(manifest: dict, work: Path, env: dict[str, str]) -> tuple[Measu
     path = work / "pileline-manifest.yaml"
     path.write_bytes(orjson.dumps(manifest))
     timings = work / "pileline-timings.json"
-    # A Ray temp dir of its own: `ray.init()` would otherwise join any cluster recorded in /tmp/ray.
+    # A Ray temp dir of its own, removed afterwards with the session logs Ray leaves there.
     ray_tmp = tempfile.mkdtemp(prefix="plb-", dir="/tmp")
     try:
-        command = [sys.executable, "-P", str(_HERE / "pileline_job.py"), str(path), str(timings)]
+        command = [sys.executable, "-P", str(BENCHMARKS_DIR / "pileline_job.py"), str(path), str(timings)]
         measured = run_side("pileline", command, work, {**env, "RAY_TMPDIR": ray_tmp})
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
@@ -190,6 +187,9 @@ def datatrove_outcome(work: Path, prefix: str) -> Outcome:
 
 @dataclass(frozen=True)
 class Quality:
+    """Counts behind recall and precision: removals, removable planted copies, those found, precise removals,
+    and removals of documents in no planted group."""
+
     removed: int
     removable: int
     found: int
@@ -261,9 +261,11 @@ def print_quality(rows: list[tuple[str, Quality]], threshold: float) -> None:
         print(f"| {name} | {q.removed} | {q.removable} | {q.found} | {q.recall:.3f} | {q.precise} | {q.precision:.3f} | {q.unplanted} |")
 
 
-def print_phases(name: str, seconds: dict[str, float], wall: float, inside: float, outside: str) -> None:
+def print_phases(
+    name: str, seconds: dict[str, float], wall: float, inside: float, outside: str, title: str = "wall time per phase"
+) -> None:
     """Phase wall times and shares of the command's wall time; `inside` is the time the job itself measured."""
-    print(f"\n### {name}: wall time per phase (of {wall:.1f} s for the whole command)\n")
+    print(f"\n### {name}: {title} (of {wall:.1f} s for the whole command)\n")
     print("| phase | s | share |")
     print("|---|---:|---:|")
     for phase, value in seconds.items():
@@ -271,6 +273,24 @@ def print_phases(name: str, seconds: dict[str, float], wall: float, inside: floa
     between = inside - sum(seconds.values())
     print(f"| {outside} | {between:.2f} | {between / wall:.1%} |")
     print(f"| (interpreter start, imports, exit) | {wall - inside:.2f} | {(wall - inside) / wall:.1%} |")
+
+
+def datatrove_steps(work: Path) -> dict[str, float]:
+    """Seconds per datatrove step, summed over tasks, from each stage's `logs/<stage>/stats.json`.
+
+    A step's timer covers its own work on each document, except MinhashDedupSignature's, which covers
+    its whole loop and so also the steps that feed it; their time is taken out of it here.
+    """
+    steps: Counter = Counter()
+    for stage in ("signatures", "buckets", "cluster", "tokens"):
+        entries = orjson.loads((work / "logs" / stage / "stats.json").read_bytes())
+        names = [" ".join(entry["name"].encode("ascii", "ignore").decode().split()).lstrip("- ") for entry in entries]
+        seconds = [entry["time_stats"]["total"] for entry in entries]
+        for index, (name, value) in enumerate(zip(names, seconds)):
+            if name == "DEDUP: MinHash stage 1":
+                value -= sum(seconds[:index])
+            steps[f"{stage}: {name}"] += value
+    return dict(steps)
 
 
 def grouped_phases(phases: dict[str, float]) -> dict[str, float]:
@@ -321,7 +341,7 @@ def main() -> None:
             theirs_cost = run_side(
                 "datatrove",
                 [
-                    str(args.datatrove_python), "-P", str(_HERE / "datatrove_job.py"), "--input", str(corpus / "train"),
+                    str(args.datatrove_python), "-P", str(BENCHMARKS_DIR / "datatrove_job.py"), "--input", str(corpus / "train"),
                     "--work", str(work / "datatrove"), "--tokenizer", str(tokenizer), "--workers", str(args.cpus),
                 ],
                 work, {**env, "HF_HUB_OFFLINE": "1"},
@@ -346,6 +366,10 @@ def main() -> None:
         if args.datatrove_python is not None:
             dt = orjson.loads((work / "datatrove" / "timings.json").read_bytes())
             print_phases("datatrove", dt["seconds"], theirs_cost.wall, dt["run_seconds"], "(building the stages, between stages)")
+            print_phases(
+                "datatrove", datatrove_steps(work / "datatrove"), theirs_cost.wall, dt["run_seconds"],
+                "(outside the steps' own timers)", title="time per step (its own stats.json)",
+            )
         if problems:
             print("\nFAIL: " + "\nFAIL: ".join(problems), file=sys.stderr)
             sys.exit(1)

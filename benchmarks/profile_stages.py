@@ -21,28 +21,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-# This script's directory goes last on sys.path: first, a sibling named like a stdlib module
-# (benchmarks/tokenize.py) would shadow it; last, the sibling modules still import.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+from corpus import corpus_dir, text_megabytes, train_files
+from end_to_end import grouped_phases, pileline_manifest, print_phases, run_pileline
 
-
-from corpus import corpus_dir, text_megabytes, train_files  # noqa: E402
-from end_to_end import grouped_phases, pileline_manifest, print_phases, run_pileline  # noqa: E402
-from pipeline.input_files import LineChunk, iter_line_chunks  # noqa: E402
-from pipeline.manifest import Manifest, parse_manifest  # noqa: E402
-from stages.filter import filter_batch  # noqa: E402
-from stages.lsh import band_keys, lsh_params  # noqa: E402
-from stages.minhash import signatures  # noqa: E402
-from stages.normalize import normalize_batch  # noqa: E402
-from stages.read import parse_lines  # noqa: E402
-from stages.tokenize import load_tokenizer, tokenize_batch  # noqa: E402
+from pipeline.input_files import LineChunk, iter_line_chunks
+from pipeline.manifest import Manifest, parse_manifest
+from stages.filter import filter_batch
+from stages.lsh import band_keys, lsh_params
+from stages.minhash import signatures
+from stages.normalize import normalize_batch
+from stages.read import parse_lines
+from stages.tokenize import load_tokenizer, tokenize_batch
 
 STAGES = (
     ("read: decompress + lines", "pipeline.input_files.iter_line_chunks"),
