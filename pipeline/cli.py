@@ -34,6 +34,11 @@ def _print_totals(result) -> None:
         f"partitions: {result.computed_partitions} computed, {result.reused_partitions} reused; "
         f"{result.seconds:,.1f} s"
     )
+    computed = sum(work.computed for work in result.phases)
+    reused = [work for work in result.phases if work.reused]
+    print(f"tasks: {computed:,} computed, {sum(work.reused for work in reused):,} reused from an earlier run")
+    if reused:
+        print("reused: " + " · ".join(f"{w.phase} {w.reused}/{w.reused + w.computed} {w.unit}" for w in reused))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-from pipeline.filesystems import resolve
+from pipeline.filesystems import location_name, resolve
 from stages.batch import REJECT_RAW_BYTES
 
 READ_BLOCK = 1 << 20
@@ -101,9 +101,10 @@ def decompressed_blocks(location: str, digest=None) -> Iterator[bytes]:
     `digest` (a hashlib object), if given, is updated with the file's raw bytes as they are read.
     """
     blocks = _raw_blocks(location, digest)
-    if location.endswith(".zst"):
+    name = location_name(location)
+    if name.endswith(".zst"):
         return _concatenated_members(blocks, zstandard.ZstdDecompressor().decompressobj, (zstandard.ZstdError,), "zstd", ZSTD_MAGIC)
-    if location.endswith(".gz"):
+    if name.endswith(".gz"):
         return _concatenated_members(blocks, lambda: zlib.decompressobj(wbits=31), (zlib.error,), "gzip", None)
     return blocks
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import ray
 
-from pipeline.filesystems import file_size
+from pipeline.filesystems import file_size, location_name
 from pipeline.input_files import LineChunk, iter_line_chunks
 from pipeline.manifest import Manifest
 from pipeline.prepare import Damage, PartitionSpec, prepare_partition
@@ -42,6 +42,10 @@ def _read_partitions(file_index: int, location: str, partition_docs: int, max_li
 
 @ray.remote(num_cpus=1, max_retries=3)
 def _prepare(run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest) -> dict:
+    """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""
+    summary_path = f"{stage_dir}/{spec.partition_id}.json"
+    if run.exists(summary_path):
+        return run.read_json(summary_path)
     raw = [] if lines is None else lines.to_pylist()
     return prepare_partition(run, stage_dir, spec, raw, damage, manifest)
 
@@ -102,7 +106,7 @@ def run_prepare_phase(
             return
         info = {
             "index": state.index,
-            "path": state.location,
+            "path": location_name(state.location),
             "bytes": file_size(state.location),
             "sha256": state.sha256,
             "partitions": state.partitions,
@@ -142,11 +146,11 @@ def run_prepare_phase(
                 state.sha256 = item["sha256"]
                 close_file_if_complete(state)
                 continue
-            spec = PartitionSpec(index, item["first_line"], state.location)
+            spec = PartitionSpec(index, item["first_line"], location_name(state.location))
             state.partitions.append(spec.partition_id)
             if item["kind"] == "damage":
                 damage = item["damage"]
-                progress.log(f"{state.location}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept")
+                progress.log(f"{spec.source}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept")
             if not item["todo"]:
                 continue
             lines_ref = next(ref) if item["kind"] == "chunk" else None

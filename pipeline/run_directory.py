@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.filesystems import resolve
+from pipeline.filesystems import child_location, resolve
 
 TMP_MARK = ".tmp-"
 """Our temporary files contain this; files ending in `.tmp` (the MMIDIDX writer's) are temporary too."""
@@ -46,7 +46,7 @@ class RunDirectory:
 
     def uri(self, relative: str) -> str:
         """A location string for `relative` that `pipeline.filesystems.resolve` understands."""
-        return f"{self.location.rstrip('/')}/{relative}"
+        return child_location(self.location, relative)
 
     def exists(self, relative: str) -> bool:
         return self.filesystem.get_file_info(self.path(relative)).type == pafs.FileType.File

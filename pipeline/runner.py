@@ -6,28 +6,28 @@ on, so a re-run reuses exactly the work whose inputs and settings are unchanged 
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import time
-from dataclasses import dataclass
-from importlib import metadata
-
-import hashlib
 from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
 
 import orjson
 
 from pipeline import __version__
 from pipeline.accounting import balances, input_record, totals
-from pipeline.errors import UserError
-from pipeline.filesystems import expand_inputs
-from pipeline.manifest import Manifest
-from pipeline.prepare import REJECTS_DIR
 from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
-from pipeline.tokens_phase import DedupClusters, TokensPlan, run_tokens_phase
+from pipeline.errors import UserError
+from pipeline.filesystems import expand_inputs, location_name
+from pipeline.manifest import Manifest
+from pipeline.parallel_map import parallel_map
+from pipeline.prepare import REJECTS_DIR
 from pipeline.prepare_phase import run_prepare_phase
 from pipeline.progress import Progress
 from pipeline.ray_runtime import ray_session
 from pipeline.run_directory import RunDirectory
+from pipeline.tokens_phase import DedupClusters, TokensPlan, run_tokens_phase
 from stages.batch import make_doc_id
 from stages.filter import needs_tokenizer
 
@@ -38,15 +38,53 @@ REPORT_FILE = "stats/report.html"
 VERSIONED_PACKAGES = ("ray", "pyarrow", "numpy", "ftfy", "datasketch", "tokenizers", "tiktoken", "zstandard", "pydantic")
 
 
+@dataclass
+class PhaseWork:
+    """How many of a phase's items (partitions, buckets, files) this run computed and how many it reused."""
+
+    phase: str
+    unit: str
+    computed: int = 0
+    reused: int = 0
+
+
+class WorkTally:
+    """A `Progress` that also keeps, per phase, the items computed and reused (from `advance(done, reused)`)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.phases: list[PhaseWork] = []
+
+    def start_phase(self, phase: str, unit: str = "partitions") -> None:
+        self.progress.start_phase(phase, unit)
+        self.phases.append(PhaseWork(phase, unit))
+
+    def advance(self, docs: int = 0, nbytes: int = 0, done: int = 0, total: int | None = None, reused: int = 0) -> None:
+        self.progress.advance(docs=docs, nbytes=nbytes, done=done, total=total, reused=reused)
+        if self.phases:
+            self.phases[-1].computed += done - reused
+            self.phases[-1].reused += reused
+
+    def finish_phase(self) -> None:
+        self.progress.finish_phase()
+
+    def log(self, message: str) -> None:
+        self.progress.log(message)
+
+
 @dataclass(frozen=True)
 class RunResult:
-    """What a finished run reports: where it is, the totals, and how much work was reused."""
+    """What a finished run reports: where it is, the totals, and how much work was reused.
+
+    `reused_partitions` and `computed_partitions` count the prepare phase; `phases` every phase.
+    """
 
     output: str
     totals: dict
     reused_partitions: int
     computed_partitions: int
     seconds: float
+    phases: tuple[PhaseWork, ...] = field(default=())
 
 
 def _hash(payload: object) -> str:
@@ -54,10 +92,10 @@ def _hash(payload: object) -> str:
 
 
 def prepare_hash(manifest: Manifest, files: list[str]) -> str:
-    """The configuration the prepare phase's partitions depend on."""
+    """The configuration the prepare phase's partitions depend on (inputs by name, without URI queries)."""
     dedup = manifest.dedup
     payload = {
-        "inputs": files,
+        "inputs": [location_name(location) for location in files],
         "partition_docs": manifest.partition_docs,
         "read": manifest.read.model_dump(mode="json"),
         "normalize": manifest.normalize.model_dump(mode="json"),
@@ -120,9 +158,25 @@ def _remove_stale_outputs(run: RunDirectory, produced: set[str]) -> None:
                 run.delete(path)
 
 
+def _output_digest(run: RunDirectory, relative: str) -> tuple[str, str]:
+    return relative, run.sha256(relative)
+
+
+def _output_digests(run: RunDirectory, max_in_flight: int) -> dict[str, str]:
+    """sha256 of every output file, hashed by parallel tasks (a Pile run's token files are ~1 TB)."""
+    paths = [path for directory in OUTPUT_DIRS for path in run.list_files(directory) if path != REPORT_FILE]
+
+    def collect(digests: dict[str, str], pair: tuple[str, str]) -> dict[str, str]:
+        digests[pair[0]] = pair[1]
+        return digests
+
+    return parallel_map(_output_digest, [(run, path) for path in paths], collect, {}, max_in_flight)
+
+
 def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunResult:
     """Run every phase of `manifest` into `manifest.output`, reusing finished work."""
-    progress = progress or Progress()
+    tally = WorkTally(progress or Progress())
+    progress = tally
     started = time.monotonic()
     train_files = expand_inputs(manifest.inputs)
     holdout_files = expand_inputs(manifest.dedup.holdout) if manifest.dedup.enabled and manifest.dedup.holdout else []
@@ -160,19 +214,21 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             train_partitions, manifest,
         )
         produced.update(run_tokens_phase(tokens_plan, cpus, progress).outputs)
+        _discard_stale(run, keep_dirs, progress)
+        _remove_stale_outputs(run, produced)
+        if abandoned := run.remove_temporaries():
+            progress.log(f"removed {abandoned} temporary files left by tasks that failed and were retried")
+        outputs = _output_digests(run, manifest.ray.max_in_flight or 2 * cpus)
 
-    _discard_stale(run, keep_dirs, progress)
-    _remove_stale_outputs(run, produced)
     records = []
     for index, location in enumerate(files):
         info = file_info[index]
         summaries = (prepared.summaries[pid] for pid in info["partitions"])
-        record = input_record(location, info, summaries, removed.get(index))
+        record = input_record(location_name(location), info, summaries, removed.get(index))
         record["holdout"] = index >= len(train_files)
         if not balances(record):
             raise RuntimeError(f"accounting does not balance for {location}: {record}")
         records.append(record)
-    outputs = {path: run.sha256(path) for directory in OUTPUT_DIRS for path in run.list_files(directory) if path != REPORT_FILE}
     total = totals([r for r in records if not r["holdout"]])
     run.write_json(
         "manifest.json",
@@ -186,4 +242,6 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             "outputs": outputs,
         },
     )
-    return RunResult(manifest.output, total, prepared.reused, prepared.computed, time.monotonic() - started)
+    return RunResult(
+        manifest.output, total, prepared.reused, prepared.computed, time.monotonic() - started, tuple(tally.phases)
+    )

@@ -2,6 +2,8 @@
 
 Every phase after reading is a list of independent items (partitions, buckets) whose result is a
 small JSON summary written last by the task; an item whose summary exists is reused, not rerun.
+An argument object given to many tasks (a plan naming every partition) is stored in the object
+store once and passed by reference, not serialised again for each of thousands of tasks.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import ray
 
+from pipeline.parallel_map import _share_repeated
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 
@@ -37,11 +40,11 @@ def map_items(
     progress.start_phase(phase, unit)
     progress.advance(done=len(results), reused=len(results), total=len(items))
     in_flight: dict = {}
-    queue = list(todo)
+    queue = list(zip(todo, _share_repeated([args_for(items[index]) for index in todo])))
     while queue or in_flight:
         while queue and len(in_flight) < max_in_flight:
-            index = queue.pop(0)
-            in_flight[remote_fn.remote(*args_for(items[index]))] = index
+            index, args = queue.pop(0)
+            in_flight[remote_fn.remote(*args)] = index
         ready, _ = ray.wait(list(in_flight), num_returns=1)
         for ref in ready:
             index = in_flight.pop(ref)
