@@ -1,0 +1,179 @@
+"""Scaling: the whole pipeline on 1 and 2 CPUs, per-core stage costs, shuffle volumes, and the Pile on N nodes.
+
+    python benchmarks/scaling.py [--corpus DIR] [--docs N] [--partition-docs 2000] [--work DIR]
+                                 [--nodes 8,32,128] [--node-cpus 32] [--node-price 1.36] [--node-io-gbps 1.0]
+
+The manifest is `manifests/pile-deduped.yaml` (ftfy NFC, cerebras filters, Pythia's MinHash-LSH at
+0.87 with the corpus's val file as holdout, GPT-2 + EOD, 2049-token sequences; one epoch instead of
+its `train_iters`), run on an embedded Ray of 1 and then 2 CPUs (`pileline_job.py`, measured with all
+its processes). The two runs must write identical outputs (exit 1 otherwise); the speedup is the
+ratio of their run times (from `run_manifest` call to return; the whole command's is shown too).
+
+From the 1-CPU run: core-seconds per GB of text of each phase, and the bytes each step writes to the
+run directory per GB of text (the dedup shuffles pass through files there). The Pile estimate scales
+them to 210.6 M documents / 886 GB of text (document-bound dedup steps by documents, the rest by
+bytes), divides the parallel part by N × `--node-cpus` × the efficiency measured at 2 CPUs, keeps the
+training-order task serial, and checks the storage traffic against `--node-io-gbps` per node. Prices
+are an input (default: an on-demand 32-vCPU x86 instance, ~$1.36/h), not a quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import yaml
+from corpus import corpus_dir, read_documents, text_megabytes
+from end_to_end import run_pileline
+
+PILE_TEXT_GB = 825 * 2**30 / 1e9
+"""The Pile's train text, ~825 GiB (DESIGN.md), in GB."""
+PILE_DOCS = 210_607_728
+MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "pile-deduped.yaml"
+DOC_BOUND = ("dedup: band keys", "dedup: candidate edges", "dedup: components", "dedup: labels", "dedup: members", "dedup: keep rule", "dedup: clusters")
+"""Phases whose work grows with the number of documents (band rows, edges), not with text bytes."""
+SERIAL = ("tokens: training order",)
+"""Phases that run as one task whatever the cluster size."""
+
+
+def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int) -> dict:
+    data = yaml.safe_load(MANIFEST.read_text())
+    data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
+    data["ray"] = {"num_cpus": cpus}
+    holdout = corpus / "val.jsonl.zst"
+    data["dedup"]["holdout"] = [str(holdout)] if holdout.exists() else []
+    data["shards"].pop("train_iters", None)
+    return data
+
+
+def phase_group(phase: str) -> str:
+    """Dedup's components rounds added up as one phase."""
+    return "dedup: components" if phase.startswith("dedup: components") else phase
+
+
+def grouped(phases: dict[str, float]) -> dict[str, float]:
+    out: Counter = Counter()
+    for phase, seconds in phases.items():
+        out[phase_group(phase)] += seconds
+    return dict(out)
+
+
+def step_bytes(run: Path) -> dict[str, int]:
+    """Bytes of the files under each stage step (`stages/dedup-*/cc-*` as one) and each output directory."""
+    sizes: Counter = Counter()
+    for path in run.rglob("*"):
+        if not path.is_file():
+            continue
+        parts = path.relative_to(run).parts
+        if parts[0] == "stages" and len(parts) > 3:
+            kind = parts[1].split("-")[0]
+            step = "cc" if parts[2].startswith("cc-") else parts[2]
+            sizes[f"{kind}/{step}"] += path.stat().st_size
+        elif parts[0] == "stages":
+            sizes[f"{parts[1].split('-')[0]}/partitions"] += path.stat().st_size
+        else:
+            sizes[parts[0] if len(parts) > 1 else "manifest.json"] += path.stat().st_size
+    return dict(sorted(sizes.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="a Pile-layout directory; default: a generated sample")
+    parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
+    parser.add_argument("--partition-docs", type=int, default=2000)
+    parser.add_argument("--work", type=Path, help="keep everything here (default: a temporary directory)")
+    parser.add_argument("--nodes", default="8,32,128", help="cluster sizes of the Pile estimate")
+    parser.add_argument("--node-cpus", type=int, default=32)
+    parser.add_argument("--node-price", type=float, default=1.36, help="$ per node-hour (an assumption)")
+    parser.add_argument("--node-io-gbps", type=float, default=1.0, help="GB/s each node reads+writes shared storage")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="scaling-", dir="/tmp") as scratch:
+        work = (args.work or Path(scratch)).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        corpus = corpus_dir(args.corpus, work, args.docs).resolve()
+        documents = read_documents(corpus)
+        megabytes = text_megabytes(documents.column("text"))
+        docs = documents.num_rows
+        del documents
+        env = dict(os.environ)
+        runs = {}
+        for cpus in (1, 2):
+            side = work / f"cpus-{cpus}"
+            side.mkdir(exist_ok=True)
+            manifest = manifest_for(corpus, side / "run", cpus, args.partition_docs)
+            runs[cpus] = (*run_pileline(manifest, side, env), side / "run")
+        outputs = {c: orjson.loads((r[2] / "manifest.json").read_bytes())["outputs"] for c, r in runs.items()}
+        identical = outputs[1] == outputs[2]
+        report(args, runs, megabytes, docs, identical, machine())
+        if not identical:
+            differing = sorted(k for k in set(outputs[1]) | set(outputs[2]) if outputs[1].get(k) != outputs[2].get(k))
+            sys.exit(f"outputs differ between 1 and 2 CPUs: {differing[:10]}")
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))) / 2**20
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    return f"{os.cpu_count()} × {model}, {memory:.0f} GiB; load average before the report {' '.join(load)}"
+
+
+def report(args, runs: dict, megabytes: float, docs: int, identical: bool, host: str) -> None:
+    (one, t1, run1), (_, t2, _) = runs[1], runs[2]
+    print(f"\nmachine: {host}")
+    print(f"corpus: {docs:,} documents, {megabytes:,.1f} MB of text; partition_docs {args.partition_docs}; outputs identical on 1 and 2 CPUs: {identical}")
+    print("\n### Throughput on 1 and 2 CPUs\n")
+    print("| CPUs | run s | command s | CPU s | MB/s | MB/s per core | docs/s per core | speedup (run) | speedup (command) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for cpus, (measured, timings, _) in runs.items():
+        run_s = timings["run_seconds"]
+        print(
+            f"| {cpus} | {run_s:.1f} | {measured.wall:.1f} | {measured.cpu:.1f} | {megabytes / run_s:.2f} | {megabytes / run_s / cpus:.2f} | "
+            f"{docs / run_s / cpus:,.0f} | {t1['run_seconds'] / run_s:.2f} | {one.wall / measured.wall:.2f} |"
+        )
+    p1, p2 = grouped(t1["phases"]), grouped(t2["phases"])
+    gigabytes = megabytes / 1e3
+    print("\n### Per phase: wall seconds, speedup, and core-seconds per GB of text (1 CPU)\n")
+    print("| phase | 1 CPU s | 2 CPUs s | speedup | core-s per GB | core-s per M docs |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for phase, seconds in p1.items():
+        other = p2.get(phase, 0.0)
+        speedup = f"{seconds / other:.2f}" if other else "—"
+        print(f"| {phase} | {seconds:.2f} | {other:.2f} | {speedup} | {seconds / gigabytes:,.0f} | {seconds / docs * 1e6:,.0f} |")
+    outside1 = t1["run_seconds"] - sum(p1.values())
+    print(f"| (driver between phases, Ray start/stop) | {outside1:.2f} | {t2['run_seconds'] - sum(p2.values()):.2f} | — | — | — |")
+
+    volumes = step_bytes(run1)
+    print("\n### Bytes written to the run directory per step (1-CPU run)\n")
+    print("| step | MB | bytes per document | GB per GB of text |")
+    print("|---|---:|---:|---:|")
+    for step, size in volumes.items():
+        print(f"| {step} | {size / 1e6:,.1f} | {size / docs:,.0f} | {size / 1e9 / gigabytes:.3f} |")
+
+    efficiency = min(1.0, t1["run_seconds"] / t2["run_seconds"] / 2)
+    scale_bytes, scale_docs = PILE_TEXT_GB / gigabytes, PILE_DOCS / docs
+    parallel = sum(s * (scale_docs if phase in DOC_BOUND else scale_bytes) for phase, s in p1.items() if phase not in SERIAL)
+    serial = sum(p1.get(phase, 0.0) * scale_docs for phase in SERIAL)
+    shuffle_gb = sum(volumes.values()) / 1e9 * scale_bytes * 2  # each file is written once and read about once
+    print(
+        f"\n### The Pile on N nodes of {args.node_cpus} cores (estimate)\n\n"
+        f"Scaled from the 1-CPU run: {parallel / 3600:,.0f} core-hours of parallel work, {serial / 3600:.2f} h serial "
+        f"(training order); storage traffic ~{shuffle_gb / 1e3:,.1f} TB; parallel efficiency {efficiency:.2f} (measured at 2 CPUs).\n"
+    )
+    print("| nodes | cores | compute h | storage h (at node I/O) | wall h | node-hours | cost $ |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for nodes in (int(n) for n in args.nodes.split(",")):
+        cores = nodes * args.node_cpus
+        compute = parallel / (cores * efficiency) / 3600
+        storage = shuffle_gb / (nodes * args.node_io_gbps) / 3600
+        wall = max(compute, storage) + serial / 3600
+        print(f"| {nodes} | {cores:,} | {compute:.2f} | {storage:.2f} | {wall:.2f} | {wall * nodes:,.0f} | {wall * nodes * args.node_price:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()

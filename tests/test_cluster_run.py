@@ -1,0 +1,74 @@
+"""Runs on a real multi-node Ray cluster on this machine: a head and two worker nodes, each its own
+raylet and object store, driven by `pileline run --address` like a cluster job. The outputs must be
+byte for byte those of the embedded single-node run, also when a worker node is killed mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from ray_cluster_for_tests import LocalRayCluster
+
+from pipeline.manifest import load_manifest
+from pipeline.progress import Progress
+from pipeline.runner import run_manifest
+from pipeline.sample_corpus import write_sample_corpus
+
+
+def _outputs(run_dir: Path) -> dict[str, str]:
+    return orjson.loads((run_dir / "manifest.json").read_bytes())["outputs"]
+
+
+@pytest.fixture(scope="module")
+def single_node_run(tmp_path_factory, ray_instance) -> Path:
+    """A sample corpus, its manifest, and the embedded single-node run of it (the session's Ray)."""
+    root = tmp_path_factory.mktemp("cluster")
+    write_sample_corpus(root / "sample", docs=300, seed=11)
+    (root / "run.yaml").write_text(
+        f"inputs: ['{root / 'sample' / 'train'}/*.jsonl.zst']\n"
+        f"output: {root / 'single'}\n"
+        "partition_docs: 25\n"
+        "filter: {preset: slimpajama}\n"
+        f"dedup: {{preset: pythia, holdout: ['{root / 'sample' / 'val.jsonl.zst'}']}}\n"
+        "shards: {seq_len: 127, shard_bytes: 16384}\n"
+    )
+    run_manifest(load_manifest(root / "run.yaml"), Progress(quiet=True))
+    return root
+
+
+def _command(root: Path, out: Path, address: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline.cli", "run", str(root / "run.yaml"), "--out", str(out), "--address", address, "--quiet"]
+
+
+def test_a_two_worker_cluster_writes_the_single_node_bytes(single_node_run):
+    root = single_node_run
+    with LocalRayCluster(workers=2, cpus=1) as cluster:
+        finished = subprocess.run(_command(root, root / "multi", cluster.address), check=False, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    expected = _outputs(root / "single")
+    assert any(path.startswith("tokens/sequences-") for path in expected)
+    assert _outputs(root / "multi") == expected
+
+
+@pytest.mark.slow
+def test_losing_a_worker_node_mid_run_changes_nothing(single_node_run):
+    root = single_node_run
+    run_dir = root / "node-lost"
+    with LocalRayCluster(workers=2, cpus=1) as cluster:
+        process = subprocess.Popen(_command(root, run_dir, cluster.address), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 240
+        while len(list(run_dir.glob("stages/prepare-*/0*.json"))) < 3 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.01)
+        assert process.poll() is None, "the run ended before the node could be killed"
+        cluster.kill_worker(1)
+        _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-3000:]
+    assert _outputs(run_dir) == _outputs(root / "single")
+    leftovers = [name for _, _, names in os.walk(run_dir) for name in names if ".tmp" in name]
+    assert not leftovers, f"half-written files left behind: {leftovers}"

@@ -1,0 +1,180 @@
+"""Inputs and run directory on S3: a real S3 server (moto's) on 127.0.0.1, reached through pyarrow URIs
+with a query of connection options (`s3://bucket/key?endpoint_override=127.0.0.1:PORT&scheme=http`).
+
+The runs are `pileline run` subprocesses with their own embedded Ray, whose workers inherit the
+credentials from the environment; nothing is read from or written to the driver's disk. Outputs are
+compared with a local run of the same corpus: identical bytes, except that the `source` column names
+the S3 object instead of the local file, and no query (endpoint, port, credentials) leaks into any.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pytest
+
+from pipeline.filesystems import child_location, expand_inputs, location_name
+from pipeline.manifest import load_manifest
+from pipeline.progress import Progress
+from pipeline.run_directory import RunDirectory
+from pipeline.runner import run_manifest
+from pipeline.sample_corpus import write_sample_corpus
+from pipeline.verify import verify_run
+
+BUCKET = "pileline-test"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+SETTINGS = (
+    "partition_docs: 100\n"
+    "filter: {preset: slimpajama}\n"
+    "shards: {seq_len: 1023}\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """A moto S3 server on 127.0.0.1 holding a bucket; yields the query that reaches it."""
+    if importlib.util.find_spec("moto") is None:
+        pytest.fail("these tests need moto's S3 server: pip install 'moto[server]' (the test extra)")
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("the moto S3 server did not start") from None
+            time.sleep(0.1)
+    query = f"?endpoint_override=127.0.0.1:{port}&scheme=http"
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in CREDENTIALS.items():
+            env.setenv(name, value)
+        filesystem, _ = pafs.FileSystem.from_uri(f"s3://{BUCKET}{query}&allow_bucket_creation=true")
+        filesystem.create_dir(BUCKET)
+        yield query
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, ray_instance, s3):
+    """A sample corpus on local disk and uploaded to S3, and the local run of it (the reference)."""
+    root = tmp_path_factory.mktemp("remote")
+    write_sample_corpus(root / "sample", docs=300, seed=21)
+    filesystem, _ = pafs.FileSystem.from_uri(f"s3://{BUCKET}{s3}")
+    for path in sorted((root / "sample").rglob("*.jsonl.zst")):
+        with filesystem.open_output_stream(f"{BUCKET}/in/{path.relative_to(root / 'sample')}", compression=None) as stream:
+            stream.write(path.read_bytes())
+    (root / "local.yaml").write_text(
+        f"inputs: ['{root / 'sample' / 'train'}/*.jsonl.zst']\noutput: {root / 'local'}\n"
+        f"dedup: {{preset: pythia, holdout: ['{root / 'sample' / 'val.jsonl.zst'}']}}\n" + SETTINGS
+    )
+    run_manifest(load_manifest(root / "local.yaml"), Progress(quiet=True))
+    return root
+
+
+def test_paths_join_before_a_uri_query_and_names_drop_it(s3):
+    location = f"s3://{BUCKET}/run{s3}"
+    assert child_location(location, "stages/a.json") == f"s3://{BUCKET}/run/stages/a.json{s3}"
+    assert RunDirectory(location).uri("tokens/x.idx") == f"s3://{BUCKET}/run/tokens/x.idx{s3}"
+    assert location_name(location) == f"s3://{BUCKET}/run"
+    assert location_name("/data/odd?name.jsonl") == "/data/odd?name.jsonl", "a local path has no query"
+
+
+def test_a_glob_on_s3_keeps_the_query_and_sorts_by_name(corpus, s3):
+    found = expand_inputs([f"s3://{BUCKET}/in/train/*.jsonl.zst{s3}", f"s3://{BUCKET}/in/val.jsonl.zst{s3}"])
+    assert found == [f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst{s3}" for n in range(3)] + [f"s3://{BUCKET}/in/val.jsonl.zst{s3}"]
+
+
+def _run(manifest: Path, *flags: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "2", "--quiet", *flags]
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, env={**os.environ, **CREDENTIALS})
+
+
+def _outputs(run: RunDirectory) -> dict[str, str]:
+    return run.read_json("manifest.json")["outputs"]
+
+
+def _table_with_local_sources(run: RunDirectory, relative: str, local_root: Path) -> pa.Table:
+    table = run.read_parquet(relative)
+    sources = pc.replace_substring(table.column("source"), f"s3://{BUCKET}/in/", f"{local_root}/")
+    index = table.schema.get_field_index("source")
+    return table.set_column(index, table.schema.field(index), sources)
+
+
+def test_inputs_and_run_directory_on_s3(corpus, s3):
+    manifest = corpus / "s3.yaml"
+    manifest.write_text(
+        f"inputs: ['s3://{BUCKET}/in/train/*.jsonl.zst{s3}']\noutput: 's3://{BUCKET}/run{s3}'\n"
+        f"dedup: {{preset: pythia, holdout: ['s3://{BUCKET}/in/val.jsonl.zst{s3}']}}\n" + SETTINGS
+    )
+    finished = _run(manifest)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    remote = RunDirectory(f"s3://{BUCKET}/run{s3}")
+    local = RunDirectory(str(corpus / "local"))
+    expected = _outputs(local)
+    assert sorted(_outputs(remote)) == sorted(expected)
+    with_sources = [path for path in expected if path.endswith(".parquet")]
+    assert {"dedup/clusters.parquet", "tokens/documents.parquet"} <= set(with_sources)
+    for path, digest in expected.items():
+        if path in with_sources:
+            assert _table_with_local_sources(remote, path, corpus / "sample").equals(local.read_parquet(path)), path
+        else:
+            assert _outputs(remote)[path] == digest, path
+    record = remote.read_json("manifest.json")
+    assert [r["path"] for r in record["inputs"]] == [f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst" for n in range(3)] + [
+        f"s3://{BUCKET}/in/val.jsonl.zst"
+    ]
+    sources = set(remote.read_parquet("tokens/documents.parquet").column("source").to_pylist())
+    assert sources == {f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst" for n in range(3)}
+    assert verify_run(remote.location, Progress(quiet=True)) == []
+
+
+def _remote_files(run: RunDirectory, directory: str | None = None) -> list[str]:
+    selector = pafs.FileSelector(run.path(directory) if directory else run.root, recursive=True, allow_not_found=True)
+    return [info.path for info in run.filesystem.get_file_info(selector) if info.type == pafs.FileType.File]
+
+
+@pytest.mark.slow
+def test_a_run_directory_on_s3_matches_a_local_one_after_a_driver_kill(corpus, s3):
+    """Local inputs, run directory on S3: killed mid-dedup, run again, same bytes as the local run."""
+    location = f"s3://{BUCKET}/killed{s3}"
+    run = RunDirectory(location)
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(corpus / "local.yaml"), "--out", location, "--num-cpus", "2", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if any("/edges/" in path and path.endswith(".json") for path in _remote_files(run, "stages")):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not run.exists("manifest.json")
+
+    finished = _run(corpus / "local.yaml", "--out", location)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert re.search(r"reused: prepare (\d+)/\1 partitions", finished.stdout), finished.stdout
+    assert _outputs(run) == _outputs(RunDirectory(str(corpus / "local")))
+    assert not [path for path in _remote_files(run) if ".tmp" in path.rsplit("/", 1)[-1]]
