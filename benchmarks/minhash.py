@@ -34,32 +34,11 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (registers pa.compute)
 import rensa
 
-from pipeline.input_files import LineChunk, iter_line_chunks
+from corpus import SAMPLE_DOCS, read_documents
 from pipeline.sample_corpus import write_sample_corpus
 from stages.dedup import DedupConfig
 from stages.minhash import shingle_hash32, shingles, signatures
-from stages.read import ReadConfig, parse_lines
 
-SAMPLE_DOCS = 28_000
-"""About 100 MB of text from `write_sample_corpus`."""
-
-
-def read_corpus(corpus: Path, limit: int | None) -> pa.Table:
-    """Documents of corpus/train/*.jsonl.zst (or every *.jsonl.zst under corpus), in file order."""
-    files = sorted((corpus / "train").glob("*.jsonl.zst")) or sorted(corpus.rglob("*.jsonl.zst"))
-    if not files:
-        sys.exit(f"no *.jsonl.zst files under {corpus}")
-    tables, count, config = [], 0, ReadConfig()
-    for index, path in enumerate(files):
-        for chunk in iter_line_chunks(str(path), 4096, config.max_doc_bytes):
-            if not isinstance(chunk, LineChunk):
-                break
-            docs, _ = parse_lines(chunk.lines, chunk.first_line, index, path.name, config)
-            tables.append(docs)
-            count += docs.num_rows
-            if limit is not None and count >= limit:
-                return pa.concat_tables(tables).slice(0, limit)
-    return pa.concat_tables(tables)
 
 
 def _status_bytes(field: str) -> int:
@@ -201,7 +180,7 @@ def main() -> None:
         if corpus is None:
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)
-        table = read_corpus(corpus, args.docs)
+        table = read_documents(corpus, args.docs)
     config = DedupConfig(shingle=args.shingle, ngram=args.ngram, num_perm=args.num_perm, seed=1)
     megabytes = pa.compute.sum(pa.compute.binary_length(table.column("text"))).as_py() / 1e6
     print(

@@ -24,36 +24,9 @@ from pathlib import Path
 import ftfy
 import pyarrow as pa
 
-from pipeline.input_files import LineChunk, iter_line_chunks
+from corpus import SAMPLE_DOCS, read_documents
 from stages.normalize import NormalizeConfig, fix_text, normalize_batch
-from stages.read import ReadConfig, parse_lines
 
-SAMPLE_DOCS = 28_000
-"""About 100 MB of text in the sample corpus."""
-SUFFIXES = (".jsonl.zst", ".jsonl.gz", ".jsonl")
-
-
-def read_corpus(corpus: Path, limit: int | None) -> pa.Table:
-    """The documents of every input file under `corpus` (sorted), at most `limit` of them."""
-    files = sorted(str(path) for path in corpus.rglob("*") if path.name.endswith(SUFFIXES))
-    if not files:
-        sys.exit(f"{corpus}: no {', '.join(SUFFIXES)} files")
-    config = ReadConfig()
-    tables = []
-    count = 0
-    for file_index, location in enumerate(files):
-        for chunk in iter_line_chunks(location, 10_000, config.max_doc_bytes):
-            if not isinstance(chunk, LineChunk):
-                print(f"{location}: damaged from line {chunk.line}: {chunk.detail}", file=sys.stderr)
-                break
-            docs, _ = parse_lines(chunk.lines, chunk.first_line, file_index, location, config)
-            if limit is not None:
-                docs = docs.slice(0, limit - count)
-            tables.append(docs)
-            count += docs.num_rows
-            if limit is not None and count >= limit:
-                return pa.concat_tables(tables)
-    return pa.concat_tables(tables)
 
 
 def measure(table: pa.Table, config: NormalizeConfig, chunk_docs: int) -> tuple[float, float, list[str], list[str]]:
@@ -97,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)
-        table = read_corpus(corpus, args.docs)
+        table = read_documents(corpus, args.docs)
 
     # Warm-up, outside the timings: build the fix plan and the normalization tables (once per process).
     normalize_batch(table.slice(0, 50), config)

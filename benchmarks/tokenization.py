@@ -42,41 +42,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pipeline.input_files import LineChunk, iter_line_chunks
-from stages.read import ReadConfig, parse_lines
+from corpus import SAMPLE_DOCS, read_documents
 from stages.tokenize import GPT2_ENCODER_SHA256, GPT2_MERGES_SHA256, TokenizeConfig, gpt2_files, load_tokenizer, tokenize_batch
 
-SAMPLE_DOCS = 28_000
-"""About 100 MB of text in the sample corpus."""
-SUFFIXES = (".jsonl.zst", ".jsonl.gz", ".jsonl")
 ENGINES = ("tokenizers", "tiktoken", "stage")
 TEXTS: pa.Array = pa.array([], type=pa.string())
 """The documents, set before the engine processes fork so that each inherits them without copying."""
 GROUPS: list[tuple[str, np.ndarray]] = []
 """(pile_set_name, row numbers), timed one group after another."""
-
-
-def read_corpus(corpus: Path, limit: int | None) -> pa.Table:
-    """The documents of every input file under `corpus` (sorted), at most `limit` of them."""
-    files = sorted(str(path) for path in corpus.rglob("*") if path.name.endswith(SUFFIXES))
-    if not files:
-        sys.exit(f"{corpus}: no {', '.join(SUFFIXES)} files")
-    config = ReadConfig()
-    tables = []
-    count = 0
-    for file_index, location in enumerate(files):
-        for chunk in iter_line_chunks(location, 10_000, config.max_doc_bytes):
-            if not isinstance(chunk, LineChunk):
-                print(f"{location}: damaged from line {chunk.line}: {chunk.detail}", file=sys.stderr)
-                break
-            docs, _ = parse_lines(chunk.lines, chunk.first_line, file_index, location, config)
-            if limit is not None:
-                docs = docs.slice(0, limit - count)
-            tables.append(docs)
-            count += docs.num_rows
-            if limit is not None and count >= limit:
-                return pa.concat_tables(tables)
-    return pa.concat_tables(tables)
 
 
 def long_documents() -> list[str]:
@@ -191,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)
-        table = read_corpus(corpus, args.docs)
+        table = read_documents(corpus, args.docs)
     texts = table.column("text").combine_chunks()
     sets = table.column("pile_set_name").to_pylist()
     if args.long_docs:
