@@ -19,12 +19,8 @@ datasketch on every document; the default hash must equal datasketch with
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 
@@ -34,47 +30,12 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (registers pa.compute)
 import rensa
 
+from process_tree import run_pinned
 from corpus import SAMPLE_DOCS, read_documents
 from pipeline.sample_corpus import write_sample_corpus
 from stages.dedup import DedupConfig
 from stages.minhash import shingle_hash32, shingles, signatures
 
-
-
-def _status_bytes(field: str) -> int:
-    """A `kB` field of /proc/self/status (VmRSS, VmHWM), in bytes."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def run_pinned(
-    prepare: Callable[[], object], work: Callable[[object], np.ndarray]
-) -> tuple[np.ndarray, float, float, int]:
-    """`work(prepare())` in a forked child pinned to one CPU, timing only `work` (after a one-document
-    warm-up): (result, CPU seconds, wall seconds, peak RSS growth during `work` in bytes)."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def child() -> None:
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-        inputs = prepare()
-        work(inputs[:1])
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")  # reset the peak RSS (VmHWM) to the current RSS
-        before = _status_bytes("VmRSS")
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = work(inputs)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        send.send((result, cpu, wall, _status_bytes("VmHWM") - before))
-
-    process = context.Process(target=child)
-    process.start()
-    outcome = receive.recv()
-    process.join()
-    return outcome
 
 
 def datasketch_signatures(texts: list[str], config: DedupConfig, hashfunc=None) -> np.ndarray:
@@ -127,7 +88,7 @@ def measure(table: pa.Table, config: DedupConfig, check_docs: int) -> tuple[list
         "stage, hash=sha1": (lambda: column, lambda c: signatures(c, sha1_config)),
         "stage, default hash": (lambda: column, lambda c: signatures(c, default_config)),
     }
-    results = {name: run_pinned(prepare, work) for name, (prepare, work) in runs.items()}
+    results = {name: run_pinned(prepare, work, lambda inputs, work=work: work(inputs[:1])) for name, (prepare, work) in runs.items()}
 
     ok = True
     if not np.array_equal(results["stage, hash=sha1"][0], results["datasketch MinHash.update_batch (sha1)"][0]):

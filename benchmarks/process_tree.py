@@ -10,11 +10,13 @@ interval, is missed; the larger of the poll total and `RUSAGE_CHILDREN` is repor
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,3 +100,37 @@ def run_measured(command: list[str], interval: float = 0.2, **popen) -> Measured
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     waited = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return Measured(wall, max(sum(poller.cpu.values()), waited), poller.peak_rss, returncode)
+
+
+def _status_bytes(field: str) -> int:
+    """A `kB` field of /proc/self/status (VmRSS, VmHWM), in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def run_pinned(prepare: Callable[[], object], work: Callable[[object], object], warm_up: Callable[[object], object]):
+    """`work(prepare())` in a forked child pinned to one CPU, timing only `work` (after `warm_up(inputs)`):
+    (result, CPU seconds, wall seconds, peak RSS growth during `work` in bytes)."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        inputs = prepare()
+        warm_up(inputs)
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # reset the peak RSS (VmHWM) to the current RSS
+        before = _status_bytes("VmRSS")
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = work(inputs)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        send.send((result, cpu, wall, _status_bytes("VmHWM") - before))
+
+    process = context.Process(target=child)
+    process.start()
+    outcome = receive.recv()
+    process.join()
+    return outcome

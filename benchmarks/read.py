@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import zstandard
+from process_tree import run_pinned
 from corpus import corpus_dir, read_documents, text_megabytes, train_files
 
 from pipeline.input_files import READ_BLOCK, LineChunk, iter_line_chunks
@@ -120,39 +118,6 @@ def reader(files: list[Path]) -> int:
     return count
 
 
-def _status_bytes(field: str) -> int:
-    """A `kB` field of /proc/self/status (VmRSS, VmHWM), in bytes."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def run_pinned(work: Callable[[list[Path]], int], files: list[Path]) -> tuple[int, float, float, int]:
-    """`work(files)` in a forked child pinned to one CPU, after a warm-up on the first file's first block:
-    (result, CPU seconds, wall seconds, peak RSS growth in bytes)."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def child() -> None:
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-        next(zstd_blocks(files[0]))
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")  # reset the peak RSS (VmHWM) to the current RSS
-        before = _status_bytes("VmRSS")
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = work(files)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        send.send((result, cpu, wall, _status_bytes("VmHWM") - before))
-
-    process = context.Process(target=child)
-    process.start()
-    outcome = receive.recv()
-    process.join()
-    return outcome
-
-
 def identical_documents(files: list[Path]) -> list[str]:
     """Where the reader's (text, pile_set_name) differ from orjson's, line by line (empty if nowhere)."""
     config = ReadConfig()
@@ -196,7 +161,7 @@ def main() -> None:
             "pileline reader (iter_line_chunks + parse_lines)": reader,
         }
         results = {
-            name: min((run_pinned(work, files) for _ in range(args.repeat)), key=lambda r: r[1])
+            name: min((run_pinned(lambda: files, work, lambda files: next(zstd_blocks(files[0]))) for _ in range(args.repeat)), key=lambda r: r[1])
             for name, work in peers.items()
         }
         problems = identical_documents(files)

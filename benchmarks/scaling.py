@@ -13,8 +13,10 @@ From the 1-CPU run: core-seconds per GB of text of each phase, and the bytes eac
 run directory per GB of text (the dedup shuffles pass through files there). The Pile estimate scales
 them to 210.6 M documents / 886 GB of text (document-bound dedup steps by documents, the rest by
 bytes), divides the parallel part by N × `--node-cpus` × the efficiency measured at 2 CPUs, keeps the
-training-order task serial, and checks the storage traffic against `--node-io-gbps` per node. Prices
-are an input (default: an on-demand 32-vCPU x86 instance, ~$1.36/h), not a quote.
+training-order task serial, and checks the storage traffic against `--node-io-gbps` per node and the
+raw JSON the readers send from the driver's node (readers take no CPU, so Ray keeps them on the
+driver's node) against `--head-gbps`. Prices are an input (default: an on-demand 32-vCPU x86
+instance, ~$1.36/h), not a quote.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from end_to_end import run_pileline
 PILE_TEXT_GB = 825 * 2**30 / 1e9
 """The Pile's train text, ~825 GiB (DESIGN.md), in GB."""
 PILE_DOCS = 210_607_728
+PILE_JSON_GB = 30 * 43 * 2**30 / 1e9
+"""The train files' JSON lines, ~43 GiB per file (REFERENCE.md): what the readers ship to the workers."""
 MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "pile-deduped.yaml"
 DOC_BOUND = ("dedup: band keys", "dedup: candidate edges", "dedup: components", "dedup: labels", "dedup: members", "dedup: keep rule", "dedup: clusters")
 """Phases whose work grows with the number of documents (band rows, edges), not with text bytes."""
@@ -91,6 +95,7 @@ def main() -> None:
     parser.add_argument("--node-cpus", type=int, default=32)
     parser.add_argument("--node-price", type=float, default=1.36, help="$ per node-hour (an assumption)")
     parser.add_argument("--node-io-gbps", type=float, default=1.0, help="GB/s each node reads+writes shared storage")
+    parser.add_argument("--head-gbps", type=float, default=1.25, help="GB/s the driver's node sends (10 GbE: 1.25)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="scaling-", dir="/tmp") as scratch:
@@ -165,14 +170,18 @@ def report(args, runs: dict, megabytes: float, docs: int, identical: bool, host:
         f"Scaled from the 1-CPU run: {parallel / 3600:,.0f} core-hours of parallel work, {serial / 3600:.2f} h serial "
         f"(training order); storage traffic ~{shuffle_gb / 1e3:,.1f} TB; parallel efficiency {efficiency:.2f} (measured at 2 CPUs).\n"
     )
-    print("| nodes | cores | compute h | storage h (at node I/O) | wall h | node-hours | cost $ |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    reading = PILE_JSON_GB / args.head_gbps / 3600
+    print("| nodes | cores | compute h | storage h (at node I/O) | reading h (driver's node NIC) | wall h | node-hours | cost $ |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for nodes in (int(n) for n in args.nodes.split(",")):
         cores = nodes * args.node_cpus
         compute = parallel / (cores * efficiency) / 3600
         storage = shuffle_gb / (nodes * args.node_io_gbps) / 3600
-        wall = max(compute, storage) + serial / 3600
-        print(f"| {nodes} | {cores:,} | {compute:.2f} | {storage:.2f} | {wall:.2f} | {wall * nodes:,.0f} | {wall * nodes * args.node_price:,.0f} |")
+        wall = max(compute, storage, reading) + serial / 3600
+        print(
+            f"| {nodes} | {cores:,} | {compute:.2f} | {storage:.2f} | {reading:.2f} | {wall:.2f} | {wall * nodes:,.0f} | "
+            f"{wall * nodes * args.node_price:,.0f} |"
+        )
 
 
 if __name__ == "__main__":
