@@ -23,7 +23,7 @@ def ray_is_up() -> bool:
     return ray.is_initialized()
 
 
-def _share_repeated(arguments: Sequence[tuple]) -> list[tuple]:
+def share_repeated(arguments: Sequence[tuple]) -> list[tuple]:
     """The arguments with every object passed to more than one call (a `RunFiles`, a list of row
     groups) put in Ray's object store once and passed by reference, instead of pickled per task."""
     import ray
@@ -68,7 +68,7 @@ def parallel_map(
     import ray
 
     remote = ray.remote(num_cpus=1, max_retries=3)(fn)
-    arguments = _share_repeated(arguments)
+    arguments = share_repeated(arguments)
     limit = max_in_flight or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
     result = initial
     pending: dict[int, Any] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -17,11 +16,11 @@ import pyarrow.compute as pc
 
 from pipeline.manifest import Manifest
 from pipeline.run_directory import RunDirectory
+from pipeline.tokenizer_cache import cached_tokenizer
 from stages.batch import REJECT_RAW_BYTES, REJECT_SCHEMA
 from stages.filter import filter_batch, needs_tokenizer
 from stages.normalize import normalize_batch
 from stages.read import parse_lines
-from stages.tokenize import TokenizeConfig
 
 REJECTS_DIR = "rejects"
 
@@ -52,14 +51,6 @@ class Damage:
     reason: str
     detail: str
     raw: bytes
-
-
-@lru_cache(maxsize=4)
-def _tokenizer(config: TokenizeConfig):
-    """The tokenizer of token-count filters, loaded once per worker process."""
-    from stages.tokenize import load_tokenizer
-
-    return load_tokenizer(config)
 
 
 def _filtered_rejects(dropped: pa.Table) -> pa.Table:
@@ -108,7 +99,7 @@ def prepare_partition(
     docs = normalize_batch(docs, manifest.normalize)
     encode = None
     if needs_tokenizer(manifest.filter):
-        tokenizer = _tokenizer(manifest.tokenize)
+        tokenizer = cached_tokenizer(manifest.tokenize)
         encode = tokenizer.encode_batch
     kept, dropped = filter_batch(docs, manifest.filter, encode)
     if manifest.dedup.enabled:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import ray
 
-from pipeline.parallel_map import _share_repeated
+from pipeline.parallel_map import share_repeated
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 
@@ -40,7 +40,7 @@ def map_items(
     progress.start_phase(phase, unit)
     progress.advance(done=len(results), reused=len(results), total=len(items))
     in_flight: dict = {}
-    queue = list(zip(todo, _share_repeated([args_for(items[index]) for index in todo])))
+    queue = list(zip(todo, share_repeated([args_for(items[index]) for index in todo])))
     while queue or in_flight:
         while queue and len(in_flight) < max_in_flight:
             index, args = queue.pop(0)

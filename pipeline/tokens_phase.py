@@ -26,8 +26,9 @@ from pipeline.parquet_stream import StableParquetWriter
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 from pipeline.task_map import map_items
+from pipeline.tokenizer_cache import cached_tokenizer
 from pipeline.token_files import indexed_writer, open_indexed
-from stages.tokenize import load_tokenizer, token_dtype, tokenize_batch
+from stages.tokenize import token_dtype, tokenize_batch
 from stages.training_order import TrainingOrder, build_training_order, resolved_num_samples, sample_pieces
 
 TOKENS_DIR = "tokens"
@@ -82,7 +83,7 @@ class DedupClusters:
 def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
     run = plan.run
     docs = run.read_parquet(f"{plan.prepare_dir}/{partition}.docs.parquet", columns=["doc_id", "source", "line", "pile_set_name", "text"])
-    tokenizer = load_tokenizer(plan.manifest.tokenize)
+    tokenizer = cached_tokenizer(plan.manifest.tokenize)
     flat, sizes = tokenize_batch(docs.column("text"), tokenizer, plan.manifest.tokenize.append_eod)
     keep = np.ones(docs.num_rows, dtype=bool)
     if plan.clusters is not None:
@@ -243,7 +244,7 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
     run = plan.run
     manifest = plan.manifest
     in_flight = manifest.ray.max_in_flight or 2 * cpus
-    tokenizer = load_tokenizer(manifest.tokenize)
+    tokenizer = cached_tokenizer(manifest.tokenize)
     dtype = token_dtype(tokenizer.vocab_size).str
 
     summaries = map_items(
