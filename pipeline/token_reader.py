@@ -66,9 +66,7 @@ class DocumentShards:
         self.meta = _sequences_json(self.run_dir)
         self.files = [IndexedDataset(self.run_dir / "tokens" / d["file"]) for d in self.meta["documents"]]
         self.first = np.cumsum([0] + [len(f) for f in self.files])
-        self._table = pq.ParquetFile(self.run_dir / "tokens" / "documents.parquet")
-        groups = [self._table.metadata.row_group(k).num_rows for k in range(self._table.num_row_groups)]
-        self._group_first = np.cumsum([0] + groups)
+        self._tables = [pq.ParquetFile(self.run_dir / "tokens" / f"{d['file']}.parquet") for d in self.meta["documents"]]
 
     def __len__(self) -> int:
         return int(self.first[-1])
@@ -89,8 +87,9 @@ class DocumentShards:
         return np.concatenate([f.sizes for f in self.files])
 
     def info(self, i: int) -> dict:
-        """doc_id, source, line, pile_set_name and tokens of document i (one row group of documents.parquet)."""
-        self.locate(i)
-        group = int(np.searchsorted(self._group_first, i, side="right") - 1)
-        rows = self._table.read_row_group(group)
-        return rows.slice(i - int(self._group_first[group]), 1).to_pylist()[0]
+        """doc_id, source, line, pile_set_name, tokens, file and item of document i (from its file's table)."""
+        shard, item = self.locate(i)
+        table = self._tables[shard]
+        groups = np.cumsum([0] + [table.metadata.row_group(k).num_rows for k in range(table.num_row_groups)])
+        group = int(np.searchsorted(groups, item, side="right") - 1)
+        return table.read_row_group(group).slice(item - int(groups[group]), 1).to_pylist()[0]

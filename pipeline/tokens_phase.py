@@ -2,7 +2,8 @@
 
     tokens      per partition: GPT-2 (or any tokenizer.json) ids of the documents dedup kept, as raw
                 tokens plus a table of (doc_id, source, line, pile_set_name, tokens)
-    documents   per shard of consecutive partitions: Megatron/GPT-NeoX `MMIDIDX` documents file(s)
+    documents   per shard of consecutive partitions: Megatron/GPT-NeoX `MMIDIDX` documents file(s),
+                each with a Parquet table of its items (doc_id, source, line, pile_set_name, tokens)
     order       one task: GPT-NeoX v1.0's doc_idx / sample_idx / shuffle_idx over all document sizes
     sequences   per sequence shard: `seq_len + 1`-token samples in training order, as `MMIDIDX`
 
@@ -136,12 +137,19 @@ def _shard_rows(sizes: np.ndarray, partition_offset: int, itemsize: int, shard: 
 
 @ray.remote(num_cpus=1, max_retries=3)
 def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict:
+    """Write documents file `shard.name` (`.bin`/`.idx`) and its table (`.parquet`: one row per item)."""
     run = plan.run
     itemsize = np.dtype(dtype).itemsize
     items = tokens = 0
-    with indexed_writer(run, f"{TOKENS_DIR}/{shard.name}", np.dtype(dtype)) as writer:
+    table_path = f"{TOKENS_DIR}/{shard.name}.parquet"
+    with (
+        indexed_writer(run, f"{TOKENS_DIR}/{shard.name}", np.dtype(dtype)) as writer,
+        run.open_atomic(table_path) as stream,
+        StableParquetWriter(stream, DOCUMENTS_SCHEMA) as rows_writer,
+    ):
         for partition, offset in shard.partitions:
-            sizes = run.read_parquet(plan.step_path("tokens", partition, ".parquet"), columns=["tokens"]).column("tokens").to_numpy()
+            table = run.read_parquet(plan.step_path("tokens", partition, ".parquet"), columns=DOCUMENT_COLUMNS)
+            sizes = table.column("tokens").to_numpy()
             rows = _shard_rows(sizes, offset, itemsize, shard)
             if not rows.any():
                 continue
@@ -149,7 +157,12 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
             ends = np.cumsum(sizes, dtype=np.int64)
             first, last = np.flatnonzero(rows)[[0, -1]]
             writer.add_documents(flat[ends[first] - sizes[first] : ends[last]], sizes[first : last + 1])
-            items += int(last - first + 1)
+            count = int(last - first + 1)
+            table = table.slice(int(first), count)
+            table = table.append_column("file", pa.array([shard.name] * count, pa.string()))
+            table = table.append_column("item", pa.array(np.arange(items, items + count, dtype=np.int64)))
+            rows_writer.write(table)
+            items += count
             tokens += int(ends[last] - ends[first] + sizes[first])
     summary = {"file": shard.name, "items": items, "tokens": tokens}
     run.write_json(plan.step_path("documents", shard.name, ".json"), summary)
@@ -257,13 +270,12 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
         lambda shard: (plan, shard, dtype), in_flight, progress, "tokens: documents", "files",
     )
     documents = [d for d in documents if d["items"]]
-    _write_documents_table(plan, summaries, shards, np.dtype(dtype).itemsize)
 
     total_tokens = sum(d["tokens"] for d in documents)
     stats = _token_stats(tokenizer.name, manifest, summaries)
     run.write_json("stats/tokens.json", stats)
-    outputs = ["stats/tokens.json", f"{TOKENS_DIR}/documents.parquet"]
-    outputs += [f"{TOKENS_DIR}/{d['file']}{suffix}" for d in documents for suffix in (".bin", ".idx")]
+    outputs = ["stats/tokens.json"]
+    outputs += [f"{TOKENS_DIR}/{d['file']}{suffix}" for d in documents for suffix in (".bin", ".idx", ".parquet")]
     seq = manifest.shards.seq_len + 1
     if total_tokens < seq:
         progress.log(f"tokens: only {total_tokens} tokens, fewer than one sequence of {seq}: no sequence shards written")
@@ -303,23 +315,6 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
     outputs += [f"{TOKENS_DIR}/sequences.json", ORDER_FILE]
     outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name, _, _ in ranges for suffix in (".bin", ".idx")]
     return TokensResult(stats, outputs)
-
-
-def _write_documents_table(plan: TokensPlan, summaries: list[dict], shards: list[DocumentsShard], itemsize: int) -> None:
-    """`tokens/documents.parquet`: every kept document in order → doc_id, source, line, set, tokens, file, item."""
-    run = plan.run
-    items: dict[str, int] = {}
-    with run.open_atomic(f"{TOKENS_DIR}/documents.parquet") as stream, StableParquetWriter(stream, DOCUMENTS_SCHEMA) as writer:
-        for shard in shards:
-            for partition, offset in shard.partitions:
-                table = run.read_parquet(plan.step_path("tokens", partition, ".parquet"), columns=DOCUMENT_COLUMNS)
-                rows = _shard_rows(table.column("tokens").to_numpy(), offset, itemsize, shard)
-                table = table.filter(pa.array(rows))
-                first = items.get(shard.name, 0)
-                items[shard.name] = first + table.num_rows
-                table = table.append_column("file", pa.array([shard.name] * table.num_rows, pa.string()))
-                table = table.append_column("item", pa.array(np.arange(first, first + table.num_rows, dtype=np.int64)))
-                writer.write(table)
 
 
 def _token_stats(tokenizer: str, manifest: Manifest, summaries: list[dict]) -> dict:

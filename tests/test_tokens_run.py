@@ -68,6 +68,18 @@ def _manifest(sample: Path, out: Path, **extra):
     return parse_manifest(data)
 
 
+def _documents_table(run: Path) -> list[dict]:
+    """Every documents file's table, in the files' order; each names its own file and numbers its items from 0."""
+    meta = orjson.loads((run / "tokens" / "sequences.json").read_bytes())
+    rows = []
+    for document in meta["documents"]:
+        table = pq.read_table(run / "tokens" / f"{document['file']}.parquet").to_pylist()
+        assert {r["file"] for r in table} == {document["file"]}
+        assert [r["item"] for r in table] == list(range(document["items"]))
+        rows += table
+    return rows
+
+
 @pytest.fixture(scope="module")
 def tokens_run(tmp_path_factory, ray_instance):
     root = tmp_path_factory.mktemp("tokens")
@@ -78,7 +90,7 @@ def tokens_run(tmp_path_factory, ray_instance):
 
 def test_documents_are_the_kept_documents_in_doc_id_order_with_tiktoken_ids(tokens_run):
     run = tokens_run / "run"
-    table = pq.read_table(run / "tokens" / "documents.parquet").to_pylist()
+    table = _documents_table(run)
     clusters = pq.read_table(run / "dedup" / "clusters.parquet").to_pylist()
     removed = {r["doc_id"] for r in clusters if not r["kept"]}
     assert removed, "the sample has duplicates to remove"
@@ -122,10 +134,12 @@ def test_the_package_reader_gives_steps_and_documents(tokens_run):
     batch = sequences.batch(2)
     assert batch.shape == (4, SEQ_LEN + 1)
     assert [row.tolist() for row in batch] == [s.tolist() for s in shard_items[8:12]]
-    table = pq.read_table(run / "tokens" / "documents.parquet").to_pylist()
+    table = _documents_table(run)
     assert len(documents) == len(table)
-    assert documents.info(5)["doc_id"] == table[5]["doc_id"]
-    assert documents[5].size == table[5]["tokens"]
+    last_of_first_file = meta["documents"][0]["items"] - 1
+    for i in (5, last_of_first_file, last_of_first_file + 1, len(table) - 1):
+        assert documents.info(i) == table[i]
+        assert documents[i].size == table[i]["tokens"]
     with pytest.raises(IndexError):
         sequences.batch(sequences.steps())
 
