@@ -24,6 +24,7 @@ import ray
 
 from pipeline.manifest import Manifest
 from pipeline.parquet_stream import StableParquetWriter
+from pipeline.order_file import open_npz
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 from pipeline.task_map import map_items
@@ -189,8 +190,8 @@ def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> di
 
 
 def load_training_order(run: RunDirectory, seq_len: int, seed: int, summary: dict) -> tuple[TrainingOrder, np.ndarray]:
-    """The run's GPT-NeoX order (from `tokens/training-order.npz`) and the documents' sizes."""
-    arrays = np.load(io.BytesIO(run.read_bytes(ORDER_FILE)))
+    """The run's GPT-NeoX order (from `tokens/training-order.npz`, memory-mapped) and the documents' sizes."""
+    arrays = open_npz(run, ORDER_FILE)
     order = TrainingOrder(
         seq_len, seed, summary["num_samples"], summary["epochs"], summary["tokens_per_epoch"],
         arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],
