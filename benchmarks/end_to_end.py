@@ -100,20 +100,22 @@ def pileline_manifest(corpus: Path, output: Path, cpus: int, partition_docs: int
     }
 
 
-def run_side(name: str, command: list[str], work: Path, env: dict[str, str]) -> Measured:
-    """Run one side's job with its output in work/<name>.log; exit with the log's tail if it fails."""
+def run_side(name: str, command: list[str], work: Path, env: dict[str, str], cores: set[int] | None = None) -> Measured:
+    """Run one side's job with its output in work/<name>.log; exit with the log's tail if it fails.
+    With `cores`, the job and every process it starts (Ray's included) may run on those cores only."""
     log = work / f"{name}.log"
     print(f"running {name} …", file=sys.stderr, flush=True)
+    pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
     with open(log, "wb") as out:
-        measured = run_measured(command, stdout=out, stderr=out, cwd=work, env=env)
+        measured = run_measured(command, stdout=out, stderr=out, cwd=work, env=env, preexec_fn=pin)
     if measured.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-30:]
         sys.exit(f"{name} failed (exit {measured.returncode}); end of {log}:\n" + "\n".join(tail))
     return measured
 
 
-def run_pileline(manifest: dict, work: Path, env: dict[str, str]) -> tuple[Measured, dict]:
-    """Run `manifest` with `pileline_job.py`: its cost and its timings (phases, run_seconds, totals)."""
+def run_pileline(manifest: dict, work: Path, env: dict[str, str], cores: set[int] | None = None) -> tuple[Measured, dict]:
+    """Run `manifest` with `pileline_job.py` (on `cores` only, if given): its cost and its timings (phases, run_seconds, totals)."""
     path = work / "pileline-manifest.yaml"
     path.write_bytes(orjson.dumps(manifest))
     timings = work / "pileline-timings.json"
@@ -121,7 +123,7 @@ def run_pileline(manifest: dict, work: Path, env: dict[str, str]) -> tuple[Measu
     ray_tmp = tempfile.mkdtemp(prefix="plb-", dir="/tmp")
     try:
         command = [sys.executable, "-P", str(BENCHMARKS_DIR / "pileline_job.py"), str(path), str(timings)]
-        measured = run_side("pileline", command, work, {**env, "RAY_TMPDIR": ray_tmp})
+        measured = run_side("pileline", command, work, {**env, "RAY_TMPDIR": ray_tmp}, cores)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
     return measured, orjson.loads(timings.read_bytes())

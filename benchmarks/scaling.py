@@ -1,21 +1,29 @@
 """Scaling: the whole pipeline on 1 and 2 CPUs, per-core stage costs, shuffle volumes, and the Pile on N nodes.
 
-    python benchmarks/scaling.py [--corpus DIR] [--docs N] [--partition-docs 2000] [--work DIR]
-                                 [--nodes 8,32,128] [--node-cpus 32] [--node-price 1.36] [--node-io-gbps 1.0]
+    python benchmarks/scaling.py [--corpus DIR] [--docs 112000] [--partition-docs 2000] [--shard-mib 16] [--repeat 3] [--work DIR]
+                                 [--nodes 8,32,128] [--node-cpus 32] [--node-price 1.36] [--node-io-gbps 1.0] [--nic-gbps 1.25] [--reader-mbps 242]
 
 The manifest is `manifests/pile-deduped.yaml` (ftfy NFC, cerebras filters, Pythia's MinHash-LSH at
 0.87 with the corpus's val file as holdout, GPT-2 + EOD, 2049-token sequences; one epoch instead of
 its `train_iters`), run on an embedded Ray of 1 and then 2 CPUs (`pileline_job.py`, measured with all
-its processes). The two runs must write identical outputs (exit 1 otherwise); the speedup is the
-ratio of their run times (from `run_manifest` call to return; the whole command's is shown too).
+its processes). Each run is pinned to as many cores as it has CPUs (the driver, Ray's processes and
+the 0-CPU reader tasks included): unpinned, a 1-CPU run also uses the idle second core for them.
+`shards.shard_bytes` is `--shard-mib` (default 16 MiB, a dozen documents and sequence files for the
+default corpus) instead of the manifest's 1 GiB: the Pile has hundreds of each, so those phases run
+one task per file in parallel there, while a 1 GiB file would make them one serial task here.
+The 1- and 2-CPU runs alternate `--repeat` times (default 3; this machine's timings vary by ~10%
+between runs) and each table shows the median run. Every run must write identical outputs (exit 1
+otherwise); the speedup is the ratio of run times (from `run_manifest` call to return; the whole
+command's is shown too), and "all phases" leaves out Ray's start and stop.
 
 From the 1-CPU run: core-seconds per GB of text of each phase, and the bytes each step writes to the
 run directory per GB of text (the dedup shuffles pass through files there). The Pile estimate scales
 them to 210.6 M documents / 886 GB of text (document-bound dedup steps by documents, the rest by
 bytes), divides the parallel part by N × `--node-cpus` × the efficiency measured at 2 CPUs, keeps the
-training-order task serial, and checks the storage traffic against `--node-io-gbps` per node and the
-raw JSON the readers send from the driver's node (readers take no CPU, so Ray keeps them on the
-driver's node) against `--head-gbps`. Prices are an input (default: an on-demand 32-vCPU x86
+training-order task serial, and checks the storage traffic against `--node-io-gbps` per node and
+reading against two limits: one reader per input file (30 for the Pile) streams at `--reader-mbps`
+(`benchmarks/read.py`: `iter_line_chunks`), and the readers, spread over the nodes, send the raw JSON
+over min(N, 30) nodes' NICs at `--nic-gbps` each. Prices are an input (default: an on-demand 32-vCPU x86
 instance, ~$1.36/h), not a quote.
 """
 
@@ -23,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import statistics
 import sys
 import tempfile
 from collections import Counter
@@ -38,6 +48,7 @@ PILE_TEXT_GB = 825 * 2**30 / 1e9
 PILE_DOCS = 210_607_728
 PILE_JSON_GB = 30 * 43 * 2**30 / 1e9
 """The train files' JSON lines, ~43 GiB per file (REFERENCE.md): what the readers ship to the workers."""
+PILE_FILES = 30
 MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "pile-deduped.yaml"
 DOC_BOUND = ("dedup: band keys", "dedup: candidate edges", "dedup: components", "dedup: labels", "dedup: members", "dedup: keep rule", "dedup: clusters")
 """Phases whose work grows with the number of documents (band rows, edges), not with text bytes."""
@@ -45,13 +56,14 @@ SERIAL = ("tokens: training order",)
 """Phases that run as one task whatever the cluster size."""
 
 
-def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int) -> dict:
+def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int, shard_bytes: int) -> dict:
     data = yaml.safe_load(MANIFEST.read_text())
     data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
     data["ray"] = {"num_cpus": cpus}
     holdout = corpus / "val.jsonl.zst"
     data["dedup"]["holdout"] = [str(holdout)] if holdout.exists() else []
     data["shards"].pop("train_iters", None)
+    data["shards"]["shard_bytes"] = shard_bytes
     return data
 
 
@@ -88,14 +100,17 @@ def step_bytes(run: Path) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="a Pile-layout directory; default: a generated sample")
-    parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
+    parser.add_argument("--docs", type=int, default=112_000, help="documents of the generated sample (~420 MB of text)")
     parser.add_argument("--partition-docs", type=int, default=2000)
+    parser.add_argument("--shard-mib", type=int, default=16, help="shards.shard_bytes in MiB")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per CPU count, alternating; medians are reported")
     parser.add_argument("--work", type=Path, help="keep everything here (default: a temporary directory)")
     parser.add_argument("--nodes", default="8,32,128", help="cluster sizes of the Pile estimate")
     parser.add_argument("--node-cpus", type=int, default=32)
     parser.add_argument("--node-price", type=float, default=1.36, help="$ per node-hour (an assumption)")
     parser.add_argument("--node-io-gbps", type=float, default=1.0, help="GB/s each node reads+writes shared storage")
-    parser.add_argument("--head-gbps", type=float, default=1.25, help="GB/s the driver's node sends (10 GbE: 1.25)")
+    parser.add_argument("--nic-gbps", type=float, default=1.25, help="GB/s one node sends (10 GbE: 1.25)")
+    parser.add_argument("--reader-mbps", type=float, default=242, help="MB/s of one reader task (zstd + lines)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="scaling-", dir="/tmp") as scratch:
@@ -107,15 +122,20 @@ def main() -> None:
         docs = documents.num_rows
         del documents
         env = dict(os.environ)
-        runs = {}
-        for cpus in (1, 2):
-            side = work / f"cpus-{cpus}"
-            side.mkdir(exist_ok=True)
-            manifest = manifest_for(corpus, side / "run", cpus, args.partition_docs)
-            runs[cpus] = (*run_pileline(manifest, side, env), side / "run")
-        outputs = {c: orjson.loads((r[2] / "manifest.json").read_bytes())["outputs"] for c, r in runs.items()}
-        identical = outputs[1] == outputs[2]
-        report(args, runs, megabytes, docs, identical, machine())
+        trials: dict[int, list] = {1: [], 2: []}
+        for _ in range(args.repeat):
+            for cpus in (1, 2):
+                side = work / f"cpus-{cpus}"
+                shutil.rmtree(side / "run", ignore_errors=True)
+                side.mkdir(exist_ok=True)
+                manifest = manifest_for(corpus, side / "run", cpus, args.partition_docs, args.shard_mib << 20)
+                cores = set(sorted(os.sched_getaffinity(0))[:cpus])
+                measured, timings = run_pileline(manifest, side, env, cores)
+                outputs = orjson.loads((side / "run" / "manifest.json").read_bytes())["outputs"]
+                trials[cpus].append((measured, timings, side / "run", outputs))
+        outputs = {c: t[-1][3] for c, t in trials.items()}
+        identical = outputs[1] == outputs[2] and all(t[3] == outputs[c] for c in trials for t in trials[c])
+        report(args, trials, megabytes, docs, identical, machine())
         if not identical:
             differing = sorted(k for k in set(outputs[1]) | set(outputs[2]) if outputs[1].get(k) != outputs[2].get(k))
             sys.exit(f"outputs differ between 1 and 2 CPUs: {differing[:10]}")
@@ -128,11 +148,22 @@ def machine() -> str:
     return f"{os.cpu_count()} × {model}, {memory:.0f} GiB; load average before the report {' '.join(load)}"
 
 
-def report(args, runs: dict, megabytes: float, docs: int, identical: bool, host: str) -> None:
+def median_trial(trials: list) -> tuple:
+    """The trial with the median run time (the lower middle one for an even count)."""
+    ordered = sorted(trials, key=lambda trial: trial[1]["run_seconds"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def report(args, trials: dict, megabytes: float, docs: int, identical: bool, host: str) -> None:
+    runs = {cpus: median_trial(t)[:3] for cpus, t in trials.items()}
     (one, t1, run1), (_, t2, _) = runs[1], runs[2]
     print(f"\nmachine: {host}")
-    print(f"corpus: {docs:,} documents, {megabytes:,.1f} MB of text; partition_docs {args.partition_docs}; outputs identical on 1 and 2 CPUs: {identical}")
-    print("\n### Throughput on 1 and 2 CPUs\n")
+    print(
+        f"corpus: {docs:,} documents, {megabytes:,.1f} MB of text; partition_docs {args.partition_docs}; shard_bytes {args.shard_mib} MiB; "
+        f"outputs identical in every run on 1 and 2 CPUs: {identical}"
+    )
+    ratios = [a[1]["run_seconds"] / b[1]["run_seconds"] for a, b in zip(trials[1], trials[2])]
+    print(f"\n### Throughput on 1 and 2 CPUs (median of {args.repeat} runs each; speedup of the pairs run back to back: {', '.join(f'{r:.2f}' for r in ratios)})\n")
     print("| CPUs | run s | command s | CPU s | MB/s | MB/s per core | docs/s per core | speedup (run) | speedup (command) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for cpus, (measured, timings, _) in runs.items():
@@ -150,6 +181,8 @@ def report(args, runs: dict, megabytes: float, docs: int, identical: bool, host:
         other = p2.get(phase, 0.0)
         speedup = f"{seconds / other:.2f}" if other else "—"
         print(f"| {phase} | {seconds:.2f} | {other:.2f} | {speedup} | {seconds / gigabytes:,.0f} | {seconds / docs * 1e6:,.0f} |")
+    work1, work2 = sum(p1.values()), sum(p2.values())
+    print(f"| **all phases** | {work1:.2f} | {work2:.2f} | **{work1 / work2:.2f}** | {work1 / gigabytes:,.0f} | {work1 / docs * 1e6:,.0f} |")
     outside1 = t1["run_seconds"] - sum(p1.values())
     print(f"| (driver between phases, Ray start/stop) | {outside1:.2f} | {t2['run_seconds'] - sum(p2.values()):.2f} | — | — | — |")
 
@@ -170,13 +203,14 @@ def report(args, runs: dict, megabytes: float, docs: int, identical: bool, host:
         f"Scaled from the 1-CPU run: {parallel / 3600:,.0f} core-hours of parallel work, {serial / 3600:.2f} h serial "
         f"(training order); storage traffic ~{shuffle_gb / 1e3:,.1f} TB; parallel efficiency {efficiency:.2f} (measured at 2 CPUs).\n"
     )
-    reading = PILE_JSON_GB / args.head_gbps / 3600
-    print("| nodes | cores | compute h | storage h (at node I/O) | reading h (driver's node NIC) | wall h | node-hours | cost $ |")
+    one_reader = PILE_JSON_GB / PILE_FILES / (args.reader_mbps / 1e3) / 3600
+    print("| nodes | cores | compute h | storage h (at node I/O) | reading h (readers, NICs) | wall h | node-hours | cost $ |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for nodes in (int(n) for n in args.nodes.split(",")):
         cores = nodes * args.node_cpus
         compute = parallel / (cores * efficiency) / 3600
         storage = shuffle_gb / (nodes * args.node_io_gbps) / 3600
+        reading = max(one_reader, PILE_JSON_GB / (min(nodes, PILE_FILES) * args.nic_gbps) / 3600)
         wall = max(compute, storage, reading) + serial / 3600
         print(
             f"| {nodes} | {cores:,} | {compute:.2f} | {storage:.2f} | {reading:.2f} | {wall:.2f} | {wall * nodes:,.0f} | "

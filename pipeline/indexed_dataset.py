@@ -258,12 +258,26 @@ class IndexedDataset:
         start = int(self.pointers[i]) // self.dtype.itemsize
         return self._tokens[start : start + int(self.sizes[i])]
 
+    def get(self, i: int, start: int, end: int) -> np.ndarray:
+        """Tokens [start, end) of item `i` (as Megatron's `get(idx, offset, length)`)."""
+        i, start, end = _piece(i, start, end, self.sizes)
+        first = int(self.pointers[i]) // self.dtype.itemsize
+        return self._tokens[first + start : first + end]
+
 
 def _item_index(i: int, n: int) -> int:
     """`i` as an index into `n` items (negative counts from the end), or IndexError."""
     if not -n <= i < n:
         raise IndexError(f"item {i} of {n}")
     return i % n
+
+
+def _piece(i: int, start: int, end: int, sizes: np.ndarray) -> tuple[int, int, int]:
+    """(item index, start, end) checked against item i's size, or IndexError naming the bad range."""
+    i = _item_index(i, sizes.shape[0])
+    if not 0 <= start <= end <= int(sizes[i]):
+        raise IndexError(f"tokens [{start}, {end}) of item {i}, which has {int(sizes[i])}")
+    return i, int(start), int(end)
 
 
 def _map(path: str, dtype: np.dtype, offset: int, count: int) -> np.ndarray:
@@ -294,6 +308,11 @@ class RangeIndexedDataset:
         return self.sizes.shape[0]
 
     def __getitem__(self, i: int) -> np.ndarray:
-        i = _item_index(i, len(self))
-        data = self._bin.read_at(int(self.sizes[i]) * self.dtype.itemsize, int(self.pointers[i]))
+        return self.get(i, 0, int(self.sizes[_item_index(i, len(self))]))
+
+    def get(self, i: int, start: int, end: int) -> np.ndarray:
+        """Tokens [start, end) of item `i`, by one range read of just those tokens."""
+        i, start, end = _piece(i, start, end, self.sizes)
+        itemsize = self.dtype.itemsize
+        data = self._bin.read_at((end - start) * itemsize, int(self.pointers[i]) + start * itemsize)
         return np.frombuffer(data, self.dtype.newbyteorder("<"))

@@ -118,7 +118,9 @@ def run_prepare_phase(
         while queue and len(readers) < max_readers:
             index = queue.pop(0)
             states[index] = _FileState(index, files[index])
-            generator = _read_partitions.options(_generator_backpressure_num_objects=READER_AHEAD_OBJECTS).remote(
+            generator = _read_partitions.options(
+                _generator_backpressure_num_objects=READER_AHEAD_OBJECTS, scheduling_strategy="SPREAD"
+            ).remote(
                 index, files[index], manifest.partition_docs, manifest.read.max_doc_bytes,
                 frozenset(finished_by_file.get(index, ())),
             )

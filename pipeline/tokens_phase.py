@@ -212,7 +212,7 @@ def _sequences_task(plan: TokensPlan, name: str, start: int, stop: int, document
     first_item = np.cumsum([0] + [d["items"] for d in documents])
     shard_of = np.searchsorted(first_item, pieces.document, side="right") - 1
     parts = [
-        readers[s][int(d - first_item[s])][int(a) : int(b)]
+        readers[s].get(int(d - first_item[s]), int(a), int(b))
         for s, d, a, b in zip(shard_of, pieces.document, pieces.start, pieces.end)
     ]
     seq = plan.manifest.shards.seq_len + 1
@@ -286,8 +286,9 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
     if run.exists(order_path) and not run.exists(ORDER_FILE):
         run.delete(order_path)
     progress.start_phase("tokens: training order", "steps")
-    order_summary = run.read_json(order_path) if run.exists(order_path) else ray.get(_order_task.remote(plan, documents, num_samples))
-    progress.advance(done=1, total=1)
+    reused = run.exists(order_path)
+    order_summary = run.read_json(order_path) if reused else ray.get(_order_task.remote(plan, documents, num_samples))
+    progress.advance(done=1, total=1, reused=int(reused))
     progress.finish_phase()
     per_shard = max(1, manifest.shards.shard_bytes // (seq * np.dtype(dtype).itemsize))
     total = order_summary["total_samples"]

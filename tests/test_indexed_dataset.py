@@ -10,10 +10,11 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pyarrow.fs as pafs
 import pytest
 
 import pipeline.indexed_dataset as indexed_dataset
-from pipeline.indexed_dataset import IndexedDataset, IndexedDatasetWriter
+from pipeline.indexed_dataset import IndexedDataset, IndexedDatasetWriter, RangeIndexedDataset
 
 CODES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 8: np.uint16}
 
@@ -208,3 +209,21 @@ def test_finalize_renames_the_index_last(tmp_path, monkeypatch):
     with IndexedDatasetWriter(tmp_path / "order", np.uint16) as writer:
         writer.add_document([1])
     assert renamed == [("order.bin", False), ("order.idx", False)]
+
+
+@pytest.mark.parametrize("reader_of", [IndexedDataset, lambda prefix: RangeIndexedDataset(pafs.LocalFileSystem(), str(prefix))])
+def test_pieces_of_an_item_read_alone(tmp_path, reader_of):
+    rng = np.random.default_rng(11)
+    items = [rng.integers(0, 50257, size=int(n)).astype(np.uint16) for n in (0, 1, 9, 300, 17)]
+    with IndexedDatasetWriter(tmp_path / "pieces", np.uint16) as writer:
+        writer.add_documents(np.concatenate(items), [item.size for item in items])
+    reader = reader_of(tmp_path / "pieces")
+    parsed = parse(tmp_path / "pieces")["items"]
+    for i, item in enumerate(parsed):
+        assert np.array_equal(reader[i], item)
+        for start, end in ((0, item.size), (0, 0), (item.size // 3, item.size // 2), (item.size, item.size)):
+            assert reader.get(i, start, end).tolist() == item[start:end].tolist(), (i, start, end)
+    with pytest.raises(IndexError, match=r"tokens \[5, 10\) of item 2, which has 9"):
+        reader.get(2, 5, 10)
+    with pytest.raises(IndexError):
+        reader.get(1, 1, 0)

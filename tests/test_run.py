@@ -128,6 +128,8 @@ def test_a_rerun_reuses_finished_partitions_and_changes_nothing(tmp_path, ray_in
     second = run_manifest(manifest, Progress(quiet=True))
     assert second.computed_partitions == 0 and second.reused_partitions == first.computed_partitions
     assert second.totals == first.totals
+    assert [(p.phase, p.computed) for p in second.phases if p.computed] == [], "every phase of the rerun reuses its work"
+    assert [p.phase for p in second.phases if p.reused] == [p.phase for p in first.phases if p.computed]
 
 
 def test_a_changed_setting_is_not_served_from_old_partitions(tmp_path, ray_instance):
