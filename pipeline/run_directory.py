@@ -30,6 +30,14 @@ def is_temporary(name: str) -> bool:
     return TMP_MARK in name or name.endswith(".tmp")
 
 
+def stream_sha256(stream: BinaryIO) -> str:
+    """Hex sha256 of everything left in a readable stream."""
+    digest = hashlib.sha256()
+    while block := stream.read(HASH_BLOCK):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 class RunDirectory:
     """A run's root (local path or URI); picklable, so Ray tasks write to the same place."""
 
@@ -102,11 +110,8 @@ class RunDirectory:
         return pq.read_table(self.path(relative), columns=columns, filesystem=self.filesystem)
 
     def sha256(self, relative: str) -> str:
-        digest = hashlib.sha256()
         with self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
-            while block := stream.read(HASH_BLOCK):
-                digest.update(block)
-        return digest.hexdigest()
+            return stream_sha256(stream)
 
     def delete(self, relative: str) -> None:
         self.filesystem.delete_file(self.path(relative))

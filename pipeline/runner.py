@@ -162,15 +162,19 @@ def _output_digest(run: RunDirectory, relative: str) -> tuple[str, str]:
     return relative, run.sha256(relative)
 
 
-def _output_digests(run: RunDirectory, max_in_flight: int) -> dict[str, str]:
-    """sha256 of every output file, hashed by parallel tasks (a Pile run's token files are ~1 TB)."""
+def _output_digests(run: RunDirectory, known: dict[str, str], max_in_flight: int) -> dict[str, str]:
+    """sha256 of every output file: `known` where the writing task took it, the rest hashed by parallel
+    tasks (a Pile run's token files are ~1 TB, so they are hashed as they are written)."""
     paths = [path for directory in OUTPUT_DIRS for path in run.list_files(directory) if path != REPORT_FILE]
+    found = {path: known[path] for path in paths if path in known}
+    paths = [path for path in paths if path not in found]
 
     def collect(digests: dict[str, str], pair: tuple[str, str]) -> dict[str, str]:
         digests[pair[0]] = pair[1]
         return digests
 
-    return parallel_map(_output_digest, [(run, path) for path in paths], collect, {}, max_in_flight)
+    hashed = parallel_map(_output_digest, [(run, path) for path in paths], collect, {}, max_in_flight)
+    return dict(sorted({**found, **hashed}.items()))
 
 
 def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunResult:
@@ -213,12 +217,13 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             run, prepare_dir, clusters, f"{STAGES_DIR}/tokens-{tokens_key}", f"{STAGES_DIR}/layout-{layout_key}",
             train_partitions, manifest,
         )
-        produced.update(run_tokens_phase(tokens_plan, cpus, progress).outputs)
+        tokens_result = run_tokens_phase(tokens_plan, cpus, progress)
+        produced.update(tokens_result.outputs)
         _discard_stale(run, keep_dirs, progress)
         _remove_stale_outputs(run, produced)
         if abandoned := run.remove_temporaries():
             progress.log(f"removed {abandoned} temporary files left by tasks that failed and were retried")
-        outputs = _output_digests(run, manifest.ray.max_in_flight or 2 * cpus)
+        outputs = _output_digests(run, tokens_result.digests, manifest.ray.max_in_flight or 2 * cpus)
 
     records = []
     for index, location in enumerate(files):

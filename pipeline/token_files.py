@@ -17,27 +17,36 @@ import numpy as np
 
 from pipeline.filesystems import is_uri
 from pipeline.indexed_dataset import IndexedDataset, IndexedDatasetWriter, RangeIndexedDataset, data_path, index_path
-from pipeline.run_directory import RunDirectory
+from pipeline.run_directory import RunDirectory, stream_sha256
 
 UPLOAD_BLOCK = 16 << 20
 
 
 @contextmanager
-def indexed_writer(run: RunDirectory, relative_prefix: str, dtype: np.dtype) -> Iterator[IndexedDatasetWriter]:
-    """An `IndexedDatasetWriter` whose finished pair appears at `relative_prefix` in the run directory."""
+def indexed_writer(run: RunDirectory, relative_prefix: str, dtype: np.dtype, digests: dict[str, str]) -> Iterator[IndexedDatasetWriter]:
+    """An `IndexedDatasetWriter` whose finished pair appears at `relative_prefix` in the run directory;
+    the pair's sha256 go into `digests` (hashed from this node's disk, so the outputs need no second read)."""
     if not is_uri(run.location):
         path = run.path(relative_prefix)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with IndexedDatasetWriter(path, dtype) as writer:
             yield writer
+        _hash_pair(path, relative_prefix, digests)
         return
     with tempfile.TemporaryDirectory(prefix="pileline-") as scratch:
         local = os.path.join(scratch, "part")
         with IndexedDatasetWriter(local, dtype) as writer:
             yield writer
+        _hash_pair(local, relative_prefix, digests)
         for source, target in ((data_path(local), data_path(relative_prefix)), (index_path(local), index_path(relative_prefix))):
             with open(source, "rb") as data, run.open_atomic(target) as stream:
                 shutil.copyfileobj(data, stream, UPLOAD_BLOCK)
+
+
+def _hash_pair(local_prefix: str, relative_prefix: str, digests: dict[str, str]) -> None:
+    for name in (data_path, index_path):
+        with open(name(local_prefix), "rb") as stream:
+            digests[name(relative_prefix)] = stream_sha256(stream)
 
 
 def open_indexed(run: RunDirectory, relative_prefix: str) -> IndexedDataset | RangeIndexedDataset:

@@ -143,8 +143,9 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
     itemsize = np.dtype(dtype).itemsize
     items = tokens = 0
     table_path = f"{TOKENS_DIR}/{shard.name}.parquet"
+    digests: dict[str, str] = {}
     with (
-        indexed_writer(run, f"{TOKENS_DIR}/{shard.name}", np.dtype(dtype)) as writer,
+        indexed_writer(run, f"{TOKENS_DIR}/{shard.name}", np.dtype(dtype), digests) as writer,
         run.open_atomic(table_path) as stream,
         StableParquetWriter(stream, DOCUMENTS_SCHEMA) as rows_writer,
     ):
@@ -165,7 +166,8 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
             rows_writer.write(table)
             items += count
             tokens += int(ends[last] - ends[first] + sizes[first])
-    summary = {"file": shard.name, "items": items, "tokens": tokens}
+    digests[table_path] = run.sha256(table_path)
+    summary = {"file": shard.name, "items": items, "tokens": tokens, "sha256": digests}
     run.write_json(plan.step_path("documents", shard.name, ".json"), summary)
     return summary
 
@@ -220,9 +222,10 @@ def _sequences_task(plan: TokensPlan, name: str, start: int, stop: int, document
     count = stop - start
     if flat.size != count * seq:
         raise RuntimeError(f"{name}: {flat.size} tokens for {count} samples of {seq}")
-    with indexed_writer(run, f"{TOKENS_DIR}/{name}", np.dtype(dtype)) as writer:
+    digests: dict[str, str] = {}
+    with indexed_writer(run, f"{TOKENS_DIR}/{name}", np.dtype(dtype), digests) as writer:
         writer.add_documents(flat, np.full(count, seq, dtype=np.int32))
-    summary = {"file": name, "first_sample": start, "samples": count}
+    summary = {"file": name, "first_sample": start, "samples": count, "sha256": digests}
     run.write_json(plan.step_path("sequences", name, ".json"), summary)
     return summary
 
@@ -247,10 +250,12 @@ def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> 
 
 @dataclass(frozen=True)
 class TokensResult:
-    """Token statistics (`stats/tokens.json`) and every output file the phase wrote."""
+    """Token statistics (`stats/tokens.json`), every output file the phase wrote, and the sha256 its
+    tasks took of the token files and tables as they wrote them."""
 
     stats: dict
     outputs: list[str]
+    digests: dict[str, str]
 
 
 def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensResult:
@@ -271,6 +276,7 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
         lambda shard: (plan, shard, dtype), in_flight, progress, "tokens: documents", "files",
     )
     documents = [d for d in documents if d["items"]]
+    digests = {path: digest for d in documents for path, digest in d.get("sha256", {}).items()}
 
     total_tokens = sum(d["tokens"] for d in documents)
     stats = _token_stats(tokenizer.name, manifest, summaries)
@@ -280,7 +286,7 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
     seq = manifest.shards.seq_len + 1
     if total_tokens < seq:
         progress.log(f"tokens: only {total_tokens} tokens, fewer than one sequence of {seq}: no sequence shards written")
-        return TokensResult(stats, outputs)
+        return TokensResult(stats, outputs, digests)
     num_samples = resolved_num_samples(manifest.shards, total_tokens)
     order_path = plan.step_path("order", "order", ".json")
     if run.exists(order_path) and not run.exists(ORDER_FILE):
@@ -311,12 +317,13 @@ def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensR
             "dtype": np.dtype(dtype).name,
             "eod_id": tokenizer.eod_id if manifest.tokenize.append_eod else None,
             "documents": [{"file": d["file"], "items": d["items"], "tokens": d["tokens"]} for d in documents],
-            "shards": shards,
+            "shards": [{key: shard[key] for key in ("file", "first_sample", "samples")} for shard in shards],
         },
     )
+    digests.update((path, digest) for shard in shards for path, digest in shard.get("sha256", {}).items())
     outputs += [f"{TOKENS_DIR}/sequences.json", ORDER_FILE]
     outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name, _, _ in ranges for suffix in (".bin", ".idx")]
-    return TokensResult(stats, outputs)
+    return TokensResult(stats, outputs, digests)
 
 
 def _token_stats(tokenizer: str, manifest: Manifest, summaries: list[dict]) -> dict:

@@ -4,6 +4,7 @@ and byte-identical `tokens/` for any partition size, tasks in flight and CPU cou
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import subprocess
 import sys
@@ -147,6 +148,21 @@ def test_the_package_reader_gives_steps_and_documents(tokens_run):
 def _tokens_outputs(run: Path) -> dict[str, str]:
     outputs = orjson.loads((run / "manifest.json").read_bytes())["outputs"]
     return {k: v for k, v in outputs.items() if k.startswith(("tokens/", "dedup/", "stats/"))}
+
+
+def test_recorded_digests_are_the_files_sha256_and_cover_every_output(tokens_run):
+    run = tokens_run / "run"
+    outputs = orjson.loads((run / "manifest.json").read_bytes())["outputs"]
+    on_disk = {
+        path.relative_to(run).as_posix()
+        for directory in ("tokens", "dedup", "stats", "rejects")
+        for path in (run / directory).rglob("*")
+        if path.is_file() and path.name != "report.html"
+    }
+    assert set(outputs) == on_disk
+    assert {"tokens/documents-00000.bin", "tokens/documents-00000.parquet", "tokens/sequences-00000.idx"} <= set(outputs)
+    for path, digest in outputs.items():
+        assert hashlib.sha256((run / path).read_bytes()).hexdigest() == digest, path
 
 
 def test_tokens_are_identical_for_any_partition_size_and_tasks_in_flight(tokens_run, tmp_path):
