@@ -36,6 +36,7 @@ import ray
 from pipeline.manifest import Manifest
 from pipeline.parquet_stream import StableParquetWriter
 from pipeline.progress import Progress
+from pipeline.ray_runtime import InFlightLimit
 from pipeline.run_directory import RunDirectory
 from pipeline.shuffle_files import read_bucket, write_routed
 from pipeline.task_map import map_items
@@ -400,10 +401,9 @@ class DedupResult:
         return sum(e["edges"] for e in (self.verified if self.verified else self.edges))
 
 
-def run_dedup_phase(plan: DedupPlan, cpus: int, progress: Progress) -> DedupResult:
+def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progress) -> DedupResult:
     """Run every dedup step; finished steps of an interrupted run are reused."""
     run = plan.run
-    in_flight = plan.manifest.ray.max_in_flight or 2 * cpus
     parts = list(range(len(plan.partitions)))
     buckets = list(range(plan.buckets))
 

@@ -19,6 +19,7 @@ from pipeline.input_files import LineChunk, iter_line_chunks
 from pipeline.manifest import Manifest
 from pipeline.prepare import Damage, PartitionSpec, prepare_partition
 from pipeline.progress import Progress
+from pipeline.ray_runtime import InFlightLimit
 from pipeline.run_directory import RunDirectory
 
 READER_AHEAD_OBJECTS = 4
@@ -69,7 +70,7 @@ class _FileState:
 
 
 def run_prepare_phase(
-    run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, cpus: int, progress: Progress
+    run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, limit: InFlightLimit, progress: Progress
 ) -> PrepareResult:
     """Prepare every partition of every file not finished by an earlier run."""
     summaries: dict[str, dict] = {}
@@ -94,8 +95,6 @@ def run_prepare_phase(
         return PrepareResult(summaries, file_info, reused, 0)
 
     manifest_ref = ray.put(manifest)
-    max_readers = max(1, min(len(pending), cpus))
-    max_in_flight = manifest.ray.max_in_flight or 2 * cpus
     readers: dict = {}
     states: dict[int, _FileState] = {}
     in_flight: dict = {}
@@ -115,7 +114,7 @@ def run_prepare_phase(
         file_info[state.index] = info
 
     while queue or readers or in_flight:
-        while queue and len(readers) < max_readers:
+        while queue and len(readers) < max(1, limit.cpus()):
             index = queue.pop(0)
             states[index] = _FileState(index, files[index])
             generator = _read_partitions.options(
@@ -126,7 +125,7 @@ def run_prepare_phase(
             )
             readers[generator] = index
         waitables = list(in_flight)
-        if len(in_flight) < max_in_flight:
+        if len(in_flight) < limit():
             waitables += list(readers)
         ready, _ = ray.wait(waitables, num_returns=1, timeout=1.0)
         for ref in ready:

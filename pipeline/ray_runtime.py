@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Iterator
 
 import ray
 
@@ -40,3 +41,27 @@ def ray_session(config: RayConfig) -> Iterator[int]:
 
 def _cluster_cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+class InFlightLimit:
+    """How many tasks a phase keeps in flight: `ray.max_in_flight` if the manifest sets it, else 2 × the
+    cluster's CPUs now. The count is re-read every `refresh_seconds`, so on an autoscaling cluster the
+    queued tasks make the autoscaler add nodes and the bound grows as they join."""
+
+    def __init__(self, configured: int | None, refresh_seconds: float = 5.0, cpus: Callable[[], int] = _cluster_cpus) -> None:
+        self.configured = configured
+        self.refresh_seconds = refresh_seconds
+        self._read_cpus = cpus
+        self._cpus = 0
+        self._read_at = float("-inf")
+
+    def cpus(self) -> int:
+        """The cluster's CPUs, at most `refresh_seconds` old."""
+        now = time.monotonic()
+        if now - self._read_at >= self.refresh_seconds:
+            self._cpus = self._read_cpus()
+            self._read_at = now
+        return self._cpus
+
+    def __call__(self) -> int:
+        return self.configured or 2 * self.cpus()

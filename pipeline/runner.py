@@ -25,7 +25,7 @@ from pipeline.parallel_map import parallel_map
 from pipeline.prepare import REJECTS_DIR
 from pipeline.prepare_phase import run_prepare_phase
 from pipeline.progress import Progress
-from pipeline.ray_runtime import ray_session
+from pipeline.ray_runtime import InFlightLimit, ray_session
 from pipeline.run_directory import RunDirectory
 from pipeline.tokens_phase import DedupClusters, TokensPlan, run_tokens_phase
 from stages.batch import make_doc_id
@@ -127,7 +127,7 @@ def _discard_stale(run: RunDirectory, keep: set[str], progress: Progress) -> Non
             run.filesystem.delete_dir(info.path)
 
 
-def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, cpus, progress):
+def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, limit, progress):
     """Run the dedup phase; returns (plan, {file index: removed counts}, outputs)."""
     summaries, file_info = prepared.summaries, prepared.file_info
     refs = [
@@ -141,7 +141,7 @@ def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, 
             docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[ref.partition]["by_set"].items()})
     total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
     plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest)
-    deduped = run_dedup_phase(plan, cpus, progress)
+    deduped = run_dedup_phase(plan, limit, progress)
     write_dedup_outputs(plan, deduped, dict(docs_by_set))
     removed: dict[int, Counter] = {}
     for ref, summary in zip(refs, deduped.partitions):
@@ -198,8 +198,9 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
     prepare_dir = f"{STAGES_DIR}/prepare-{prepare_key}"
     keep_dirs = {f"prepare-{prepare_key}", f"tokens-{tokens_key}", f"layout-{layout_key}"}
 
-    with ray_session(manifest.ray) as cpus:
-        prepared = run_prepare_phase(run, prepare_dir, files, manifest, cpus, progress)
+    with ray_session(manifest.ray):
+        limit = InFlightLimit(manifest.ray.max_in_flight)
+        prepared = run_prepare_phase(run, prepare_dir, files, manifest, limit, progress)
         file_info = prepared.file_info
         partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
         produced = {f"{REJECTS_DIR}/{pid}.parquet" for pid in partitions}
@@ -207,7 +208,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         clusters = None
         if manifest.dedup.enabled:
             plan, removed, outputs = _dedup(
-                run, prepare_dir, f"{STAGES_DIR}/dedup-{dedup_key}", files, len(train_files), prepared, manifest, cpus, progress
+                run, prepare_dir, f"{STAGES_DIR}/dedup-{dedup_key}", files, len(train_files), prepared, manifest, limit, progress
             )
             keep_dirs.add(plan.work_dir.split("/", 1)[1])
             clusters = DedupClusters(f"{plan.work_dir}/clusters")
@@ -217,13 +218,13 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             run, prepare_dir, clusters, f"{STAGES_DIR}/tokens-{tokens_key}", f"{STAGES_DIR}/layout-{layout_key}",
             train_partitions, manifest,
         )
-        tokens_result = run_tokens_phase(tokens_plan, cpus, progress)
+        tokens_result = run_tokens_phase(tokens_plan, limit, progress)
         produced.update(tokens_result.outputs)
         _discard_stale(run, keep_dirs, progress)
         _remove_stale_outputs(run, produced)
         if abandoned := run.remove_temporaries():
             progress.log(f"removed {abandoned} temporary files left by tasks that failed and were retried")
-        outputs = _output_digests(run, tokens_result.digests, manifest.ray.max_in_flight or 2 * cpus)
+        outputs = _output_digests(run, tokens_result.digests, limit())
 
     records = []
     for index, location in enumerate(files):

@@ -23,12 +23,13 @@ def map_items(
     items: Sequence,
     summary_path: Callable[[object], str],
     args_for: Callable[[object], tuple],
-    max_in_flight: int,
+    max_in_flight: Callable[[], int],
     progress: Progress,
     phase: str,
     unit: str = "partitions",
 ) -> list[dict]:
-    """Summaries of `remote_fn(*args_for(item))` for every item, in item order; finished items are read back."""
+    """Summaries of `remote_fn(*args_for(item))` for every item, in item order; finished items are read back.
+    `max_in_flight()` bounds the tasks submitted and not yet finished (asked again before each submission)."""
     results: dict[int, dict] = {}
     todo = []
     for index, item in enumerate(items):
@@ -42,7 +43,7 @@ def map_items(
     in_flight: dict = {}
     queue = list(zip(todo, share_repeated([args_for(items[index]) for index in todo])))
     while queue or in_flight:
-        while queue and len(in_flight) < max_in_flight:
+        while queue and len(in_flight) < max_in_flight():
             index, args = queue.pop(0)
             in_flight[remote_fn.remote(*args)] = index
         ready, _ = ray.wait(list(in_flight), num_returns=1)

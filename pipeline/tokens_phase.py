@@ -26,6 +26,7 @@ from pipeline.manifest import Manifest
 from pipeline.parquet_stream import StableParquetWriter
 from pipeline.order_file import open_npz
 from pipeline.progress import Progress
+from pipeline.ray_runtime import InFlightLimit
 from pipeline.run_directory import RunDirectory
 from pipeline.task_map import map_items
 from pipeline.tokenizer_cache import cached_tokenizer
@@ -258,11 +259,10 @@ class TokensResult:
     digests: dict[str, str]
 
 
-def run_tokens_phase(plan: TokensPlan, cpus: int, progress: Progress) -> TokensResult:
+def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progress) -> TokensResult:
     """Tokenize, write documents and sequence shards and `sequences.json`."""
     run = plan.run
     manifest = plan.manifest
-    in_flight = manifest.ray.max_in_flight or 2 * cpus
     tokenizer = cached_tokenizer(manifest.tokenize)
     dtype = token_dtype(tokenizer.vocab_size).str
 

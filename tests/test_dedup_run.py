@@ -11,6 +11,7 @@ import pytest
 
 from input_files_for_tests import doc_line, write_lines
 from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase
+from pipeline.ray_runtime import InFlightLimit
 from pipeline.manifest import parse_manifest
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
@@ -157,7 +158,7 @@ def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, 
         refs.append(PartitionRef(s["partition"], make_doc_id(s["file_index"], s["first_line"]), False))
     plan = make_plan(run, prepare_dir, f"stages/test-k-{buckets}", refs, 100, manifest, buckets)
     assert plan.buckets == buckets
-    result = run_dedup_phase(plan, 2, Progress(quiet=True))
+    result = run_dedup_phase(plan, InFlightLimit(None), Progress(quiet=True))
     got = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for p in plan.partitions
                  for r in run.read_parquet(plan.step_path("clusters", p.partition, ".parquet")).to_pylist())
     expected = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for r in _clusters(reference))

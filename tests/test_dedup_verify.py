@@ -21,6 +21,7 @@ from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase, write
 from pipeline.filesystems import expand_inputs
 from pipeline.manifest import parse_manifest
 from pipeline.prepare_phase import run_prepare_phase
+from pipeline.ray_runtime import InFlightLimit
 from pipeline.progress import Progress
 from pipeline.run_directory import RunDirectory
 from pipeline.runner import prepare_hash
@@ -102,12 +103,12 @@ def _dedup(manifest, tag: str):
     run = RunDirectory(manifest.output)
     files = expand_inputs(manifest.inputs)
     prepare_dir = f"stages/prepare-{prepare_hash(manifest, files)}"
-    prepared = run_prepare_phase(run, prepare_dir, files, manifest, 2, Progress(quiet=True))
+    prepared = run_prepare_phase(run, prepare_dir, files, manifest, InFlightLimit(None), Progress(quiet=True))
     summaries = prepared.summaries
     refs = [PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), False)
             for index in range(len(files)) for pid in prepared.file_info[index]["partitions"]]
     plan = make_plan(run, prepare_dir, f"stages/test-{tag}", refs, 100, manifest)
-    result = run_dedup_phase(plan, 2, Progress(quiet=True))
+    result = run_dedup_phase(plan, InFlightLimit(None), Progress(quiet=True))
     rows = {}
     for part in plan.partitions:
         for r in run.read_parquet(plan.step_path("clusters", part.partition, ".parquet")).to_pylist():
