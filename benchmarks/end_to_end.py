@@ -145,7 +145,8 @@ def pileline_outcome(run: Path, corpus: Path, all_keys: set[Key]) -> Outcome:
     kept_flags = clusters.column("kept").to_pylist()
     kept_of = {c: key for key, c, kept in zip(members, cluster_ids, kept_flags) if kept}
     removed = {key: kept_of[c] for key, c, kept in zip(members, cluster_ids, kept_flags) if not kept}
-    documents = pq.read_table(run / "tokens" / "documents.parquet", columns=["source", "line", "file", "item"])
+    tables = sorted((run / "tokens").glob("documents*.parquet"))
+    documents = pq.read_table(tables, columns=["source", "line", "file", "item"])
     shards: dict[str, IndexedDataset] = {}
     tokens = {}
     for key, file, item in zip(keys(documents), documents.column("file").to_pylist(), documents.column("item").to_pylist()):
