@@ -56,14 +56,16 @@ SERIAL = ("tokens: training order",)
 """Phases that run as one task whatever the cluster size."""
 
 
-def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int, shard_bytes: int) -> dict:
+def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int, shard_bytes: int | None = None) -> dict:
+    """`manifests/pile-deduped.yaml` for one epoch of `corpus` (its val file as holdout), with `shard_bytes` if given."""
     data = yaml.safe_load(MANIFEST.read_text())
     data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
     data["ray"] = {"num_cpus": cpus}
     holdout = corpus / "val.jsonl.zst"
     data["dedup"]["holdout"] = [str(holdout)] if holdout.exists() else []
     data["shards"].pop("train_iters", None)
-    data["shards"]["shard_bytes"] = shard_bytes
+    if shard_bytes is not None:
+        data["shards"]["shard_bytes"] = shard_bytes
     return data
 
 
