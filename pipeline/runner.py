@@ -27,7 +27,7 @@ from pipeline.prepare_phase import run_prepare_phase
 from pipeline.progress import Progress
 from pipeline.ray_runtime import InFlightLimit, ray_session
 from pipeline.run_directory import RunDirectory
-from pipeline.tokens_phase import DedupClusters, TokensPlan, run_tokens_phase
+from pipeline.tokens_phase import LAYOUT_FORMAT, DedupClusters, TokensPlan, run_tokens_phase
 from stages.batch import make_doc_id
 from stages.filter import needs_tokenizer
 
@@ -194,7 +194,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
     prepare_key = prepare_hash(manifest, files)
     dedup_key = _hash([prepare_key, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare_key
     tokens_key = _hash([dedup_key, manifest.tokenize.model_dump(mode="json")])
-    layout_key = _hash([tokens_key, manifest.shards.model_dump(mode="json"), manifest.seed])
+    layout_key = _hash([tokens_key, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])
     prepare_dir = f"{STAGES_DIR}/prepare-{prepare_key}"
     keep_dirs = {f"prepare-{prepare_key}", f"tokens-{tokens_key}", f"layout-{layout_key}"}
 

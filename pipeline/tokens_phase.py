@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 import ray
 
 from pipeline.manifest import Manifest
-from pipeline.parquet_stream import StableParquetWriter
 from pipeline.order_file import open_npz
+from pipeline.parquet_stream import StableParquetWriter
 from pipeline.progress import Progress
 from pipeline.ray_runtime import InFlightLimit
 from pipeline.run_directory import RunDirectory
@@ -37,6 +37,10 @@ from stages.training_order import TrainingOrder, build_training_order, resolved_
 TOKENS_DIR = "tokens"
 END_OF_STREAM = 1 << 62
 """The last documents shard ends here, so a zero-token document at the very end still has a shard."""
+LAYOUT_FORMAT = 2
+"""Version of what the documents, order and sequences steps write (2: a table per documents file, sha256
+in the step summaries); part of the layout directory's key, so a run laid out by another version of
+pileline is laid out again instead of reused with files missing."""
 ORDER_FILE = f"{TOKENS_DIR}/training-order.npz"
 """GPT-NeoX's doc_idx, sample_idx, shuffle_idx and the document sizes, as `np.savez` arrays."""
 DOCUMENT_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "tokens"]
