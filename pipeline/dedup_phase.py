@@ -1,7 +1,8 @@
 """Global MinHash-LSH deduplication on Ray, every step distributed and resumable.
 
     bands      per partition: band keys of its signatures, routed to K key buckets
-    edges      per key bucket: star edges to each band group's smallest doc_id (optionally verified)
+    edges      per key bucket: star edges to each band group's smallest doc_id (with `verify`: all pairs
+               of groups of at most VERIFY_ALL_PAIRS_UP_TO documents; optionally verified)
     targets    verify: exact only; per partition: texts of its edges' `dst` documents, routed to `src`'s partition
     verify     verify: exact only; per partition: edges whose exact shingle Jaccard reaches the threshold
     cc-NNN     per bucket, alternating large-star / small-star rounds until the edges are stars
@@ -16,7 +17,7 @@ per-partition and per-bucket summaries only. A component's `cluster_id` is its s
 
 Verification drops candidate edges below `dedup.threshold` before the components: `signature` in the
 edges step (the band rows carry signatures), `exact` in two steps keyed by partition, so each task
-reads the texts of one prepared partition and no process holds more: star edges go to the partition
+reads the texts of one prepared partition and no process holds more: candidate edges go to the partition
 of `dst`, which attaches `dst`'s text and sends them to the partition of `src`, which computes the
 exact shingle Jaccard. An edge found in several band buckets is checked once; counts keep its repeats.
 """
@@ -55,6 +56,9 @@ from stages.minhash import exact_jaccard
 ROWS_PER_BUCKET = 4_000_000
 MIN_BUCKETS = 8
 MAX_ROUNDS = 64
+VERIFY_ALL_PAIRS_UP_TO = 8
+"""With `verify`, a band key shared by at most this many documents proposes all its pairs (≤ 28), not
+a star to its smallest doc_id: checked one by one, a star loses members that pass only with each other."""
 
 BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("doc_id", pa.int64())])
 EDGE_SCHEMA = pa.schema([("key", pa.int64()), ("other", pa.int64())])
@@ -174,7 +178,8 @@ def _edges_task(plan: DedupPlan, bucket: int) -> dict:
     if plan.manifest.dedup.verify == "signature":
         schema = schema.append(pa.field("signature", pa.list_(pa.uint32(), plan.manifest.dedup.num_perm)))
     rows = read_bucket(plan.run, inputs, bucket, schema)
-    src, dst, candidate_pairs = star_edges(rows.column("key").to_numpy(), rows.column("doc_id").to_numpy())
+    all_pairs_up_to = VERIFY_ALL_PAIRS_UP_TO if plan.manifest.dedup.verify != "none" else 0
+    src, dst, candidate_pairs = star_edges(rows.column("key").to_numpy(), rows.column("doc_id").to_numpy(), all_pairs_up_to)
     star = int(src.size)
     if plan.manifest.dedup.verify == "signature" and src.size:
         keep = _verified(plan, rows, src, dst)
@@ -206,7 +211,7 @@ def _texts(plan: DedupPlan, index: int, doc_ids: np.ndarray) -> pa.ChunkedArray:
 
 @ray.remote(num_cpus=1, max_retries=3)
 def _targets_task(plan: DedupPlan, index: int) -> dict:
-    """Distinct star edges whose `dst` is in this partition, with `dst`'s text, routed to `src`'s partition."""
+    """Distinct candidate edges whose `dst` is in this partition, with `dst`'s text, routed to `src`'s partition."""
     part = plan.partitions[index]
     inputs = [plan.step_path("edges", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
     edges = read_bucket(plan.run, inputs, index, PAIR_SCHEMA)
@@ -225,7 +230,7 @@ def _targets_task(plan: DedupPlan, index: int) -> dict:
 
 @ray.remote(num_cpus=1, max_retries=3)
 def _verify_task(plan: DedupPlan, index: int) -> dict:
-    """Star edges whose `src` is in this partition and whose exact shingle Jaccard reaches the threshold,
+    """Candidate edges whose `src` is in this partition and whose exact shingle Jaccard reaches the threshold,
     as large-star rows routed to key buckets (the first components round's input)."""
     part = plan.partitions[index]
     dedup = plan.manifest.dedup

@@ -156,7 +156,7 @@ def _dedup_table(stats: dict) -> StatsTable:
         ["keep rule", "first of priority " + ", ".join(p["priority"]) + ", then smallest doc_id" if p.get("priority") else "smallest doc_id"],
         ["holdout files", count(p.get("holdout_files", 0))],
         ["candidate pairs", count(dedup["candidate_pairs"])],
-        ["star edges / kept edges", f"{count(dedup['star_edges'])} / {count(dedup['edges'])}"],
+        ["edges proposed / kept", f"{count(dedup['star_edges'])} / {count(dedup['edges'])}"],
         ["components rounds", count(dedup["components_rounds"])],
         ["documents removed", removed],
     ]

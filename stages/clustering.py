@@ -64,12 +64,14 @@ def bucket_of(nodes: np.ndarray, buckets: int) -> np.ndarray:
     return (z % np.uint64(buckets)).astype(np.int64)
 
 
-def star_edges(keys: np.ndarray, doc_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def star_edges(keys: np.ndarray, doc_ids: np.ndarray, all_pairs_up_to: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
     """Candidate edges of one band-key bucket: each document to the smallest doc_id sharing a key with it.
 
     Rows `(key, doc_id)` may come in any order and repeat. Returns `(src, dst, candidate_pairs)`:
     edges with `src > dst`, unique and sorted by `(src, dst)`, and the sum over keys of C(n, 2) for
     the n distinct documents holding the key (the pairs LSH proposed, a pair once per shared key).
+    A key held by at most `all_pairs_up_to` documents gives all its pairs instead of a star, so that
+    verifying edges one by one cannot cut a group whose members pass only among themselves.
     """
     keys = np.asarray(keys, dtype=np.uint64)
     doc_ids = _as_ids(doc_ids)
@@ -89,9 +91,18 @@ def star_edges(keys: np.ndarray, doc_ids: np.ndarray) -> tuple[np.ndarray, np.nd
     starts = _run_starts(group)
     sizes = np.diff(np.append(starts, group.size))
     candidate_pairs = int(np.sum(sizes * (sizes - 1) // 2))
+    size_of = np.repeat(sizes, sizes)
+    within = np.arange(group.size) - np.repeat(starts, sizes)
+    star = size_of > all_pairs_up_to
     smallest = np.repeat(docs[starts], sizes)
-    member = docs != smallest
-    src, dst = _unique_pairs(docs[member], smallest[member])
+    member = star & (docs != smallest)
+    src, dst = [docs[member]], [smallest[member]]
+    for step in range(1, max(1, min(all_pairs_up_to, int(sizes.max())))):
+        # Docs are sorted within a group: pair each with the one `step` places after it.
+        later = ~star & (within + step < size_of)
+        src.append(docs[np.flatnonzero(later) + step])
+        dst.append(docs[later])
+    src, dst = _unique_pairs(np.concatenate(src), np.concatenate(dst))
     return src, dst, candidate_pairs
 
 

@@ -40,7 +40,7 @@ def splitmix64(x: int) -> int:
     return z ^ (z >> 31)
 
 
-def brute_star_edges(keys, docs):
+def brute_star_edges(keys, docs, all_pairs_up_to=0):
     groups: dict[int, set[int]] = {}
     for key, doc in zip(keys.tolist(), docs.tolist()):
         groups.setdefault(key, set()).add(doc)
@@ -48,7 +48,10 @@ def brute_star_edges(keys, docs):
     pairs = 0
     for members in groups.values():
         pairs += len(members) * (len(members) - 1) // 2
-        edges |= {(doc, min(members)) for doc in members if doc != min(members)}
+        if len(members) <= all_pairs_up_to:
+            edges |= {(a, b) for a in members for b in members if a > b}
+        else:
+            edges |= {(doc, min(members)) for doc in members if doc != min(members)}
     return sorted(edges), pairs
 
 
@@ -212,6 +215,26 @@ def test_star_edges_match_brute_force_grouping(seed, wide):
     assert list(zip(src.tolist(), dst.tolist())) == expected
     assert pairs == expected_pairs
     assert np.all(src > dst)
+
+
+@pytest.mark.parametrize("all_pairs_up_to", [1, 2, 3, 8])
+def test_small_groups_give_all_their_pairs(all_pairs_up_to):
+    rng = np.random.default_rng(all_pairs_up_to)
+    keys = rng.integers(0, 700, 3000).astype(np.uint64)
+    docs = rng.integers(0, 900, 3000)
+    src, dst, pairs = star_edges(keys, docs, all_pairs_up_to)
+    expected, expected_pairs = brute_star_edges(keys, docs, all_pairs_up_to)
+    assert list(zip(src.tolist(), dst.tolist())) == expected
+    assert pairs == expected_pairs
+
+
+def test_all_pairs_hand_computed():
+    keys = np.array([1, 1, 1, 2, 2, 3, 3, 3, 3, 1], dtype=np.uint64)
+    docs = np.array([5, 3, 9, 3, 7, 1, 2, 4, 6, 5], dtype=np.int64)
+    src, dst, pairs = star_edges(keys, docs, 3)
+    # key 1 holds {3, 5, 9}: all three pairs; key 2 {3, 7}; key 3 holds four documents: a star to 1.
+    assert list(zip(src.tolist(), dst.tolist())) == [(2, 1), (4, 1), (5, 3), (6, 1), (7, 3), (9, 3), (9, 5)]
+    assert pairs == 3 + 1 + 6
 
 
 def test_star_edges_hand_computed_with_repeats_and_order():
