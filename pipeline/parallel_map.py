@@ -67,9 +67,11 @@ def parallel_map(
         return result
     import ray
 
+    from pipeline.ray_runtime import InFlightLimit
+
     remote = ray.remote(num_cpus=1, max_retries=3)(fn)
     arguments = share_repeated(arguments)
-    limit = max_in_flight or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+    limit = InFlightLimit(max_in_flight)()
     result = initial
     pending: dict[int, Any] = {}
     finished: dict[int, Any] = {}

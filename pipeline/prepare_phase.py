@@ -114,7 +114,7 @@ def run_prepare_phase(
         file_info[state.index] = info
 
     while queue or readers or in_flight:
-        while queue and len(readers) < max(1, limit.cpus()):
+        while queue and len(readers) < limit.cpus():
             index = queue.pop(0)
             states[index] = _FileState(index, files[index])
             generator = _read_partitions.options(

@@ -15,14 +15,14 @@ from pipeline.manifest import RayConfig
 
 
 @contextmanager
-def ray_session(config: RayConfig) -> Iterator[int]:
-    """Yield the number of CPUs available; start and stop an embedded Ray unless one is already up.
+def ray_session(config: RayConfig) -> Iterator[None]:
+    """Start and stop an embedded Ray (or connect to `config.address`) unless one is already up.
 
     Without an address the embedded instance is always a new local one (`address="local"`), never a
     cluster that happens to be running on this machine.
     """
     if ray.is_initialized():
-        yield _cluster_cpus()
+        yield
         return
     address = config.address or os.environ.get("RAY_ADDRESS")
     kwargs = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": True}
@@ -34,7 +34,7 @@ def ray_session(config: RayConfig) -> Iterator[int]:
     except ConnectionError as error:
         raise UserError(f"cannot connect to Ray at {address}: {error}") from None
     try:
-        yield _cluster_cpus()
+        yield
     finally:
         ray.shutdown()
 

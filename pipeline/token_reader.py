@@ -67,6 +67,9 @@ class DocumentShards:
         self.files = [IndexedDataset(self.run_dir / "tokens" / d["file"]) for d in self.meta["documents"]]
         self.first = np.cumsum([0] + [len(f) for f in self.files])
         self._tables = [pq.ParquetFile(self.run_dir / "tokens" / f"{d['file']}.parquet") for d in self.meta["documents"]]
+        self._group_first = [
+            np.cumsum([0] + [t.metadata.row_group(k).num_rows for k in range(t.num_row_groups)]) for t in self._tables
+        ]
 
     def __len__(self) -> int:
         return int(self.first[-1])
@@ -89,7 +92,6 @@ class DocumentShards:
     def info(self, i: int) -> dict:
         """doc_id, source, line, pile_set_name, tokens, file and item of document i (from its file's table)."""
         shard, item = self.locate(i)
-        table = self._tables[shard]
-        groups = np.cumsum([0] + [table.metadata.row_group(k).num_rows for k in range(table.num_row_groups)])
+        groups = self._group_first[shard]
         group = int(np.searchsorted(groups, item, side="right") - 1)
-        return table.read_row_group(group).slice(item - int(groups[group]), 1).to_pylist()[0]
+        return self._tables[shard].read_row_group(group).slice(item - int(groups[group]), 1).to_pylist()[0]
