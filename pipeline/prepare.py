@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.input_files import StreamDamage
 from pipeline.manifest import Manifest
 from pipeline.run_directory import RunDirectory
 from pipeline.tokenizer_cache import cached_tokenizer
@@ -43,16 +44,6 @@ def partition_id(file_index: int, first_line: int) -> str:
     return f"{file_index:05d}-{first_line:012d}"
 
 
-@dataclass(frozen=True)
-class Damage:
-    """Where an input file stopped being readable (see `pipeline.input_files.StreamDamage`)."""
-
-    line: int
-    reason: str
-    detail: str
-    raw: bytes
-
-
 def _filtered_rejects(dropped: pa.Table) -> pa.Table:
     raw = pc.binary_slice(pc.cast(dropped.column("text"), pa.binary()), 0, REJECT_RAW_BYTES)
     return pa.table(
@@ -67,7 +58,7 @@ def _filtered_rejects(dropped: pa.Table) -> pa.Table:
     )
 
 
-def _damage_rejects(spec: PartitionSpec, damage: Damage) -> pa.Table:
+def _damage_rejects(spec: PartitionSpec, damage: StreamDamage) -> pa.Table:
     return pa.table(
         {
             "source": [spec.source],
@@ -92,7 +83,7 @@ def _by_set(table: pa.Table, key: str, out: dict) -> None:
 
 
 def prepare_partition(
-    run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: list[bytes], damage: Damage | None, manifest: Manifest
+    run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: list[bytes], damage: StreamDamage | None, manifest: Manifest
 ) -> dict:
     """Process one partition and write `<stage_dir>/<id>.docs.parquet`, its rejects, then its summary."""
     docs, rejects = parse_lines(lines, spec.first_line, spec.file_index, spec.source, manifest.read)

@@ -8,38 +8,18 @@ memory stays flat whatever the corpus size. Finished partitions and files are sk
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import ray
 
 from pipeline.filesystems import file_size, location_name
-from pipeline.input_files import LineChunk, iter_line_chunks
 from pipeline.manifest import Manifest
-from pipeline.prepare import Damage, PartitionSpec, prepare_partition
+from pipeline.prepare import PartitionSpec, prepare_partition
 from pipeline.progress import Progress
 from pipeline.ray_runtime import InFlightLimit
+from pipeline.reader_task import READER_AHEAD_OBJECTS, read_partitions
 from pipeline.run_directory import RunDirectory
-
-READER_AHEAD_OBJECTS = 4
-
-
-@ray.remote(num_cpus=0, max_retries=3)
-def _read_partitions(file_index: int, location: str, partition_docs: int, max_line_bytes: int, finished: frozenset):
-    """Yield, per partition, a description dict and then (when it is not finished) its lines."""
-    digest = hashlib.sha256()
-    for item in iter_line_chunks(location, partition_docs, max_line_bytes, digest):
-        if isinstance(item, LineChunk):
-            todo = item.first_line not in finished
-            yield {"kind": "chunk", "first_line": item.first_line, "lines": len(item.lines), "todo": todo}
-            if todo:
-                yield pa.array(item.lines, type=pa.large_binary())
-        else:
-            damage = Damage(item.line, item.reason, item.detail, item.raw)
-            yield {"kind": "damage", "first_line": item.line, "damage": damage, "todo": item.line not in finished}
-    yield {"kind": "end", "sha256": digest.hexdigest()}
-
 
 @ray.remote(num_cpus=1, max_retries=3)
 def _prepare(run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest) -> dict:
@@ -117,7 +97,7 @@ def run_prepare_phase(
         while queue and len(readers) < limit.cpus():
             index = queue.pop(0)
             states[index] = _FileState(index, files[index])
-            generator = _read_partitions.options(
+            generator = read_partitions.options(
                 _generator_backpressure_num_objects=READER_AHEAD_OBJECTS, scheduling_strategy="SPREAD"
             ).remote(
                 index, files[index], manifest.partition_docs, manifest.read.max_doc_bytes,
