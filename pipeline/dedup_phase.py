@@ -456,10 +456,10 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
 
 def make_plan(
     run: RunDirectory, prepare_dir: str, work_dir: str, partitions: list[PartitionRef], total_docs: int,
-    manifest: Manifest, buckets: int | None = None,
+    manifest: Manifest, buckets: int | None = None, params: LshParams | None = None,
 ) -> DedupPlan:
-    """Fix K (`bucket_count` unless given) and the banding; K is part of `work_dir`'s name."""
-    params = lsh_params(manifest.dedup)
+    """Fix K (`bucket_count` unless given) and the banding (`lsh_params` unless given); K is part of `work_dir`'s name."""
+    params = params or lsh_params(manifest.dedup)
     buckets = buckets or bucket_count(total_docs, params.bands)
     return DedupPlan(run, prepare_dir, f"{work_dir}-k{buckets}", buckets, params, tuple(partitions), manifest)
 

@@ -30,6 +30,7 @@ from pipeline.run_directory import RunDirectory
 from pipeline.tokens_phase import LAYOUT_FORMAT, DedupClusters, TokensPlan, run_tokens_phase
 from stages.batch import make_doc_id
 from stages.filter import needs_tokenizer
+from stages.lsh import lsh_params
 
 STAGES_DIR = "stages"
 OUTPUT_DIRS = (REJECTS_DIR, "dedup", "stats", "tokens")
@@ -127,7 +128,7 @@ def _discard_stale(run: RunDirectory, keep: set[str], progress: Progress) -> Non
             run.filesystem.delete_dir(info.path)
 
 
-def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, limit, progress):
+def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, banding, limit, progress):
     """Run the dedup phase; returns (plan, {file index: removed counts}, outputs)."""
     summaries, file_info = prepared.summaries, prepared.file_info
     refs = [
@@ -140,7 +141,7 @@ def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, 
         if not ref.holdout:
             docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[ref.partition]["by_set"].items()})
     total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
-    plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest)
+    plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest, params=banding)
     deduped = run_dedup_phase(plan, limit, progress)
     write_dedup_outputs(plan, deduped, dict(docs_by_set))
     removed: dict[int, Counter] = {}
@@ -197,6 +198,8 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
     layout_key = _hash([tokens_key, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])
     prepare_dir = f"{STAGES_DIR}/prepare-{prepare_key}"
     keep_dirs = {f"prepare-{prepare_key}", f"tokens-{tokens_key}", f"layout-{layout_key}"}
+    # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
+    banding = lsh_params(manifest.dedup) if manifest.dedup.enabled else None
 
     with ray_session(manifest.ray):
         limit = InFlightLimit(manifest.ray.max_in_flight)
@@ -208,7 +211,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         clusters = None
         if manifest.dedup.enabled:
             plan, removed, outputs = _dedup(
-                run, prepare_dir, f"{STAGES_DIR}/dedup-{dedup_key}", files, len(train_files), prepared, manifest, limit, progress
+                run, prepare_dir, f"{STAGES_DIR}/dedup-{dedup_key}", files, len(train_files), prepared, manifest, banding, limit, progress
             )
             keep_dirs.add(plan.work_dir.split("/", 1)[1])
             clusters = DedupClusters(f"{plan.work_dir}/clusters")

@@ -270,8 +270,9 @@ def test_a_changed_gpt2_file_is_refused(tmp_path, monkeypatch):
     merges = tmp_path / "vocab.bpe"
     merges.write_bytes(VOCAB_BPE.read_bytes().replace(b"\xc4\xa0 t\n", b"\xc4\xa0 x\n", 1))
     monkeypatch.setattr(tokenize_module, "gpt2_files", lambda: (tmp_path / "encoder.json", merges))
+    tokenizer = load_tokenizer(TokenizeConfig())
     with pytest.raises(ValueError, match=r"vocab\.bpe: sha256 .* expected the original"):
-        load_tokenizer(TokenizeConfig())
+        tokenizer.encode_batch(["the files are read on first use"])
 
 
 # ---------------------------------------------------------------- tokenizer.json through `tokenizers`
