@@ -4,7 +4,8 @@ At Pile scale the order is ~3 GB (doc_idx, sample_idx, shuffle_idx, sizes) and a
 touches only the rows of its own samples. `np.savez` stores each array uncompressed inside the zip,
 so each member's `.npy` data can be memory-mapped at its offset. A local (or mounted) run directory
 is mapped in place; a remote one is copied once per node into the temporary directory (named by the
-file's location, size and modification time, so a rewritten order is never taken for the old one).
+file's location, size and modification time, so a rewritten order is never taken for the old one)
+and removed from every node when the sequences are written.
 """
 
 from __future__ import annotations
@@ -55,11 +56,7 @@ def local_copy(run: RunDirectory, relative: str) -> str:
     else a copy in the temporary directory made once per node (atomically, so concurrent tasks agree)."""
     if not is_uri(run.location):
         return run.path(relative)
-    info = run.filesystem.get_file_info(run.path(relative))
-    if info.type != pafs.FileType.File:
-        raise FileNotFoundError(run.uri(relative))
-    key = hashlib.sha256(f"{run.uri(relative)}\0{info.size}\0{info.mtime_ns}".encode()).hexdigest()[:24]
-    target = os.path.join(tempfile.gettempdir(), f"pileline-{key}-{os.path.basename(relative)}")
+    target = _copy_path(run, relative)
     if os.path.exists(target):
         return target
     handle, partial = tempfile.mkstemp(prefix=os.path.basename(target) + ".", dir=os.path.dirname(target))
@@ -71,6 +68,26 @@ def local_copy(run: RunDirectory, relative: str) -> str:
         os.unlink(partial)
         raise
     return target
+
+
+def remove_local_copy(run: RunDirectory, relative: str) -> bool:
+    """Delete this node's copy of `relative` (of a remote run directory) if it has one; True if it did.
+    A task that still maps the copy keeps reading it: the disk space returns when it unmaps."""
+    if not is_uri(run.location):
+        return False
+    try:
+        os.unlink(_copy_path(run, relative))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _copy_path(run: RunDirectory, relative: str) -> str:
+    info = run.filesystem.get_file_info(run.path(relative))
+    if info.type != pafs.FileType.File:
+        raise FileNotFoundError(run.uri(relative))
+    key = hashlib.sha256(f"{run.uri(relative)}\0{info.size}\0{info.mtime_ns}".encode()).hexdigest()[:24]
+    return os.path.join(tempfile.gettempdir(), f"pileline-{key}-{os.path.basename(relative)}")
 
 
 def open_npz(run: RunDirectory, relative: str) -> dict[str, np.ndarray]:

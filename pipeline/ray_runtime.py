@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from pipeline.errors import UserError
 from pipeline.manifest import RayConfig
@@ -65,3 +66,21 @@ class InFlightLimit:
 
     def __call__(self) -> int:
         return self.configured or 2 * self.cpus()
+
+
+def on_every_node(task: ray.remote_function.RemoteFunction, *args) -> int:
+    """Run `task(*args)` once on each alive node (pinned there, no CPU asked); the number that ran.
+    For per-node housekeeping: a node lost meanwhile took its local files with it, so it is skipped."""
+    refs = [
+        task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(*args)
+        for node in ray.nodes()
+        if node["Alive"]
+    ]
+    ran = 0
+    for ref in refs:
+        try:
+            ray.get(ref)
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.TaskUnschedulableError):
+            continue
+        ran += 1
+    return ran

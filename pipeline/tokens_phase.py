@@ -22,11 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
+from pipeline.filesystems import is_uri
 from pipeline.manifest import Manifest
-from pipeline.order_file import open_npz
+from pipeline.order_file import open_npz, remove_local_copy
 from pipeline.parquet_stream import StableParquetWriter
 from pipeline.progress import Progress
-from pipeline.ray_runtime import InFlightLimit
+from pipeline.ray_runtime import InFlightLimit, on_every_node
 from pipeline.run_directory import RunDirectory
 from pipeline.task_map import map_items
 from pipeline.tokenizer_cache import cached_tokenizer
@@ -235,6 +236,12 @@ def _sequences_task(plan: TokensPlan, name: str, start: int, stop: int, document
     return summary
 
 
+@ray.remote(max_retries=0)
+def _remove_order_copy(run: RunDirectory) -> bool:
+    """Free this node's copy of a remote run directory's training order once every sequence is written."""
+    return remove_local_copy(run, ORDER_FILE)
+
+
 def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> list[DocumentsShard]:
     """Documents files of about `shard_bytes`: a document goes to shard `first token's byte offset // shard_bytes`,
     so the split depends on the documents alone, never on how they were partitioned."""
@@ -324,6 +331,8 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
             "shards": [{key: shard[key] for key in ("file", "first_sample", "samples")} for shard in shards],
         },
     )
+    if is_uri(run.location):
+        on_every_node(_remove_order_copy, run)
     digests.update((path, digest) for shard in shards for path, digest in shard.get("sha256", {}).items())
     outputs += [f"{TOKENS_DIR}/sequences.json", ORDER_FILE]
     outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name, _, _ in ranges for suffix in (".bin", ".idx")]

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from pipeline.order_file import local_copy, npz_memmaps, open_npz
+from pipeline.order_file import local_copy, npz_memmaps, open_npz, remove_local_copy
 from pipeline.run_directory import RunDirectory
 
 
@@ -65,3 +65,18 @@ def test_a_remote_file_is_copied_once_and_again_when_it_changes(tmp_path, monkey
     assert local_copy(run, "order.npz") != first
     np.testing.assert_array_equal(open_npz(run, "order.npz")["a"], np.arange(7))
     assert not [name for name in os.listdir(tmp_path / "node") if ".npz." in name], "no partial copies left"
+
+
+def test_removing_a_copy_deletes_only_this_nodes_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "node"))
+    (tmp_path / "node").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    (tmp_path / "run").mkdir()
+    np.savez(tmp_path / "run" / "order.npz", a=np.arange(5))
+    remote = RunDirectory(f"file://{tmp_path / 'run'}")
+    copy = local_copy(remote, "order.npz")
+    assert remove_local_copy(remote, "order.npz") is True
+    assert not os.path.exists(copy) and (tmp_path / "run" / "order.npz").exists(), "the run's own file stays"
+    assert remove_local_copy(remote, "order.npz") is False, "nothing left to remove"
+    assert remove_local_copy(RunDirectory(str(tmp_path / "run")), "order.npz") is False
+    assert (tmp_path / "run" / "order.npz").exists(), "a local run directory's file is the file itself, never removed"

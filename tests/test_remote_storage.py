@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -107,9 +108,11 @@ def test_a_glob_on_s3_keeps_the_query_and_sorts_by_name(corpus, s3):
     assert found == [f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst{s3}" for n in range(3)] + [f"s3://{BUCKET}/in/val.jsonl.zst{s3}"]
 
 
-def _run(manifest: Path, *flags: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def _run(manifest: Path, *flags: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "2", "--quiet", *flags]
-    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, env={**os.environ, **CREDENTIALS})
+    return subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=timeout, env={**os.environ, **CREDENTIALS, **(env or {})}
+    )
 
 
 def _outputs(run: RunDirectory) -> dict[str, str]:
@@ -129,8 +132,12 @@ def test_inputs_and_run_directory_on_s3(corpus, s3):
         f"inputs: ['s3://{BUCKET}/in/train/*.jsonl.zst{s3}']\noutput: 's3://{BUCKET}/run{s3}'\n"
         f"dedup: {{preset: pythia, holdout: ['s3://{BUCKET}/in/val.jsonl.zst{s3}']}}\n" + SETTINGS
     )
-    finished = _run(manifest)
+    node_tmp = corpus / "node-tmp"
+    node_tmp.mkdir()
+    # The workers' temporary directory (Ray's own stays where it was): where they copy the training order.
+    finished = _run(manifest, env={"TMPDIR": str(node_tmp), "RAY_TMPDIR": tempfile.gettempdir()})
     assert finished.returncode == 0, finished.stderr[-3000:]
+    assert not [p.name for p in node_tmp.iterdir() if "training-order" in p.name], "the node's order copy is removed"
     remote = RunDirectory(f"s3://{BUCKET}/run{s3}")
     local = RunDirectory(str(corpus / "local"))
     expected = _outputs(local)
