@@ -7,6 +7,9 @@ machine would be) and points `pileline run --address` at it. Closing stops only 
 
 Run as a script: `python ray_cluster_for_tests.py --workers 2` prints one JSON line
 `{"address": …, "workers": [[pid, …], …]}` and then obeys `kill N` lines until stdin closes.
+
+`LocalAutoscalingCluster` is a head with Ray's autoscaler instead, which starts worker nodes (local
+processes, Ray's fake multi-node provider) only while tasks wait for CPUs.
 """
 
 from __future__ import annotations
@@ -14,8 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 
 FAST_FAILURE_DETECTION = {
@@ -109,3 +117,89 @@ if __name__ == "__main__":
     parser.add_argument("--object-store-mb", type=int, default=100)
     options = parser.parse_args()
     _serve(options.workers, options.cpus, options.object_store_mb)
+
+
+AUTOSCALING_CONFIG = {
+    "cluster_name": "pileline-test",
+    "max_workers": 2,
+    "provider": {
+        "type": "fake_multinode", "use_node_id_as_ip": True, "disable_node_updaters": True, "disable_launch_config_check": True,
+    },
+    "available_node_types": {
+        "ray.head.default": {"resources": {"CPU": 0}, "node_config": {}, "max_workers": 0},
+        "ray.worker.cpu": {"resources": {"CPU": 1}, "node_config": {}, "min_workers": 0, "max_workers": 2},
+    },
+    "head_node_type": "ray.head.default",
+    "auth": {}, "upscaling_speed": 1.0, "idle_timeout_minutes": 5, "docker": {},
+    "initialization_commands": [], "setup_commands": [], "head_setup_commands": [], "worker_setup_commands": [],
+    "head_start_ray_commands": [], "worker_start_ray_commands": [], "file_mounts": {}, "cluster_synced_files": [],
+    "file_mounts_sync_continuously": False, "rsync_exclude": [], "rsync_filter": [],
+}
+"""Ray's fake multi-node provider (nodes are local processes the autoscaler starts), like
+`ray.cluster_utils.AutoscalingCluster`, whose example config the wheel lacks and which stops every
+Ray on the machine: a head without CPUs, as in docker/cluster.yaml, and up to two 1-CPU workers."""
+
+
+@dataclass
+class LocalAutoscalingCluster:
+    """A head (no CPUs) and Ray's autoscaler adding 1-CPU worker nodes while tasks wait, in its own temp dir.
+
+    `worker_nodes()` counts the worker raylets running now. Closing kills (SIGKILL: Ray's processes
+    drain for seconds on SIGTERM, and nothing here needs draining) only the processes whose command
+    line names this cluster's temp dir: the head's, the autoscaler's, the nodes' and their workers.
+    """
+
+    address: str = ""
+    _temp: str = ""
+
+    def __enter__(self) -> LocalAutoscalingCluster:
+        self._temp = tempfile.mkdtemp(prefix="plas-", dir="/tmp")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        config = json.loads(json.dumps(AUTOSCALING_CONFIG))
+        config["provider"]["gcs_address"] = f"127.0.0.1:{port}"
+        config_path = os.path.join(self._temp, "autoscaling.json")
+        with open(config_path, "w") as out:
+            json.dump(config, out)
+        env = {**os.environ, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
+        command = [
+            os.path.join(os.path.dirname(sys.executable), "ray"), "start", "--head", "--node-ip-address=127.0.0.1",
+            f"--port={port}", "--num-cpus=0", f"--temp-dir={self._temp}", f"--autoscaling-config={config_path}",
+            "--include-dashboard=false", "--disable-usage-stats", f"--object-store-memory={100 << 20}",
+        ]
+        started = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        if started.returncode != 0:
+            self.__exit__()
+            raise RuntimeError(f"the autoscaling head did not start: {started.stderr[-2000:]}")
+        self.address = f"127.0.0.1:{port}"
+        return self
+
+    def _processes(self) -> list[tuple[int, str]]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                        line = handle.read().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if self._temp and self._temp in line:
+                    found.append((int(entry), line))
+        return found
+
+    def worker_nodes(self) -> int:
+        """Worker raylets of this cluster running now (the head's raylet is not counted)."""
+        raylets = [line for _, line in self._processes() if line.split(" ", 1)[0].endswith("/raylet")]
+        return max(0, len(raylets) - 1)
+
+    def __exit__(self, *exc) -> None:
+        for pid, _ in self._processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while self._processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        shutil.rmtree(self._temp, ignore_errors=True)

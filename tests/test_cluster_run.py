@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from ray_cluster_for_tests import LocalRayCluster
+from ray_cluster_for_tests import LocalAutoscalingCluster, LocalRayCluster
 
 from pipeline.manifest import load_manifest
 from pipeline.progress import Progress
@@ -72,3 +72,24 @@ def test_losing_a_worker_node_mid_run_changes_nothing(single_node_run):
     assert _outputs(run_dir) == _outputs(root / "single")
     leftovers = [name for _, _, names in os.walk(run_dir) for name in names if ".tmp" in name]
     assert not leftovers, f"half-written files left behind: {leftovers}"
+
+
+def test_an_autoscaling_cluster_grows_from_no_workers_and_writes_the_single_node_bytes(single_node_run, tmp_path):
+    """The head has no CPUs, as in docker/cluster.yaml: only the tasks pileline queues make Ray's
+    autoscaler start worker nodes, and the in-flight bound grows as they join."""
+    root = single_node_run
+    run_dir = root / "autoscaled"
+    with LocalAutoscalingCluster() as cluster, open(tmp_path / "stderr", "w+") as stderr:
+        assert cluster.worker_nodes() == 0
+        process = subprocess.Popen(_command(root, run_dir, cluster.address), stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        most = 0
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline:
+            most = max(most, cluster.worker_nodes())
+            time.sleep(0.1)
+        process.wait(timeout=60)
+        stderr.seek(0)
+        assert process.returncode == 0, stderr.read()[-3000:]
+    assert most == 2, f"at most {most} worker nodes were started for the queued tasks"
+    assert _outputs(run_dir) == _outputs(root / "single")
+
