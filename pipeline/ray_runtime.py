@@ -33,11 +33,24 @@ def ray_session(config: RayConfig) -> Iterator[None]:
         else:
             ray.init(address="local", num_cpus=config.num_cpus or os.cpu_count(), **kwargs)
     except ConnectionError as error:
-        raise UserError(f"cannot connect to Ray at {address}: {error}") from None
+        raise UserError(f"cannot connect to Ray at {address}: {error}{_token_hint(error)}") from None
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def _token_hint(error: BaseException | None) -> str:
+    """What to do when the cluster refused us for want of a token: Ray (2.60, as pinned) enables token
+    auth on `ray start --head` when ~/.ray/auth_token exists, but a driver given an explicit address
+    sends the token only with RAY_AUTH_MODE=token. Ray keeps the refusal only in a cause's text."""
+    refused = False
+    while error is not None and not refused:
+        refused = isinstance(error, ray.exceptions.AuthenticationError) or "InvalidAuthToken" in str(error)
+        error = error.__cause__ or error.__context__
+    if not refused or os.environ.get("RAY_AUTH_MODE") == "token":
+        return ""
+    return " (the cluster asks for a token: set RAY_AUTH_MODE=token; Ray reads the token from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
 
 
 def _cluster_cpus() -> int:

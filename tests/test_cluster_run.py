@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import ray
 from ray_cluster_for_tests import LocalAutoscalingCluster, LocalRayCluster
 
 from pipeline.manifest import load_manifest
@@ -93,3 +94,16 @@ def test_an_autoscaling_cluster_grows_from_no_workers_and_writes_the_single_node
     assert most == 2, f"at most {most} worker nodes were started for the queued tasks"
     assert _outputs(run_dir) == _outputs(root / "single")
 
+
+def test_a_cluster_that_wants_a_token_gets_a_one_line_hint(single_node_run, ray_instance):
+    """The session's Ray, like `ray start --head` with ~/.ray/auth_token present, requires Ray's token;
+    a driver given its address without RAY_AUTH_MODE=token is refused, and the error says what to set."""
+    assert os.environ.get("RAY_AUTH_MODE") == "token", "ray.init turns token auth on by default (Ray 2.60)"
+    env = {key: value for key, value in os.environ.items() if key != "RAY_AUTH_MODE"}
+    env["RAY_gcs_server_port_wait_time_s"] = "1"
+    address = ray.get_runtime_context().gcs_address
+    finished = subprocess.run(_command(single_node_run, single_node_run / "refused", address), env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2
+    error = finished.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"pileline: error: cannot connect to Ray at {address}: "), error
+    assert "set RAY_AUTH_MODE=token" in error
