@@ -81,19 +81,16 @@ class InFlightLimit:
         return self.configured or 2 * self.cpus()
 
 
-def on_every_node(task: ray.remote_function.RemoteFunction, *args) -> int:
-    """Run `task(*args)` once on each alive node (pinned there, no CPU asked); the number that ran.
+def on_every_node(task: ray.remote_function.RemoteFunction, *args) -> None:
+    """Run `task(*args)` once on each alive node (pinned there, no CPU asked) and wait for them all.
     For per-node housekeeping: a node lost meanwhile took its local files with it, so it is skipped."""
     refs = [
         task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(*args)
         for node in ray.nodes()
         if node["Alive"]
     ]
-    ran = 0
     for ref in refs:
         try:
             ray.get(ref)
         except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.TaskUnschedulableError):
             continue
-        ran += 1
-    return ran

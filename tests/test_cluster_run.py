@@ -77,7 +77,7 @@ def test_losing_a_worker_node_mid_run_changes_nothing(single_node_run):
 
 def test_an_autoscaling_cluster_grows_from_no_workers_and_writes_the_single_node_bytes(single_node_run, tmp_path):
     """The head has no CPUs, as in docker/cluster.yaml: only the tasks pileline queues make Ray's
-    autoscaler start worker nodes, and the in-flight bound grows as they join."""
+    autoscaler start worker nodes, up to the two it may."""
     root = single_node_run
     run_dir = root / "autoscaled"
     with LocalAutoscalingCluster() as cluster, open(tmp_path / "stderr", "w+") as stderr:
