@@ -189,9 +189,14 @@ class LocalAutoscalingCluster:
         return found
 
     def worker_nodes(self) -> int:
-        """Worker raylets of this cluster running now (the head's raylet is not counted)."""
-        raylets = [line for _, line in self._processes() if line.split(" ", 1)[0].endswith("/raylet")]
-        return max(0, len(raylets) - 1)
+        """Worker raylets of this cluster running now (the head's raylet is not counted).
+
+        A raylet's child between fork and exec still shows the raylet's command line; it is not a
+        node, so processes whose parent is a raylet are left out.
+        """
+        raylets = {pid for pid, line in self._processes() if line.split(" ", 1)[0].endswith("/raylet")}
+        nodes = [pid for pid in raylets if _parent(pid) not in raylets]
+        return max(0, len(nodes) - 1)
 
     def __exit__(self, *exc) -> None:
         for pid, _ in self._processes():
@@ -203,3 +208,12 @@ class LocalAutoscalingCluster:
         while self._processes() and time.monotonic() < deadline:
             time.sleep(0.1)
         shutil.rmtree(self._temp, ignore_errors=True)
+
+
+def _parent(pid: int) -> int | None:
+    """The parent pid of a live process, None if it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
