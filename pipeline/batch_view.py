@@ -8,9 +8,9 @@ import orjson
 
 from pipeline.run_directory import RunDirectory
 from pipeline.token_reader import DocumentShards, SequenceShards
-from pipeline.tokens_phase import load_training_order
-from stages.training_order import sample_pieces
+from pipeline.tokens_plan import load_training_order
 from stages.tokenize import TokenizeConfig, load_tokenizer
+from stages.training_order import sample_pieces
 
 
 def describe_step(run_dir: str, step: int, batch_size: int | None, row: int | None, show_tokens: bool, chars: int) -> str:

@@ -21,6 +21,7 @@ from pipeline.ray_runtime import InFlightLimit
 from pipeline.reader_task import READER_AHEAD_OBJECTS, read_partitions
 from pipeline.run_directory import RunDirectory
 
+
 @ray.remote(num_cpus=1, max_retries=3)
 def _prepare(run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest) -> dict:
     """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""

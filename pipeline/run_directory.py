@@ -116,6 +116,12 @@ class RunDirectory:
     def delete(self, relative: str) -> None:
         self.filesystem.delete_file(self.path(relative))
 
+    def delete_dir(self, relative: str) -> None:
+        """Delete a directory and everything under it (intermediate files no step reads again); nothing if missing."""
+        path = self.path(relative)
+        if self.filesystem.get_file_info(path).type == pafs.FileType.Directory:
+            self.filesystem.delete_dir(path)
+
     def remove_temporaries(self) -> int:
         """Delete `*.tmp-*` files left by a crashed run; returns how many."""
         selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)

@@ -27,7 +27,8 @@ from pipeline.prepare_phase import run_prepare_phase
 from pipeline.progress import Progress
 from pipeline.ray_runtime import InFlightLimit, ray_session
 from pipeline.run_directory import RunDirectory
-from pipeline.tokens_phase import LAYOUT_FORMAT, DedupClusters, TokensPlan, run_tokens_phase
+from pipeline.tokens_phase import run_tokens_phase
+from pipeline.tokens_plan import LAYOUT_FORMAT, DedupClusters, TokensPlan
 from stages.batch import make_doc_id
 from stages.filter import needs_tokenizer
 from stages.lsh import lsh_params

@@ -2,7 +2,8 @@
 
 A local or mounted run directory is written in place and read through memory maps. On a remote
 filesystem (`s3://…`) a file pair is written to the worker's local disk, then uploaded (`.bin` first,
-`.idx` last, each atomically), and read back by range requests.
+`.idx` last, each atomically), and read back by range requests (the sequence shards are cut from
+them by a file shuffle instead: `pipeline.sequence_shards`).
 """
 
 from __future__ import annotations

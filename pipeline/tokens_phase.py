@@ -6,6 +6,7 @@
                 each with a Parquet table of its items (doc_id, source, line, pile_set_name, tokens)
     order       one task: GPT-NeoX v1.0's doc_idx / sample_idx / shuffle_idx over all document sizes
     sequences   per sequence shard: `seq_len + 1`-token samples in training order, as `MMIDIDX`
+                (`pipeline.sequence_shards`: from an object store, by a file shuffle)
 
 Documents appear in canonical doc_id order (partition order), so every file here depends only on
 the kept documents, the tokenizer, `shards` and `seed`: not on partitioning or CPU count.
@@ -22,28 +23,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
-from pipeline.filesystems import is_uri
 from pipeline.manifest import Manifest
-from pipeline.order_file import open_npz, remove_local_copy
 from pipeline.parquet_stream import StableParquetWriter
 from pipeline.progress import Progress
-from pipeline.ray_runtime import InFlightLimit, on_every_node
-from pipeline.run_directory import RunDirectory
+from pipeline.ray_runtime import InFlightLimit
+from pipeline.sequence_shards import SequencesInput, write_sequence_shards
 from pipeline.task_map import map_items
-from pipeline.tokenizer_cache import cached_tokenizer
 from pipeline.token_files import indexed_writer, open_indexed
+from pipeline.tokenizer_cache import cached_tokenizer
+from pipeline.tokens_plan import ORDER_FILE, TOKENS_DIR, TokensPlan
 from stages.tokenize import token_dtype, tokenize_batch
-from stages.training_order import TrainingOrder, build_training_order, resolved_num_samples, sample_pieces
+from stages.training_order import build_training_order, resolved_num_samples
 
-TOKENS_DIR = "tokens"
 END_OF_STREAM = 1 << 62
 """The last documents shard ends here, so a zero-token document at the very end still has a shard."""
-LAYOUT_FORMAT = 2
-"""Version of what the documents, order and sequences steps write (2: a table per documents file, sha256
-in the step summaries); part of the layout directory's key, so a run laid out by another version of
-pileline is laid out again instead of reused with files missing."""
-ORDER_FILE = f"{TOKENS_DIR}/training-order.npz"
-"""GPT-NeoX's doc_idx, sample_idx, shuffle_idx and the document sizes, as `np.savez` arrays."""
 DOCUMENT_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "tokens"]
 DOCUMENTS_SCHEMA = pa.schema(
     [
@@ -56,35 +49,6 @@ DOCUMENTS_SCHEMA = pa.schema(
         ("item", pa.int64()),
     ]
 )
-
-
-@dataclass(frozen=True)
-class TokensPlan:
-    """Where the tokens phase reads and writes, for which partitions (train only, in doc_id order).
-
-    Tokenized partitions live in `tokens_dir` (they depend on the tokenizer and dedup); documents,
-    order and sequences in `layout_dir` (they also depend on `shards` and `seed`), so changing the
-    seed re-lays out the tokens without tokenizing again.
-    """
-
-    run: RunDirectory
-    prepare_dir: str
-    clusters: DedupClusters | None
-    tokens_dir: str
-    layout_dir: str
-    partitions: tuple[str, ...]
-    manifest: Manifest
-
-    def step_path(self, step: str, name: str, suffix: str) -> str:
-        root = self.tokens_dir if step == "tokens" else self.layout_dir
-        return f"{root}/{step}/{name}{suffix}"
-
-
-@dataclass(frozen=True)
-class DedupClusters:
-    """Where the dedup phase left each partition's cluster members (`<dir>/<partition>.parquet`)."""
-
-    directory: str
 
 
 @ray.remote(num_cpus=1, max_retries=3)
@@ -197,51 +161,6 @@ def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> di
     return summary
 
 
-def load_training_order(run: RunDirectory, seq_len: int, seed: int, summary: dict) -> tuple[TrainingOrder, np.ndarray]:
-    """The run's GPT-NeoX order (from `tokens/training-order.npz`, memory-mapped) and the documents' sizes."""
-    arrays = open_npz(run, ORDER_FILE)
-    order = TrainingOrder(
-        seq_len, seed, summary["num_samples"], summary["epochs"], summary["tokens_per_epoch"],
-        arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],
-    )
-    return order, arrays["sizes"]
-
-
-def _load_order(run: RunDirectory, plan: TokensPlan, order_summary: dict):
-    return load_training_order(run, plan.manifest.shards.seq_len, plan.manifest.seed, order_summary)
-
-
-@ray.remote(num_cpus=1, max_retries=3)
-def _sequences_task(plan: TokensPlan, name: str, start: int, stop: int, documents: list[dict], order_summary: dict, dtype: str) -> dict:
-    run = plan.run
-    order, sizes = _load_order(run, plan, order_summary)
-    pieces = sample_pieces(order, sizes, start, stop)
-    readers = [open_indexed(run, f"{TOKENS_DIR}/{d['file']}") for d in documents]
-    first_item = np.cumsum([0] + [d["items"] for d in documents])
-    shard_of = np.searchsorted(first_item, pieces.document, side="right") - 1
-    parts = [
-        readers[s].get(int(d - first_item[s]), int(a), int(b))
-        for s, d, a, b in zip(shard_of, pieces.document, pieces.start, pieces.end)
-    ]
-    seq = plan.manifest.shards.seq_len + 1
-    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-    count = stop - start
-    if flat.size != count * seq:
-        raise RuntimeError(f"{name}: {flat.size} tokens for {count} samples of {seq}")
-    digests: dict[str, str] = {}
-    with indexed_writer(run, f"{TOKENS_DIR}/{name}", np.dtype(dtype), digests) as writer:
-        writer.add_documents(flat, np.full(count, seq, dtype=np.int32))
-    summary = {"file": name, "first_sample": start, "samples": count, "sha256": digests}
-    run.write_json(plan.step_path("sequences", name, ".json"), summary)
-    return summary
-
-
-@ray.remote(max_retries=0)
-def _remove_order_copy(run: RunDirectory) -> bool:
-    """Free this node's copy of a remote run directory's training order once every sequence is written."""
-    return remove_local_copy(run, ORDER_FILE)
-
-
 def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> list[DocumentsShard]:
     """Documents files of about `shard_bytes`: a document goes to shard `first token's byte offset // shard_bytes`,
     so the split depends on the documents alone, never on how they were partitioned."""
@@ -310,10 +229,7 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
     per_shard = max(1, manifest.shards.shard_bytes // (seq * np.dtype(dtype).itemsize))
     total = order_summary["total_samples"]
     ranges = [(f"sequences-{i:05d}", start, min(start + per_shard, total)) for i, start in enumerate(range(0, total, per_shard))]
-    shards = map_items(
-        run, _sequences_task, ranges, lambda r: plan.step_path("sequences", r[0], ".json"),
-        lambda r: (plan, r[0], r[1], r[2], documents, order_summary, dtype), in_flight, progress, "tokens: sequences", "files",
-    )
+    shards = write_sequence_shards(SequencesInput(plan, documents, order_summary, dtype), ranges, in_flight, progress)
     run.write_json(
         f"{TOKENS_DIR}/sequences.json",
         {
@@ -331,8 +247,6 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
             "shards": [{key: shard[key] for key in ("file", "first_sample", "samples")} for shard in shards],
         },
     )
-    if is_uri(run.location):
-        on_every_node(_remove_order_copy, run)
     digests.update((path, digest) for shard in shards for path, digest in shard.get("sha256", {}).items())
     outputs += [f"{TOKENS_DIR}/sequences.json", ORDER_FILE]
     outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name, _, _ in ranges for suffix in (".bin", ".idx")]

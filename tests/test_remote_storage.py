@@ -9,11 +9,9 @@ the S3 object instead of the local file, and no query (endpoint, port, credentia
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pytest
+from s3_server_for_tests import CREDENTIALS, s3_server
 
 from pipeline.filesystems import child_location, expand_inputs, location_name
 from pipeline.manifest import load_manifest
@@ -34,48 +33,18 @@ from pipeline.sample_corpus import write_sample_corpus
 from pipeline.verify import verify_run
 
 BUCKET = "pileline-test"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 SETTINGS = (
     "partition_docs: 100\n"
     "filter: {preset: slimpajama}\n"
-    "shards: {seq_len: 1023}\n"
+    "shards: {seq_len: 1023, shard_bytes: 65536}\n"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """A moto S3 server on 127.0.0.1 holding a bucket; yields the query that reaches it."""
-    if importlib.util.find_spec("moto") is None:
-        pytest.fail("these tests need moto's S3 server: pip install 'moto[server]' (the test extra)")
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the moto S3 server did not start") from None
-            time.sleep(0.1)
-    query = f"?endpoint_override=127.0.0.1:{port}&scheme=http"
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in CREDENTIALS.items():
-            env.setenv(name, value)
-        filesystem, _ = pafs.FileSystem.from_uri(f"s3://{BUCKET}{query}&allow_bucket_creation=true")
-        filesystem.create_dir(BUCKET)
+    with s3_server(BUCKET, tmp_path_factory.mktemp("moto") / "server.log") as query:
         yield query
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=30)
-    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +112,7 @@ def test_inputs_and_run_directory_on_s3(corpus, s3):
     expected = _outputs(local)
     assert sorted(_outputs(remote)) == sorted(expected)
     with_sources = [path for path in expected if path.endswith(".parquet")]
-    assert {"dedup/clusters.parquet", "tokens/documents.parquet"} <= set(with_sources)
+    assert {"dedup/clusters.parquet", "tokens/documents-00000.parquet"} <= set(with_sources)
     for path, digest in expected.items():
         if path in with_sources:
             assert _table_with_local_sources(remote, path, corpus / "sample").equals(local.read_parquet(path)), path
@@ -153,7 +122,12 @@ def test_inputs_and_run_directory_on_s3(corpus, s3):
     assert [r["path"] for r in record["inputs"]] == [f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst" for n in range(3)] + [
         f"s3://{BUCKET}/in/val.jsonl.zst"
     ]
-    sources = set(remote.read_parquet("tokens/documents.parquet").column("source").to_pylist())
+    files = [path.rsplit("/", 1)[-1] for path in expected]
+    assert sum(f.startswith("documents-") and f.endswith(".bin") for f in files) > 2, "pieces come from several documents files"
+    assert sum(f.startswith("sequences-") and f.endswith(".bin") for f in files) > 2
+    assert not [p for p in _remote_files(remote, "stages") if "/pieces/" in p or "/scatter/" in p], "the shuffle's files are deleted"
+    tables = [path for path in expected if path.startswith("tokens/documents-") and path.endswith(".parquet")]
+    sources = {source for path in tables for source in remote.read_parquet(path).column("source").to_pylist()}
     assert sources == {f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst" for n in range(3)}
     assert verify_run(remote.location, Progress(quiet=True)) == []
 
