@@ -22,13 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import orjson
 
-from pipeline.order_file import open_npz
 from pipeline.run_directory import RunDirectory
 from pipeline.sample_corpus import write_sample_corpus
-from stages.training_order import TrainingOrder, sample_pieces
+from pipeline.tokens_plan import load_training_order
+from stages.training_order import sample_pieces
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from s3_server_for_tests import s3_server
@@ -44,12 +43,8 @@ READS = {"documents files (.bin)": re.compile(r"/tokens/documents-\d+\.bin"), "p
 def _document_pieces(run: RunDirectory) -> int:
     """Pieces of documents over all samples: the range requests of reading each piece on its own."""
     meta = run.read_json("tokens/sequences.json")
-    arrays = open_npz(run, "tokens/training-order.npz")
-    order = TrainingOrder(
-        meta["seq_len"], meta["seed"], meta["num_samples"], meta["epochs"], meta["tokens_per_epoch"],
-        arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],
-    )
-    return int(sample_pieces(order, arrays["sizes"], 0, meta["total_samples"]).document.size)
+    order, sizes = load_training_order(run, meta["seq_len"], meta["seed"], meta)
+    return int(sample_pieces(order, sizes, 0, meta["total_samples"]).document.size)
 
 
 def main() -> None:
