@@ -196,26 +196,31 @@ def connected_components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.n
         a, b = small_star(*small_star_rows(a, b))
 
 
+class KeepDecision(NamedTuple):
+    """Per member row: kept, contaminated (a train document removed for a holdout one), and the doc_id of
+    the document kept for it (itself when kept)."""
+
+    kept: np.ndarray
+    contaminated: np.ndarray
+    keeper: np.ndarray
+
+
 def choose_kept(
     cluster_ids: np.ndarray, doc_ids: np.ndarray, priority_ranks: np.ndarray, is_holdout: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """`(kept, contaminated)` per row, over one row per document of whole components, in any order.
+) -> KeepDecision:
+    """The `components` keep rule over one row per document of whole components, in any order.
 
     A component holding a holdout document keeps its holdout documents and marks every other
-    member contaminated. Any other component keeps the member with the smallest
-    `(priority_rank, doc_id)`; the rest are duplicates (neither kept nor contaminated).
+    member contaminated, kept for the first holdout member by `(priority_rank, doc_id)`. Any other
+    component keeps the member with the smallest `(priority_rank, doc_id)`; the rest are duplicates.
     """
-    cluster_ids = _as_ids(cluster_ids)
-    doc_ids = _as_ids(doc_ids)
-    priority_ranks = _as_ids(priority_ranks)
-    is_holdout = np.asarray(is_holdout, dtype=bool)
-    if not cluster_ids.shape == doc_ids.shape == priority_ranks.shape == is_holdout.shape:
-        raise ValueError("cluster_ids, doc_ids, priority_ranks and is_holdout differ in length")
+    cluster_ids, doc_ids, priority_ranks, is_holdout = _member_columns(cluster_ids, doc_ids, priority_ranks, is_holdout)
     kept = np.zeros(cluster_ids.size, dtype=bool)
     contaminated = np.zeros(cluster_ids.size, dtype=bool)
+    keeper = doc_ids.copy()
     if cluster_ids.size == 0:
-        return kept, contaminated
-    order = _sort_order(cluster_ids, priority_ranks, doc_ids)
+        return KeepDecision(kept, contaminated, keeper)
+    order = _sort_order(cluster_ids, (~is_holdout).astype(np.int64), priority_ranks, doc_ids)
     holdout = is_holdout[order]
     starts = _run_starts(cluster_ids[order])
     sizes = np.diff(np.append(starts, cluster_ids.size))
@@ -224,7 +229,123 @@ def choose_kept(
     best[starts] = True
     kept[order] = np.where(in_holdout_cluster, holdout, best)
     contaminated[order] = in_holdout_cluster & ~holdout
-    return kept, contaminated
+    keeper[order] = np.where(kept[order], doc_ids[order], np.repeat(doc_ids[order][starts], sizes))
+    return KeepDecision(kept, contaminated, keeper)
+
+
+def split_at_threshold(
+    cluster_ids: np.ndarray, doc_ids: np.ndarray, priority_ranks: np.ndarray, is_holdout: np.ndarray,
+    edge_a: np.ndarray, edge_b: np.ndarray,
+) -> KeepDecision:
+    """The `threshold` keep rule: members removed only for a kept document they share a verified edge with.
+
+    Within each component, members are taken in keep order (holdout first, then `(priority_rank,
+    doc_id)`); a member with a verified edge to an already kept member is removed for the first such
+    one, any other member is kept (holdout members always are). A component of chains and hubs thus
+    splits deterministically, and every removal is backed by an edge that passed verification at
+    the threshold. Edges `(a, b)` join members of the given rows (any order, repeats ignored); the
+    result depends only on the sets of rows and edges.
+    """
+    cluster_ids, doc_ids, priority_ranks, is_holdout = _member_columns(cluster_ids, doc_ids, priority_ranks, is_holdout)
+    n = doc_ids.size
+    if n == 0:
+        return KeepDecision(np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), _EMPTY)
+    order = _sort_order(cluster_ids, (~is_holdout).astype(np.int64), priority_ranks, doc_ids)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    by_id = np.argsort(doc_ids)
+    edge_a, edge_b = _as_pair(edge_a, edge_b)
+    rows_a = by_id[np.minimum(np.searchsorted(doc_ids[by_id], edge_a), n - 1)]
+    rows_b = by_id[np.minimum(np.searchsorted(doc_ids[by_id], edge_b), n - 1)]
+    if edge_a.size and not (np.array_equal(doc_ids[rows_a], edge_a) and np.array_equal(doc_ids[rows_b], edge_b)):
+        raise ValueError("an edge names a document that is not a member row")
+    pa_, pb_ = position[rows_a], position[rows_b]
+    later, earlier = _unique_pairs(np.maximum(pa_, pb_), np.minimum(pa_, pb_))
+    loop = later == earlier
+    later, earlier = later[~loop], earlier[~loop]
+    holdout = is_holdout[order]
+    kept_at = np.ones(n, dtype=bool)
+    keeper_at = np.arange(n, dtype=np.int64)
+    starts = np.searchsorted(later, np.arange(n + 1))
+    earlier_list, starts_list, holdout_list = earlier.tolist(), starts.tolist(), holdout.tolist()
+    for i in np.unique(later).tolist():
+        if holdout_list[i]:
+            continue
+        for j in earlier_list[starts_list[i]:starts_list[i + 1]]:
+            if kept_at[j]:
+                kept_at[i] = False
+                keeper_at[i] = j
+                break
+    kept = np.empty(n, dtype=bool)
+    kept[order] = kept_at
+    keeper = np.empty(n, dtype=np.int64)
+    keeper[order] = doc_ids[order][keeper_at]
+    contaminated = np.empty(n, dtype=bool)
+    contaminated[order] = ~kept_at & holdout[keeper_at]
+    return KeepDecision(kept, contaminated, keeper)
+
+
+def keep_with_copies(
+    mode: str, cluster_ids: np.ndarray, doc_ids: np.ndarray, priority_ranks: np.ndarray, is_holdout: np.ndarray,
+    copy_of: np.ndarray, edge_a: np.ndarray, edge_b: np.ndarray,
+) -> KeepDecision:
+    """The keep rule of `mode` ("components" or "threshold") with exact copies taken out first.
+
+    Rows with `copy_of >= 0` are exact copies of that member (`stages.exact_copies`): they are removed
+    for whatever document their representative is kept for, and only the other rows go through the
+    rule. In `threshold` mode an edge touching a copy counts for its representative (same text, same
+    Jaccard). Every kept row has `keeper` = itself; `contaminated` = removed for a holdout document.
+    """
+    cluster_ids, doc_ids, priority_ranks, is_holdout = _member_columns(cluster_ids, doc_ids, priority_ranks, is_holdout)
+    copy_of = _as_ids(copy_of)
+    copy = copy_of >= 0
+    rest = np.flatnonzero(~copy)
+    if mode == "threshold":
+        rest_ids = doc_ids[rest]
+        ordered = np.sort(rest_ids)
+        copy_ids, copy_reps = doc_ids[copy], copy_of[copy]
+        by_copy = np.argsort(copy_ids)
+        copy_ids, copy_reps = copy_ids[by_copy], copy_reps[by_copy]
+        edge_a, edge_b = _through_copies(_as_ids(edge_a), copy_ids, copy_reps), _through_copies(_as_ids(edge_b), copy_ids, copy_reps)
+        if edge_a.size and not (np.all(_contains(ordered, edge_a)) and np.all(_contains(ordered, edge_b))):
+            raise ValueError("an edge names a document that is not a member row")
+        decision = split_at_threshold(cluster_ids[rest], rest_ids, priority_ranks[rest], is_holdout[rest], edge_a, edge_b)
+    elif mode == "components":
+        decision = choose_kept(cluster_ids[rest], doc_ids[rest], priority_ranks[rest], is_holdout[rest])
+    else:
+        raise ValueError(f"unknown keep mode {mode!r}")
+    kept = np.zeros(doc_ids.size, dtype=bool)
+    keeper = doc_ids.copy()
+    kept[rest] = decision.kept
+    keeper[rest] = decision.keeper
+    if copy.any():
+        rest_ids = doc_ids[rest]
+        by_id = np.argsort(rest_ids)
+        where = np.searchsorted(rest_ids[by_id], copy_of[copy])
+        if np.any(where >= rest.size) or not np.array_equal(rest_ids[by_id][np.minimum(where, rest.size - 1)], copy_of[copy]):
+            raise ValueError("an exact copy's representative is not a member row (or is a copy itself)")
+        keeper[copy] = decision.keeper[by_id[where]]
+    holdout_ids = np.sort(doc_ids[is_holdout])
+    contaminated = ~kept & _contains(holdout_ids, keeper) if holdout_ids.size else np.zeros(doc_ids.size, dtype=bool)
+    return KeepDecision(kept, contaminated, keeper)
+
+
+def _through_copies(ids: np.ndarray, copy_ids: np.ndarray, copy_reps: np.ndarray) -> np.ndarray:
+    """`ids` with every exact copy (in sorted `copy_ids`) replaced by its representative."""
+    if copy_ids.size == 0 or ids.size == 0:
+        return ids
+    where = np.minimum(np.searchsorted(copy_ids, ids), copy_ids.size - 1)
+    return np.where(copy_ids[where] == ids, copy_reps[where], ids)
+
+
+def _member_columns(
+    cluster_ids: np.ndarray, doc_ids: np.ndarray, priority_ranks: np.ndarray, is_holdout: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    cluster_ids, doc_ids, priority_ranks = _as_ids(cluster_ids), _as_ids(doc_ids), _as_ids(priority_ranks)
+    is_holdout = np.asarray(is_holdout, dtype=bool).reshape(-1)
+    if not cluster_ids.shape == doc_ids.shape == priority_ranks.shape == is_holdout.shape:
+        raise ValueError("cluster_ids, doc_ids, priority_ranks and is_holdout differ in length")
+    return cluster_ids, doc_ids, priority_ranks, is_holdout
 
 
 def cluster_size_histogram(labels: np.ndarray) -> dict[int, int]:
@@ -236,31 +357,6 @@ def cluster_size_histogram(labels: np.ndarray) -> dict[int, int]:
     starts = _run_starts(sizes)
     counts = np.diff(np.append(starts, sizes.size))
     return {int(size): int(count) for size, count in zip(sizes[starts], counts)}
-
-
-def cross_set_matrix(
-    cluster_ids: np.ndarray, set_ids: np.ndarray, kept: np.ndarray, contaminated: np.ndarray, sets: int
-) -> np.ndarray:
-    """`matrix[i, j]`: duplicates removed from set i whose component's kept copy is in set j.
-
-    Rows are `choose_kept`'s input and output over whole components; `set_ids` are integers in
-    `[0, sets)` (e.g. pile_set_name indices). Contaminated rows are not duplicates and are not counted.
-    """
-    cluster_ids = _as_ids(cluster_ids)
-    set_ids = _as_ids(set_ids)
-    kept = np.asarray(kept, dtype=bool)
-    duplicate = ~kept & ~np.asarray(contaminated, dtype=bool)
-    if set_ids.size and (set_ids.min() < 0 or set_ids.max() >= sets):
-        raise ValueError(f"set_ids must lie in [0, {sets})")
-    order = np.argsort(cluster_ids[kept], kind="stable")
-    kept_clusters = cluster_ids[kept][order]
-    kept_sets = set_ids[kept][order]
-    dup_clusters = cluster_ids[duplicate]
-    where = np.minimum(np.searchsorted(kept_clusters, dup_clusters), max(kept_clusters.size - 1, 0))
-    if dup_clusters.size and (kept_clusters.size == 0 or not np.array_equal(kept_clusters[where], dup_clusters)):
-        raise ValueError("a duplicate's component has no kept member")
-    cells = set_ids[duplicate] * sets + kept_sets[where]
-    return np.bincount(cells, minlength=sets * sets).reshape(sets, sets)
 
 
 def _as_ids(values: np.ndarray) -> np.ndarray:

@@ -6,6 +6,11 @@ rows), bands * rows <= num_perm, minimising w_fp * FP + w_fn * FN where FP is th
 probability over s in [0, threshold] and FN the integral of its complement over [threshold, 1];
 `optimal_param` repeats that search with the same integrator (scipy's `quad`), so it returns the
 same pair. Explicit `bands`/`rows` in the config bypass the search, as datasketch's `params` does.
+
+In the `threshold` mode every candidate is verified before it can remove anything, so false positives
+cost only verification time while a false negative is a missed duplicate: `recall_param` picks the
+banding with the smallest false positive area among those whose candidate probability at the
+threshold itself reaches `dedup.recall` (0.95 by default), so that pairs at or above it are caught.
 """
 
 from __future__ import annotations
@@ -30,7 +35,18 @@ class LshParams:
     """Integral over s in [0, threshold] of P(candidate | Jaccard s)."""
     false_negative: float
     """Integral over s in [threshold, 1] of P(not candidate | Jaccard s)."""
-    source: Literal["optimal", "explicit"]
+    source: Literal["optimal", "recall", "explicit"]
+
+    @property
+    def recall_at_threshold(self) -> float:
+        """P(candidate) for a pair exactly at the threshold: the least recall over pairs at or above it."""
+        return candidate_probability(self.threshold, self.bands, self.rows)
+
+    @property
+    def mean_recall_above(self) -> float:
+        """P(candidate) averaged over Jaccard in [threshold, 1]: 1 - false_negative / (1 - threshold)."""
+        span = 1.0 - self.threshold
+        return 1.0 - self.false_negative / span if span > 0 else 1.0
 
 
 def candidate_probability(similarity: float, bands: int, rows: int) -> float:
@@ -75,8 +91,29 @@ def optimal_param(threshold: float, num_perm: int, weights: tuple[float, float])
     return best
 
 
+def recall_param(threshold: float, num_perm: int, recall: float) -> tuple[int, int]:
+    """(bands, rows) with P(candidate | Jaccard = threshold) >= recall and the least false positive area.
+
+    Ties keep the first pair in datasketch's order (bands ascending, then rows ascending). When no
+    banding reaches `recall`, the one with the highest candidate probability at the threshold.
+    """
+    best, best_area = None, float("inf")
+    fallback, fallback_probability = (1, 1), -1.0
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            probability = candidate_probability(threshold, bands, rows)
+            if probability > fallback_probability:
+                fallback, fallback_probability = (bands, rows), probability
+            if probability >= recall:
+                area = false_positive_area(threshold, bands, rows)
+                if area < best_area:
+                    best, best_area = (bands, rows), area
+    return best or fallback
+
+
 def lsh_params(config: DedupConfig) -> LshParams:
-    """The banding for this config: explicit `bands` x `rows`, else datasketch's optimum for the threshold.
+    """The banding for this config: explicit `bands` x `rows`, else datasketch's optimum for the threshold
+    (`components` mode) or the cheapest banding reaching `recall` at the threshold (`threshold` mode).
 
     Unlike datasketch.MinHashLSH, a single band (possible at thresholds near 1 with few permutations)
     is allowed: it is still a valid, if strict, banding.
@@ -86,6 +123,9 @@ def lsh_params(config: DedupConfig) -> LshParams:
         raise ValueError(f"dedup.weights must be two numbers in [0, 1] summing to 1, got {config.weights}")
     if config.bands is not None and config.rows is not None:
         bands, rows, source = config.bands, config.rows, "explicit"
+    elif config.mode == "threshold":
+        bands, rows = recall_param(config.threshold, config.num_perm, config.recall)
+        source = "recall"
     else:
         bands, rows = optimal_param(config.threshold, config.num_perm, config.weights)
         source = "optimal"

@@ -18,7 +18,6 @@ from stages.clustering import (
     cluster_size_histogram,
     component_labels,
     connected_components,
-    cross_set_matrix,
     large_star,
     large_star_rows,
     small_star,
@@ -422,7 +421,7 @@ def test_component_labels_labels_the_minimum_and_refuses_unfinished_edges():
 
 
 def keep(cluster, doc, rank, holdout):
-    kept, contaminated = choose_kept(np.array(cluster), np.array(doc), np.array(rank), np.array(holdout))
+    kept, contaminated, _ = choose_kept(np.array(cluster), np.array(doc), np.array(rank), np.array(holdout))
     return kept.tolist(), contaminated.tolist()
 
 
@@ -462,9 +461,10 @@ def test_keep_rule_matches_definition_in_any_row_order(wide):
     doc = rng.choice(1 << 62, 400, replace=False) if wide else rng.permutation(400)
     rank = rng.integers(0, 3, 400)
     holdout = rng.random(400) < 0.02
-    kept, contaminated = choose_kept(cluster, doc, rank, holdout)
+    kept, contaminated, keeper = choose_kept(cluster, doc, rank, holdout)
     order = rng.permutation(400)
-    kept2, contaminated2 = choose_kept(cluster[order], doc[order], rank[order], holdout[order])
+    kept2, contaminated2, keeper2 = choose_kept(cluster[order], doc[order], rank[order], holdout[order])
+    assert np.array_equal(keeper[order], keeper2)
     assert np.array_equal(kept[order], kept2) and np.array_equal(contaminated[order], contaminated2)
     for c in np.unique(cluster):
         members = cluster == c
@@ -473,6 +473,7 @@ def test_keep_rule_matches_definition_in_any_row_order(wide):
         else:
             best = min(zip(rank[members], doc[members]))
             assert doc[members & kept].tolist() == [best[1]]
+            assert set(keeper[members].tolist()) == {best[1]}
 
 
 # ---------------------------------------------------------------- statistics
@@ -483,26 +484,12 @@ def test_cluster_size_histogram_hand_computed():
     assert cluster_size_histogram(np.zeros(0, np.int64)) == {}
 
 
-def test_cross_set_matrix_counts_removed_copies_by_kept_copy_set():
-    cluster = np.array([1, 1, 1, 2, 2, 3, 3])
-    sets = np.array([0, 2, 2, 1, 0, 2, 1])
-    kept = np.array([True, False, False, False, True, True, False])
-    contaminated = np.array([False, False, False, False, False, False, True])
-    matrix = cross_set_matrix(cluster, sets, kept, contaminated, 3)
-    expected = np.zeros((3, 3), np.int64)
-    expected[2, 0] = 2
-    expected[1, 0] = 1
-    assert np.array_equal(matrix, expected)
-    with pytest.raises(ValueError, match="no kept member"):
-        cross_set_matrix(np.array([1, 1]), np.array([0, 0]), np.array([False, False]), np.array([False, False]), 1)
-
-
 def test_pipeline_of_steps_on_one_example_end_to_end():
     keys = np.array([1, 1, 2, 2, 3, 3, 4], dtype=np.uint64)
     docs = np.array([40, 10, 40, 30, 50, 60, 70])
     src, dst, _ = star_edges(keys, docs)
     nodes, labels = connected_components(src, dst)
     assert dict(zip(nodes.tolist(), labels.tolist())) == {10: 10, 30: 10, 40: 10, 50: 50, 60: 50}
-    kept, _ = choose_kept(labels, nodes, np.array([1, 0, 1, 0, 0]), np.zeros(5, bool))
+    kept = choose_kept(labels, nodes, np.array([1, 0, 1, 0, 0]), np.zeros(5, bool)).kept
     assert nodes[kept].tolist() == [30, 50]
     assert cluster_size_histogram(labels) == {2: 1, 3: 1}
