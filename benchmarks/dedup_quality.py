@@ -1,44 +1,40 @@
-"""Dedup quality on the sample corpus's ground truth: pileline against datasketch.MinHashLSH on the same signatures.
+"""Dedup quality at the threshold: connected components, threshold-true and datasketch.MinHashLSH on one corpus.
 
-    python benchmarks/dedup_quality.py [--corpus DIR] [--docs N] [--preset pythia] [--verify none|signature|exact]
-                                       [--partition-docs N] [--cpus N] [--work DIR]
+    python benchmarks/dedup_quality.py [--corpus sample|heldout] [--docs N] [--threshold T] [--cpus N] [--work DIR]
 
-Without --corpus a sample is written by `pipeline.sample_corpus.write_sample_corpus(out, docs=N, seed=0)`
-(default 6000 documents). The real pipeline (`pipeline.runner.run_manifest`, embedded Ray) runs on its
-train files with the preset's dedup, `verify` as asked and no quality filter, so every document reaches
-dedup; the val file is not an input (no holdout), so a holdout group's train copies are one group.
+Corpora (both written by this script, deterministic):
+- `sample`: `pileline sample`'s generator (`--docs`, default 6000); the pairs are its ground truth
+  (each group member with the group's original, and each chain link with the previous one).
+- `heldout`: text the project never generated: this Python's standard-library and installed packages'
+  sources and docs (`.py`, `.md`, `.rst`, `.txt` files of 300 to 20,000 words, `--docs` of them at most), plus near-copies injected with word-5-gram Jaccard drawn
+  uniformly from [0.75, 1) (and chains: a copy of a copy); the pairs are the injected ones.
 
-Measures, against `ground_truth.jsonl` (groups whose first member is the original):
-- recall: of the removable documents (all but one of each group's members in train files), the share
-  removed;
-- precision: of the removed documents, the share whose kept copy (same component, kept) has exact
-  shingle Jaccard (the preset's shingles, on the normalised texts of the prepare partitions) of at
-  least threshold - 0.1. Removed documents in no group are counted under "unplanned".
+Each method runs on the same prepared documents (no quality filter, no holdout):
+- `components`: pileline, `dedup.mode: components` (the `pythia` preset's banding, no verification);
+- `threshold-true`: pileline, the `threshold-true` preset (recall banding, exact verification);
+- `datasketch`: `datasketch.MinHashLSH(threshold, num_perm)` fed pileline's signatures, every document
+  queried, components of "returned by a query", smallest doc_id kept (what a datasketch user writes).
 
-The reference is `datasketch.MinHashLSH(threshold, num_perm, weights)` (or `params=(bands, rows)` for
-a preset that fixes them) fed the signatures pileline computed (the `signature` column of the prepare
-partitions): every document is queried, each pair it returns (a candidate: a shared band) is kept if it
-passes the same verification (`signature`: MinHash.jaccard, `exact`: exact shingle Jaccard, at least
-the threshold), and the components keep their smallest doc_id, as pileline does.
+Measured, with the exact Jaccard of the preset's shingles on the normalised texts:
+- recall per bin of the pairs' exact Jaccard ([t, 0.95) and [0.95, 1]): the share of pairs of which at
+  most one document is kept;
+- precision at the threshold: the share of removed documents whose exact Jaccard with the document
+  kept for them (`cluster_id`; datasketch: the component's smallest doc_id) reaches t;
+- seconds of pileline's dedup phase, and the ratio threshold-true / components.
 
-Identity, exit 1 if it fails: datasketch's banding equals pileline's; with `verify: none` both take
-the components of "shares a band", so the removed sets must be equal. With verification, pileline
-verifies all pairs of a band bucket of at most `VERIFY_ALL_PAIRS_UP_TO` documents and star edges (each
-document to the bucket's smallest) in larger ones, not every candidate pair, so it may split a
-component the reference keeps whole: its removed set must equal the one computed here by the same
-rule over datasketch's own band tables with the same verification, and be a subset of the
-reference's (a document pileline removes is not its component's smallest, nor its larger reference
-component's).
+Identity, exit 1 if it fails: `components` (datasketch's banding, no verification) removes exactly the
+documents the datasketch reference removes, each for the same kept document.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
+import random
+import re
+import sysconfig
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import datasketch
@@ -46,63 +42,136 @@ import numpy as np
 import orjson
 import pyarrow.parquet as pq
 import ray
+import zstandard
 
-from pipeline.dedup_phase import VERIFY_ALL_PAIRS_UP_TO
 from pipeline.filesystems import expand_inputs
 from pipeline.manifest import Manifest, parse_manifest
 from pipeline.progress import Progress
 from pipeline.runner import prepare_hash, run_manifest
 from pipeline.sample_corpus import GROUND_TRUTH, write_sample_corpus
 from stages.batch import make_doc_id
-from stages.dedup import DEDUP_PRESETS
 from stages.minhash import exact_jaccard
 
-KINDS = ("exact", "near", "chain", "holdout")
-UNPLANNED = "unplanned"
-PRECISION_SLACK = 0.1
+COPY_SIMILARITY = (0.75, 1.0)
+WORD = re.compile(r"\S+")
 
 
-class Components:
-    """Union-find over doc_ids; `removed` is every member but each component's smallest doc_id."""
+class DedupClock(Progress):
+    """A quiet Progress that adds up the seconds of every phase whose name starts with 'dedup'."""
 
     def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
+        super().__init__(quiet=True)
+        self.dedup_seconds = 0.0
+        self._started: float | None = None
 
-    def find(self, x: int) -> int:
-        root = x
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while self.parent.get(x, x) != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
+    def start_phase(self, phase: str, unit: str = "partitions") -> None:
+        super().start_phase(phase, unit)
+        self._started = time.perf_counter() if phase.startswith("dedup") else None
 
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)  # the root is always the component minimum
-
-    def kept_copy(self) -> dict[int, int]:
-        """removed doc_id -> its component's smallest doc_id."""
-        return {x: self.find(x) for x in self.parent if self.find(x) != x}
+    def finish_phase(self) -> None:
+        super().finish_phase()
+        if self._started is not None:
+            self.dedup_seconds += time.perf_counter() - self._started
+            self._started = None
 
 
-def run_pipeline(corpus: Path, work: Path, preset: str, verify: str, partition_docs: int) -> tuple[Manifest, float]:
+def _shingles(text: str) -> set:
+    words = text.split()
+    return set(zip(words, words[1:], words[2:], words[3:], words[4:]))
+
+
+def _near_copy(rng: random.Random, text: str, target: float) -> str:
+    """`text` with words replaced until its word-5-gram Jaccard with `text` is close to `target`."""
+    base = _shingles(text)
+    spans = [m.span() for m in WORD.finditer(text)]
+    best, best_gap = text, 1.0
+    edits = max(1, round(len(base) * (1 - target) / (5 * (1 + target))))
+    for _ in range(12):
+        chosen = set(rng.sample(range(len(spans)), min(edits, len(spans))))
+        out, prev = [], 0
+        for i, (start, end) in enumerate(spans):
+            if i in chosen:
+                out.append(text[prev:start] + f"w{rng.randrange(10**6)}")
+                prev = end
+        copy = "".join(out) + text[prev:]
+        shingles = _shingles(copy)
+        similarity = len(base & shingles) / len(base | shingles)
+        if abs(similarity - target) < best_gap:
+            best, best_gap = copy, abs(similarity - target)
+        if best_gap < 0.005:
+            break
+        edits = max(1, round(edits * (1 - target) / max(1 - similarity, 1e-3)))
+    return best
+
+
+def write_heldout_corpus(out: Path, docs: int, seed: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Standard-library sources plus injected near-copies and chains in 3 jsonl.zst files; returns the injected
+    pairs as ((file index, line), (file index, line))."""
+    rng = random.Random(seed)
+    texts = []
+    for root in (Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"])):
+        for path in sorted(p for suffix in ("py", "md", "rst", "txt") for p in root.rglob(f"*.{suffix}")):
+            if "test" in path.parts or "tests" in path.parts or (root.name != "site-packages" and "site-packages" in path.parts):
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if 300 <= len(text.split()) <= 20_000:
+                texts.append(text)
+    rng.shuffle(texts)
+    texts = texts[:docs]
+    originals = list(range(len(texts)))
+    pairs: list[tuple[int, int]] = []
+    for index in rng.sample(originals, len(texts) // 5):
+        copy = _near_copy(rng, texts[index], rng.uniform(*COPY_SIMILARITY))
+        texts.append(copy)
+        pairs.append((index, len(texts) - 1))
+        if rng.random() < 0.25:  # a chain: a copy of the copy
+            texts.append(_near_copy(rng, copy, rng.uniform(*COPY_SIMILARITY)))
+            pairs.append((len(texts) - 2, len(texts) - 1))
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    place = {}
+    files: list[list[bytes]] = [[], [], []]
+    for position, index in enumerate(order):
+        lines = files[position % 3]
+        lines.append(orjson.dumps({"text": texts[index], "meta": {"pile_set_name": "Heldout"}}))
+        place[index] = (position % 3, len(lines))
+    (out / "train").mkdir(parents=True, exist_ok=True)
+    for number, lines in enumerate(files):
+        (out / "train" / f"{number:02d}.jsonl.zst").write_bytes(zstandard.compress(b"\n".join(lines) + b"\n"))
+    return [(place[a], place[b]) for a, b in pairs]
+
+
+def sample_pairs(corpus: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Ground-truth pairs of the generated sample (train files only): member with original, chain link with previous."""
+    files = sorted(p.name for p in (corpus / "train").glob("*.jsonl.zst"))
+    pairs = []
+    for line in (corpus / GROUND_TRUTH).read_bytes().splitlines():
+        group = orjson.loads(line)
+        members = [(files.index(Path(m["file"]).name), m["line"]) for m in group["members"] if m["file"].startswith("train/")]
+        for i in range(1, len(members)):
+            pairs.append((members[i - 1] if group["kind"] == "chain" else members[0], members[i]))
+    return pairs
+
+
+def run_pipeline(corpus: Path, work: Path, preset: str, cpus: int) -> tuple[Manifest, float]:
     manifest = parse_manifest(
         {
             "inputs": [str(corpus / "train" / "*.jsonl.zst")],
-            "output": str(work / f"run-{preset}-{verify}"),
-            "partition_docs": partition_docs,
+            "output": str(work / f"run-{preset}"),
+            "partition_docs": 1000,
+            "ray": {"num_cpus": cpus},
             "filter": {"preset": "none"},
-            "dedup": {"preset": preset, "verify": verify},
+            "dedup": {"preset": preset},
+            "shards": {"shard_bytes": 1 << 20},
         }
     )
-    started = time.perf_counter()
-    run_manifest(manifest, Progress(quiet=True))
-    return manifest, time.perf_counter() - started
+    clock = DedupClock()
+    run_manifest(manifest, clock)
+    return manifest, clock.dedup_seconds
 
 
-def load_documents(manifest: Manifest) -> tuple[list[str], dict[int, str], dict[int, np.ndarray]]:
-    """(train files in doc_id order, texts and signatures by doc_id) from the run's prepare partitions."""
+def load_documents(manifest: Manifest) -> tuple[dict[int, str], dict[int, np.ndarray]]:
+    """Texts and signatures by doc_id, from the run's prepare partitions."""
     files = expand_inputs(manifest.inputs)
     prepare_dir = Path(manifest.output) / "stages" / f"prepare-{prepare_hash(manifest, files)}"
     texts: dict[int, str] = {}
@@ -110,194 +179,109 @@ def load_documents(manifest: Manifest) -> tuple[list[str], dict[int, str], dict[
     for path in sorted(prepare_dir.glob("*.docs.parquet")):
         table = pq.read_table(path, columns=["doc_id", "text", "signature"])
         ids = table.column("doc_id").to_pylist()
-        flat = table.column("signature").combine_chunks().flatten().to_numpy()
-        values = flat.reshape(len(ids), manifest.dedup.num_perm)
+        values = table.column("signature").combine_chunks().flatten().to_numpy().reshape(len(ids), manifest.dedup.num_perm)
         texts.update(zip(ids, table.column("text").to_pylist()))
         signatures.update(zip(ids, values))
-    return files, texts, signatures
-
-
-def load_truth(corpus: Path, files: list[str]) -> list[tuple[str, list[int]]]:
-    """(kind, doc_ids of the group's members in train files) per ground-truth group."""
-    index = {str(Path(f).resolve()): i for i, f in enumerate(files)}
-    groups = []
-    for line in (corpus / GROUND_TRUTH).read_bytes().splitlines():
-        group = orjson.loads(line)
-        members = []
-        for member in group["members"]:
-            file_index = index.get(str((corpus / member["file"]).resolve()))
-            if file_index is not None:
-                members.append(make_doc_id(file_index, member["line"]))
-        groups.append((group["kind"], members))
-    return groups
+    return texts, signatures
 
 
 def pileline_removed(manifest: Manifest) -> dict[int, int]:
-    """removed doc_id -> the doc_id kept in its component, from dedup/clusters.parquet."""
-    rows = pq.read_table(Path(manifest.output) / "dedup" / "clusters.parquet").to_pylist()
-    keeper = {r["cluster_id"]: r["doc_id"] for r in rows if r["kept"]}
-    return {r["doc_id"]: keeper[r["cluster_id"]] for r in rows if not r["kept"]}
+    """removed doc_id -> the doc_id kept for it (`cluster_id`), from dedup/clusters.parquet."""
+    rows = pq.read_table(Path(manifest.output) / "dedup" / "clusters.parquet", columns=["doc_id", "cluster_id", "kept"])
+    return {r["doc_id"]: r["cluster_id"] for r in rows.to_pylist() if not r["kept"]}
 
 
-def reference(manifest: Manifest, texts: dict[int, str], signatures: dict[int, np.ndarray], bands_rows: tuple[int, int]):
-    """(all-pairs removed -> kept, pileline's edge rule removed -> kept, seconds) from datasketch.MinHashLSH."""
+def datasketch_removed(manifest: Manifest, signatures: dict[int, np.ndarray]) -> dict[int, int]:
+    """removed doc_id -> its component's smallest doc_id, components of MinHashLSH query results."""
     dedup = manifest.dedup
-    started = time.perf_counter()
-    if dedup.bands is not None:
-        lsh = datasketch.MinHashLSH(threshold=dedup.threshold, num_perm=dedup.num_perm, params=(dedup.bands, dedup.rows))
-    else:
-        lsh = datasketch.MinHashLSH(threshold=dedup.threshold, num_perm=dedup.num_perm, weights=tuple(dedup.weights))
+    lsh = datasketch.MinHashLSH(threshold=dedup.threshold, num_perm=dedup.num_perm)
     template = datasketch.MinHash(num_perm=dedup.num_perm, seed=dedup.seed)
     minhashes = {
-        doc: datasketch.MinHash(num_perm=dedup.num_perm, seed=dedup.seed, hashvalues=values,
-                                permutations=template.permutations, scheme="affine32")
+        doc: datasketch.MinHash(num_perm=dedup.num_perm, seed=dedup.seed, hashvalues=values, permutations=template.permutations,
+                                scheme="affine32")
         for doc, values in signatures.items()
     }
     with lsh.insertion_session() as session:
         for doc, minhash in minhashes.items():
             session.insert(doc, minhash)
+    parent: dict[int, int] = {}
 
-    checked: dict[tuple[int, int], bool] = {}
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
 
-    def passes(a: int, b: int) -> bool:
-        pair = (min(a, b), max(a, b))
-        if pair not in checked:
-            if dedup.verify == "signature":
-                checked[pair] = minhashes[a].jaccard(minhashes[b]) >= dedup.threshold
-            elif dedup.verify == "exact":
-                checked[pair] = exact_jaccard(texts[a], texts[b], dedup.shingle, dedup.ngram) >= dedup.threshold
-            else:
-                checked[pair] = True
-        return checked[pair]
-
-    all_pairs = Components()
     for doc, minhash in minhashes.items():
         for other in lsh.query(minhash):
-            if other != doc and passes(doc, other):
-                all_pairs.union(doc, other)
-    stars = Components()
-    all_pairs_up_to = VERIFY_ALL_PAIRS_UP_TO if dedup.verify != "none" else 0
-    for table in lsh.hashtables:
-        for key in table.keys():
-            members = sorted(set(table.get(key)))
-            if len(members) <= all_pairs_up_to:
-                pairs = [(a, b) for i, b in enumerate(members) for a in members[i + 1 :]]
-            else:
-                pairs = [(doc, members[0]) for doc in members[1:]]
-            for a, b in pairs:
-                if passes(a, b):
-                    stars.union(a, b)
-    seconds = time.perf_counter() - started
-    if (lsh.b, lsh.r) != bands_rows:
-        sys.exit(f"FAIL: datasketch bands x rows {lsh.b}x{lsh.r} differ from pileline's {bands_rows[0]}x{bands_rows[1]}")
-    return all_pairs.kept_copy(), stars.kept_copy(), seconds
+            a, b = find(doc), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {doc: find(doc) for doc in parent}
 
 
-def quality(removed: dict[int, int], groups: list[tuple[str, list[int]]], texts: dict[int, str], manifest: Manifest) -> dict:
-    """Per kind (and unplanned, all): removable, found, removed, precise."""
-    dedup = manifest.dedup
-    rows = {kind: defaultdict(int) for kind in (*KINDS, UNPLANNED, "all")}
-    kind_of: dict[int, str] = {}
-    for kind, members in groups:
-        present = [m for m in members if m in texts]
-        removable = max(len(present) - 1, 0)
-        found = min(sum(m in removed for m in present), removable)
-        for key in (kind, "all"):
-            rows[key]["removable"] += removable
-            rows[key]["found"] += found
-        kind_of.update({m: kind for m in present})
-    for doc, keeper in removed.items():
-        similar = exact_jaccard(texts[doc], texts[keeper], dedup.shingle, dedup.ngram) >= dedup.threshold - PRECISION_SLACK
-        for key in (kind_of.get(doc, UNPLANNED), "all"):
-            rows[key]["removed"] += 1
-            rows[key]["precise"] += similar
-    return rows
+def measure(removed: dict[int, int], pairs: list[tuple[int, int, float]], texts: dict[int, str], dedup) -> dict:
+    """Recall per Jaccard bin over `pairs` (a, b, exact J) and precision at the threshold over every removal."""
+    t = dedup.threshold
+    bins = {f"[{t}, 0.95)": (t, 0.95), "[0.95, 1]": (0.95, 1.01)}
+    out: dict = {}
+    for name, (low, high) in bins.items():
+        inside = [(a, b) for a, b, j in pairs if low <= j < high]
+        caught = sum(a in removed or b in removed for a, b in inside)
+        out[name] = (caught, len(inside))
+    precise = sum(exact_jaccard(texts[d], texts[k], dedup.shingle, dedup.ngram) >= t for d, k in removed.items())
+    out["precision"] = (precise, len(removed))
+    return out
 
 
-def _ratio(numerator: int, denominator: int) -> str:
-    return f"{numerator / denominator:.3f}" if denominator else "-"
-
-
-def print_table(title: str, ours: dict, theirs: dict) -> None:
-    print(f"\n{title}")
-    header = (f"| {'kind':10} | {'removable':>9} | {'recall':>7} | {'ref recall':>10} | {'removed':>7} | "
-              f"{'precision':>9} | {'ref removed':>11} | {'ref precision':>13} |")
-    print(header)
-    cells = header.strip("|").split("|")
-    print("|" + "|".join(["-" * len(cells[0])] + ["-" * (len(cell) - 1) + ":" for cell in cells[1:]]) + "|")
-    for kind in (*KINDS, UNPLANNED, "all"):
-        a, b = ours[kind], theirs[kind]
-        removable = "-" if kind == UNPLANNED else str(a["removable"])
-        recall = "-" if kind == UNPLANNED else _ratio(a["found"], a["removable"])
-        ref_recall = "-" if kind == UNPLANNED else _ratio(b["found"], b["removable"])
-        print(f"| {kind:10} | {removable:>9} | {recall:>7} | {ref_recall:>10} | {a['removed']:>7} | "
-              f"{_ratio(a['precise'], a['removed']):>9} | {b['removed']:>11} | {_ratio(b['precise'], b['removed']):>13} |")
+def _ratio(pair: tuple[int, int]) -> str:
+    return f"{pair[0] / pair[1]:.3f} ({pair[0]}/{pair[1]})" if pair[1] else "-"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, help="a sample corpus directory (with ground_truth.jsonl); default: generated")
-    parser.add_argument("--docs", type=int, default=6000, help="documents of the generated sample (default 6000)")
-    parser.add_argument("--preset", choices=sorted(DEDUP_PRESETS), default="pythia")
-    parser.add_argument("--verify", choices=["none", "signature", "exact"], default="none")
-    parser.add_argument("--partition-docs", type=int, default=1000, help="documents per prepare partition (default 1000)")
-    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the embedded Ray (default 2)")
-    parser.add_argument("--work", type=Path, help="keep the corpus and run directory here (default: a temporary directory)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", choices=["sample", "heldout"], default="heldout")
+    parser.add_argument("--docs", type=int, default=6000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cpus", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="dedup-quality-") as scratch:
-        work = args.work or Path(scratch)
-        corpus = args.corpus
-        if corpus is None:
-            corpus = work / "corpus"
-            if not (corpus / GROUND_TRUTH).exists():
-                write_sample_corpus(corpus, docs=args.docs, seed=0)
-        if not (corpus / GROUND_TRUTH).exists():
-            sys.exit(f"{corpus}: no {GROUND_TRUTH}; give a corpus written by pipeline.sample_corpus")
-        ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING,
-                 log_to_driver=False)
-        try:
-            manifest, run_seconds = run_pipeline(corpus, work, args.preset, args.verify, args.partition_docs)
-        finally:
-            ray.shutdown()
-        stats = orjson.loads((Path(manifest.output) / "stats" / "dedup.json").read_bytes())
-        bands_rows = (stats["params"]["bands"], stats["params"]["rows"])
-        files, texts, signatures = load_documents(manifest)
-        groups = load_truth(corpus, files)
-        ours = pileline_removed(manifest)
-        all_pairs, stars, reference_seconds = reference(manifest, texts, signatures, bands_rows)
-
-    dedup = manifest.dedup
-    print(f"corpus: {corpus} ({len(texts)} train documents, {len(groups)} ground-truth groups); preset {args.preset}: "
-          f"{dedup.shingle} {dedup.ngram}-grams, {dedup.num_perm} permutations, threshold {dedup.threshold}, "
-          f"{bands_rows[0]} bands x {bands_rows[1]} rows ({stats['params']['banding']}), verify {dedup.verify}")
-    print(f"pileline: whole run {run_seconds:.1f} s on {args.cpus} CPUs; {stats['candidate_pairs']} candidate pairs, "
-          f"{stats['star_edges']} star edges, {stats['edges']} edges after verification, {stats['duplicates']} removed")
-    print(f"reference (datasketch.MinHashLSH, all candidate pairs, same verification): {reference_seconds:.1f} s; "
-          f"{len(all_pairs)} removed")
-    print_table(f"recall and precision (precision: kept copy's exact Jaccard >= {dedup.threshold - PRECISION_SLACK:.2f})",
-                quality(ours, groups, texts, manifest), quality(all_pairs, groups, texts, manifest))
-
-    ok = True
-    removed, reference_removed, star_removed = set(ours), set(all_pairs), set(stars)
-    if dedup.verify == "none" and removed != reference_removed:
-        print(f"FAIL: verify none: pileline removed {len(removed)}, datasketch {len(reference_removed)}; "
-              f"{len(removed - reference_removed)} only in pileline, {len(reference_removed - removed)} only in datasketch",
-              file=sys.stderr)
-        ok = False
-    if removed != star_removed:
-        print(f"FAIL: pileline's removed set differs from its edge rule over datasketch's band tables "
-              f"({len(removed ^ star_removed)} documents)", file=sys.stderr)
-        ok = False
-    if not removed <= reference_removed:
-        print(f"FAIL: pileline removed {len(removed - reference_removed)} documents the all-pairs reference keeps",
-              file=sys.stderr)
-        ok = False
-    if ok:
-        print(f"identity: pileline's removed set equals its edge rule computed on datasketch's band tables; "
-              f"all-pairs reference removes {len(reference_removed - removed)} more "
-              f"({'must be 0 without verification' if dedup.verify == 'none' else 'stars in buckets of more than ' + str(VERIFY_ALL_PAIRS_UP_TO) + ', not all pairs'})")
-    sys.exit(0 if ok else 1)
+    work = args.work or Path(tempfile.mkdtemp(prefix="dedup-quality-"))
+    corpus = work / "corpus"
+    if args.corpus == "sample":
+        write_sample_corpus(corpus, docs=args.docs, seed=args.seed)
+        places = sample_pairs(corpus)
+    else:
+        places = write_heldout_corpus(corpus, args.docs, args.seed)
+    ray.init(num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    try:
+        components, components_seconds = run_pipeline(corpus, work, "pythia", args.cpus)
+        threshold, threshold_seconds = run_pipeline(corpus, work, "threshold-true", args.cpus)
+    finally:
+        ray.shutdown()
+    texts, signatures = load_documents(threshold)
+    dedup = threshold.dedup
+    pairs = []
+    for (fa, la), (fb, lb) in places:
+        a, b = make_doc_id(fa, la), make_doc_id(fb, lb)
+        if a in texts and b in texts:
+            pairs.append((a, b, exact_jaccard(texts[a], texts[b], dedup.shingle, dedup.ngram)))
+    started = time.perf_counter()
+    reference = datasketch_removed(components, signatures)
+    reference_seconds = time.perf_counter() - started
+    removed_by = {"components (pythia)": pileline_removed(components), "threshold-true": pileline_removed(threshold),
+                  "datasketch.MinHashLSH": reference}
+    if removed_by["components (pythia)"] != reference:
+        raise SystemExit("FAIL: pileline's components differ from datasketch.MinHashLSH's on the same signatures and banding")
+    results = {name: measure(removed, pairs, texts, dedup) for name, removed in removed_by.items()}
+    print(f"\ncorpus: {args.corpus}, {len(texts):,} documents, {len(pairs):,} planted pairs; threshold {dedup.threshold}, "
+          f"word 5-grams, {dedup.num_perm} permutations; work dir {work}")
+    bins = [k for k in next(iter(results.values())) if k != "precision"]
+    print(f"| method | recall {bins[0]} | recall {bins[1]} | precision at J >= {dedup.threshold} |")
+    print("|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {_ratio(r[bins[0]])} | {_ratio(r[bins[1]])} | {_ratio(r['precision'])} |")
+    print(f"\ndedup phase seconds: components {components_seconds:.2f}, threshold-true {threshold_seconds:.2f}, "
+          f"ratio {threshold_seconds / components_seconds:.2f}; datasketch (single process, LSH + components) {reference_seconds:.2f}")
 
 
 if __name__ == "__main__":

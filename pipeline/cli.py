@@ -39,6 +39,8 @@ def _print_totals(result) -> None:
     print(f"tasks: {computed:,} computed, {sum(work.reused for work in reused):,} reused from an earlier run")
     if reused:
         print("reused: " + " · ".join(f"{w.phase} {w.reused}/{w.reused + w.computed} {w.unit}" for w in reused))
+    for warning in result.warnings:
+        print(warning)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -1,15 +1,25 @@
 """Global MinHash-LSH deduplication on Ray, every step distributed and resumable.
 
-    bands      per partition: band keys of its signatures, routed to K key buckets
+    bands      per partition: band keys of its signatures, routed to K key buckets; its texts' 128-bit
+               hashes, routed to K hash buckets (`exact-rows`)
+    exact      per hash bucket: exact copies, each with its group's representative (`stages.exact_copies`),
+               as component edges (`exact`) and as pairs routed to the copy's partition (`copies`)
     edges      per key bucket: star edges to each band group's smallest doc_id (with `verify`: all pairs
                of groups of at most VERIFY_ALL_PAIRS_UP_TO documents; optionally verified)
     targets    verify: exact only; per partition: texts of its edges' `dst` documents, routed to `src`'s partition
     verify     verify: exact only; per partition: edges whose exact shingle Jaccard reaches the threshold
     cc-NNN     per bucket, alternating large-star / small-star rounds until the edges are stars
     labels     per bucket: (doc, component minimum) routed to the document's partition
-    members    per partition: join labels with the documents, routed to the component's bucket
-    keep       per bucket: the keep rule over whole components, routed back to partitions
-    clusters   per partition: the partition's members with `cluster_id` and `kept`
+    members    per partition: join labels with the documents (and, in `threshold` mode, its verified edges),
+               routed to the component's bucket
+    keep       per bucket: the keep rule over whole components (`stages.clustering.keep_with_copies`),
+               routed back to partitions
+    clusters   per partition: the partition's members with `cluster_id` (the doc_id kept for it),
+               `component_id`, `kept` and `exact`
+
+In `threshold` mode the verified edges (`pairs`: from the edges step with `verify: signature`, from
+the verify step with `verify: exact`) go with their component to the keep step, which removes a
+member only for a kept document it shares a verified edge with.
 
 Each step's tasks read one record batch from each of the previous step's files and write one file
 (plus a JSON summary, last). No process ever holds all signatures or all edges; the driver holds
@@ -43,19 +53,24 @@ from pipeline.shuffle_files import read_bucket, write_routed
 from pipeline.task_map import map_items
 from stages.clustering import (
     bucket_of,
-    choose_kept,
+    cluster_size_histogram,
+    component_labels,
+    keep_with_copies,
     large_star,
     large_star_rows,
     small_star,
     small_star_rows,
     star_edges,
 )
+from stages.exact_copies import copy_pairs, hash_words
 from stages.lsh import LshParams, band_keys, lsh_params
 from stages.minhash import exact_jaccard
 
 ROWS_PER_BUCKET = 4_000_000
 MIN_BUCKETS = 8
 MAX_ROUNDS = 64
+LARGEST_COMPONENTS = 20
+"""Components (before splitting) listed in the statistics, largest first."""
 VERIFY_ALL_PAIRS_UP_TO = 8
 """With `verify`, a band key shared by at most this many documents proposes all its pairs (≤ 28), not
 a star to its smallest doc_id: checked one by one, a star loses members that pass only with each other."""
@@ -63,24 +78,32 @@ a star to its smallest doc_id: checked one by one, a star loses members that pas
 BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("doc_id", pa.int64())])
 EDGE_SCHEMA = pa.schema([("key", pa.int64()), ("other", pa.int64())])
 PAIR_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64())])
+EXACT_ROW_SCHEMA = pa.schema(
+    [("hash_hi", pa.uint64()), ("hash_lo", pa.uint64()), ("doc_id", pa.int64()), ("rank", pa.int64()), ("holdout", pa.bool_())]
+)
+MEMBER_EDGE_SCHEMA = pa.schema([("component_id", pa.int64()), ("src", pa.int64()), ("dst", pa.int64())])
 TARGET_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64()), ("repeats", pa.int64()), ("dst_text", pa.large_string())])
 MEMBER_SCHEMA = pa.schema(
     [
         ("doc_id", pa.int64()),
-        ("cluster_id", pa.int64()),
+        ("component_id", pa.int64()),
         ("source", pa.string()),
         ("line", pa.int64()),
         ("pile_set_name", pa.string()),
         ("bytes", pa.int64()),
         ("rank", pa.int64()),
         ("holdout", pa.bool_()),
+        ("copy_of", pa.int64()),
     ]
 )
 KEPT_SCHEMA = pa.schema(
     list(MEMBER_SCHEMA)
-    + [("kept", pa.bool_()), ("contaminated", pa.bool_()), ("kept_doc_id", pa.int64()), ("kept_pile_set_name", pa.string())]
+    + [
+        ("kept", pa.bool_()), ("contaminated", pa.bool_()), ("exact", pa.bool_()),
+        ("cluster_id", pa.int64()), ("kept_pile_set_name", pa.string()),
+    ]
 )
-CLUSTER_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "cluster_id", "kept", "contaminated"]
+CLUSTER_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "cluster_id", "component_id", "kept", "contaminated", "exact"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +165,7 @@ def _table(**columns: np.ndarray) -> pa.Table:
 @ray.remote(num_cpus=1, max_retries=3)
 def _bands_task(plan: DedupPlan, index: int) -> dict:
     part = plan.partitions[index]
-    docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=["doc_id", "signature"])
+    docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=["doc_id", "signature", "text_hash", "pile_set_name"])
     n = docs.num_rows
     num_perm = plan.manifest.dedup.num_perm
     if n:
@@ -155,8 +178,35 @@ def _bands_task(plan: DedupPlan, index: int) -> dict:
     if plan.manifest.dedup.verify == "signature":
         rows = rows.append_column("signature", docs.column("signature").take(np.repeat(np.arange(n), plan.lsh.bands)))
     write_routed(plan.run, plan.step_path("bands", part.partition, ".arrow"), rows, bucket_of(rows.column("key").to_numpy(), plan.buckets), plan.buckets)
+    words = hash_words(docs.column("text_hash"))
+    exact_rows = pa.table(
+        {
+            "hash_hi": words[:, 0], "hash_lo": words[:, 1], "doc_id": docs.column("doc_id").to_numpy(),
+            "rank": plan.manifest.dedup.priority_ranks(docs.column("pile_set_name").to_pylist()),
+            "holdout": np.full(n, part.holdout),
+        },
+        schema=EXACT_ROW_SCHEMA,
+    )
+    write_routed(plan.run, plan.step_path("exact-rows", part.partition, ".arrow"), exact_rows, bucket_of(words[:, 0], plan.buckets), plan.buckets)
     summary = {"docs": n, "rows": rows.num_rows}
     plan.run.write_json(plan.step_path("bands", part.partition, ".json"), summary)
+    return summary
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _exact_task(plan: DedupPlan, bucket: int) -> dict:
+    """Exact copies among the documents whose text hash falls in this bucket."""
+    inputs = [plan.step_path("exact-rows", p.partition, ".arrow") for p in plan.partitions]
+    rows = read_bucket(plan.run, inputs, bucket, EXACT_ROW_SCHEMA)
+    words = np.stack([rows.column("hash_hi").to_numpy(), rows.column("hash_lo").to_numpy()], axis=1)
+    copies = copy_pairs(words, rows.column("doc_id").to_numpy(), rows.column("rank").to_numpy(), rows.column("holdout").to_numpy())
+    name = f"{bucket:05d}"
+    keys, others = large_star_rows(copies.copy, copies.representative)
+    write_routed(plan.run, plan.step_path("exact", name, ".arrow"), _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
+    pairs = _table(src=copies.copy, dst=copies.representative)
+    write_routed(plan.run, plan.step_path("copies", name, ".arrow"), pairs, plan.partition_index(copies.copy), len(plan.partitions))
+    summary = {"documents": rows.num_rows, "copies": int(copies.copy.size)}
+    plan.run.write_json(plan.step_path("exact", name, ".json"), summary)
     return summary
 
 
@@ -189,6 +239,9 @@ def _edges_task(plan: DedupPlan, bucket: int) -> dict:
     if plan.manifest.dedup.verify == "exact":
         write_routed(plan.run, path, _table(src=src, dst=dst), plan.partition_index(dst), len(plan.partitions))
     else:
+        if plan.manifest.dedup.mode == "threshold":
+            pairs = _table(src=src, dst=dst)
+            write_routed(plan.run, plan.step_path("pairs", name, ".arrow"), pairs, plan.partition_index(src), len(plan.partitions))
         keys, others = large_star_rows(src, dst)
         write_routed(plan.run, path, _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
     summary = {"band_rows": rows.num_rows, "candidate_pairs": candidate_pairs, "star_edges": star, "edges": int(src.size)}
@@ -241,9 +294,12 @@ def _verify_task(plan: DedupPlan, index: int) -> dict:
     src_texts = _texts(plan, index, src).to_pylist()
     dst_texts = rows.column("dst_text").to_pylist()
     keep = np.array(
-        [exact_jaccard(a, b, dedup.shingle, dedup.ngram) >= dedup.threshold for a, b in zip(src_texts, dst_texts)],
+        [a == b or exact_jaccard(a, b, dedup.shingle, dedup.ngram) >= dedup.threshold for a, b in zip(src_texts, dst_texts)],
         dtype=bool,
     )
+    if dedup.mode == "threshold":
+        pairs = _table(src=src[keep], dst=dst[keep])
+        write_routed(plan.run, plan.step_path("pairs", part.partition, ".arrow"), pairs, np.zeros(pairs.num_rows, np.int64), 1)
     keys, others = large_star_rows(src[keep], dst[keep])
     write_routed(plan.run, plan.step_path("verify", part.partition, ".arrow"), _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
     summary = {
@@ -283,73 +339,112 @@ def _labels_task(plan: DedupPlan, inputs: list[str], bucket: int) -> dict:
     for every node and every minimum, routed to the document's partition (minima may repeat)."""
     rows = read_bucket(plan.run, inputs, bucket, EDGE_SCHEMA)
     nodes, minima = rows.column("key").to_numpy(), rows.column("other").to_numpy()
-    centres, _ = _distinct(minima)
-    doc_ids = np.concatenate([nodes, centres])
-    clusters = np.concatenate([minima, centres])
+    doc_ids, clusters = component_labels(nodes, minima)
     name = f"{bucket:05d}"
     write_routed(
         plan.run, plan.step_path("labels", name, ".arrow"), _table(doc_id=doc_ids, cluster_id=clusters),
         plan.partition_index(doc_ids), len(plan.partitions),
     )
-    summary = {"nodes": int(nodes.size), "components": int(centres.size)}
+    summary = {"nodes": int(nodes.size), "components": int(doc_ids.size - nodes.size)}
     plan.run.write_json(plan.step_path("labels", name, ".json"), summary)
     return summary
+
+
+def _pair_files(plan: DedupPlan, index: int) -> list[str]:
+    """The files holding, in batch `index`, the verified edges whose `src` is in partition `index` (`threshold` mode)."""
+    if plan.manifest.dedup.verify == "exact":
+        return [plan.step_path("pairs", plan.partitions[index].partition, ".arrow")]
+    return [plan.step_path("pairs", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
 
 
 @ray.remote(num_cpus=1, max_retries=3)
 def _members_task(plan: DedupPlan, index: int) -> dict:
     part = plan.partitions[index]
-    label_files = [plan.step_path("labels", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
+    buckets = range(plan.buckets)
+    label_files = [plan.step_path("labels", f"{k:05d}", ".arrow") for k in buckets]
     schema = pa.schema([("doc_id", pa.int64()), ("cluster_id", pa.int64())])
     labels = read_bucket(plan.run, label_files, index, schema)
     doc_ids, first = _distinct(labels.column("doc_id").to_numpy())
-    clusters = labels.column("cluster_id").to_numpy()[first]
+    components = labels.column("cluster_id").to_numpy()[first]
+    copies = read_bucket(plan.run, [plan.step_path("copies", f"{k:05d}", ".arrow") for k in buckets], index, PAIR_SCHEMA)
+    copy_of = np.full(doc_ids.size, -1, dtype=np.int64)
+    copy_of[np.searchsorted(doc_ids, copies.column("src").to_numpy())] = copies.column("dst").to_numpy()
     docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=["doc_id", "source", "line", "pile_set_name", "text"])
     position = np.searchsorted(docs.column("doc_id").to_numpy(), doc_ids)
     members = docs.take(pa.array(position))
-    priority = plan.manifest.dedup.priority
-    sets = members.column("pile_set_name").to_pylist()
-    ranks = np.array([priority.index(s) if s in priority else len(priority) for s in sets], dtype=np.int64)
     table = pa.table(
         {
             "doc_id": doc_ids,
-            "cluster_id": clusters,
+            "component_id": components,
             "source": members.column("source"),
             "line": members.column("line"),
             "pile_set_name": members.column("pile_set_name"),
             "bytes": pc.binary_length(pc.cast(members.column("text"), pa.binary())).cast(pa.int64()),
-            "rank": ranks,
+            "rank": plan.manifest.dedup.priority_ranks(members.column("pile_set_name").to_pylist()),
             "holdout": np.full(doc_ids.size, part.holdout),
+            "copy_of": copy_of,
         },
         schema=MEMBER_SCHEMA,
     )
-    write_routed(plan.run, plan.step_path("members", part.partition, ".arrow"), table, bucket_of(clusters, plan.buckets), plan.buckets)
+    routed = bucket_of(components, plan.buckets)
+    write_routed(plan.run, plan.step_path("members", part.partition, ".arrow"), table, routed, plan.buckets)
     summary = {"members": int(doc_ids.size)}
+    if plan.manifest.dedup.mode == "threshold":
+        pairs = read_bucket(plan.run, _pair_files(plan, index), 0 if plan.manifest.dedup.verify == "exact" else index, PAIR_SCHEMA)
+        src = pairs.column("src").to_numpy()
+        edge_components = components[np.searchsorted(doc_ids, src)] if src.size else src
+        edges = pa.table(
+            {"component_id": edge_components, "src": src, "dst": pairs.column("dst").to_numpy()}, schema=MEMBER_EDGE_SCHEMA
+        )
+        write_routed(
+            plan.run, plan.step_path("member-edges", part.partition, ".arrow"), edges,
+            bucket_of(edge_components, plan.buckets), plan.buckets,
+        )
+        summary["edges"] = int(src.size)
     plan.run.write_json(plan.step_path("members", part.partition, ".json"), summary)
     return summary
 
 
+def _largest_components(components: np.ndarray, kept: np.ndarray) -> list[dict]:
+    """The LARGEST_COMPONENTS largest components as {component_id, size, kept}, largest first (ties: smaller id)."""
+    if components.size == 0:
+        return []
+    ids, sizes = np.unique(components, return_counts=True)
+    kept_counts = np.bincount(np.searchsorted(ids, components[kept]), minlength=ids.size)
+    order = np.lexsort((ids, -sizes))[:LARGEST_COMPONENTS]
+    return [{"component_id": int(ids[i]), "size": int(sizes[i]), "kept": int(kept_counts[i])} for i in order]
+
+
 @ray.remote(num_cpus=1, max_retries=3)
 def _keep_task(plan: DedupPlan, bucket: int) -> dict:
+    dedup = plan.manifest.dedup
     inputs = [plan.step_path("members", p.partition, ".arrow") for p in plan.partitions]
     members = read_bucket(plan.run, inputs, bucket, MEMBER_SCHEMA)
-    clusters = members.column("cluster_id").to_numpy()
+    components = members.column("component_id").to_numpy()
     doc_ids = members.column("doc_id").to_numpy()
-    kept, contaminated = choose_kept(clusters, doc_ids, members.column("rank").to_numpy(), members.column("holdout").to_numpy())
-    keeper_clusters = clusters[kept]
-    order = np.argsort(keeper_clusters, kind="stable")
-    keeper_clusters = keeper_clusters[order]
-    keeper_rows = np.flatnonzero(kept)[order]
-    where = np.minimum(np.searchsorted(keeper_clusters, clusters), max(keeper_clusters.size - 1, 0))
-    keeper = keeper_rows[where] if keeper_rows.size else np.zeros(0, dtype=np.int64)
-    sets = members.column("pile_set_name")
-    table = members.append_column("kept", pa.array(kept)).append_column("contaminated", pa.array(contaminated))
-    table = table.append_column("kept_doc_id", pa.array(doc_ids[keeper] if doc_ids.size else doc_ids))
-    table = table.append_column("kept_pile_set_name", sets.take(pa.array(keeper)) if doc_ids.size else sets)
+    copy_of = members.column("copy_of").to_numpy()
+    edges = MEMBER_EDGE_SCHEMA.empty_table()
+    if dedup.mode == "threshold":
+        edge_files = [plan.step_path("member-edges", p.partition, ".arrow") for p in plan.partitions]
+        edges = read_bucket(plan.run, edge_files, bucket, MEMBER_EDGE_SCHEMA)
+    decision = keep_with_copies(
+        dedup.mode, components, doc_ids, members.column("rank").to_numpy(), members.column("holdout").to_numpy(),
+        copy_of, edges.column("src").to_numpy(), edges.column("dst").to_numpy(),
+    )
+    by_id = np.argsort(doc_ids)
+    keeper_rows = by_id[np.searchsorted(doc_ids[by_id], decision.keeper)] if doc_ids.size else by_id
+    table = members.append_column("kept", pa.array(decision.kept)).append_column("contaminated", pa.array(decision.contaminated))
+    table = table.append_column("exact", pa.array(copy_of >= 0))
+    table = table.append_column("cluster_id", pa.array(decision.keeper, pa.int64()))
+    table = table.append_column("kept_pile_set_name", members.column("pile_set_name").take(pa.array(keeper_rows, pa.int64())))
     name = f"{bucket:05d}"
     write_routed(plan.run, plan.step_path("keep", name, ".arrow"), table, plan.partition_index(doc_ids), len(plan.partitions))
-    sizes = Counter(Counter(clusters.tolist()).values())
-    summary = {"members": int(doc_ids.size), "cluster_sizes": {str(k): v for k, v in sorted(sizes.items())}}
+    summary = {
+        "members": int(doc_ids.size),
+        "kept": int(decision.kept.sum()),
+        "cluster_sizes": {str(k): v for k, v in sorted(cluster_size_histogram(components).items())},
+        "largest_components": _largest_components(components, decision.kept),
+    }
     plan.run.write_json(plan.step_path("keep", name, ".json"), summary)
     return summary
 
@@ -363,16 +458,18 @@ def _clusters_task(plan: DedupPlan, index: int) -> dict:
     removed = table.filter(pc.invert(table.column("kept")))
     by_set: dict[str, Counter] = {}
     cross: Counter = Counter()
-    for name, kept_name, size, contaminated in zip(
+    for name, kept_name, size, contaminated, exact in zip(
         removed.column("pile_set_name").to_pylist(),
         removed.column("kept_pile_set_name").to_pylist(),
         removed.column("bytes").to_pylist(),
         removed.column("contaminated").to_pylist(),
+        removed.column("exact").to_pylist(),
     ):
-        key = "contaminated" if contaminated else "duplicates"
         counts = by_set.setdefault(name, Counter())
-        counts[key] += 1
-        counts[f"{key}_bytes"] += size
+        keys = ["contaminated"] if contaminated else ["duplicates", "exact" if exact else "near"]
+        for key in keys:
+            counts[key] += 1
+            counts[f"{key}_bytes"] += size
         if not contaminated:
             cross[f"{name}\t{kept_name}"] += 1
     summary = {
@@ -399,6 +496,7 @@ class DedupResult:
     rounds: int
     keep: list[dict]
     verified: list[dict]
+    exact: list[dict]
 
     @property
     def component_edges(self) -> int:
@@ -419,6 +517,8 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
     name = lambda k: f"{k:05d}"  # noqa: E731
     step(_bands_task, parts, lambda i: plan.step_path("bands", plan.partitions[i].partition, ".json"),
          lambda i: (plan, i), "dedup: band keys")
+    exact = step(_exact_task, buckets, lambda k: plan.step_path("exact", name(k), ".json"),
+                 lambda k: (plan, k), "dedup: exact copies")
     edges = step(_edges_task, buckets, lambda k: plan.step_path("edges", name(k), ".json"),
                  lambda k: (plan, k), "dedup: candidate edges")
     inputs = [plan.step_path("edges", name(k), ".arrow") for k in buckets]
@@ -430,6 +530,7 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
         verified = step(_verify_task, parts, lambda i: plan.step_path("verify", part_name(i), ".json"),
                         lambda i: (plan, i), "dedup: verify, exact Jaccard")
         inputs = [plan.step_path("verify", part_name(i), ".arrow") for i in parts]
+    inputs += [plan.step_path("exact", name(k), ".arrow") for k in buckets]
     rounds = 0
     while True:
         if rounds >= MAX_ROUNDS:
@@ -451,7 +552,7 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
                 lambda k: (plan, k), "dedup: keep rule")
     clusters = step(_clusters_task, parts, lambda i: plan.step_path("clusters", plan.partitions[i].partition, ".json"),
                     lambda i: (plan, i), "dedup: clusters")
-    return DedupResult(clusters, edges, rounds, keep, verified)
+    return DedupResult(clusters, edges, rounds, keep, verified, exact)
 
 
 def make_plan(
@@ -480,8 +581,12 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
             by_set.setdefault(name, Counter()).update(counts)
         cross.update(summary["cross_set"])
     cluster_sizes: Counter = Counter()
+    largest: list[dict] = []
     for summary in result.keep:
         cluster_sizes.update({int(size): count for size, count in summary["cluster_sizes"].items()})
+        largest.extend(summary["largest_components"])
+    largest = sorted(largest, key=lambda c: (-c["size"], c["component_id"]))[:LARGEST_COMPONENTS]
+    exact_by_set = {name: {"documents": c["exact"], "bytes": c["exact_bytes"]} for name, c in sorted(by_set.items()) if c["exact"]}
     matrix: dict[str, dict[str, int]] = {}
     for pair, count in sorted(cross.items()):
         removed_set, kept_set = pair.split("\t")
@@ -495,6 +600,8 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
             "banding": plan.lsh.source,
             "false_positive": plan.lsh.false_positive,
             "false_negative": plan.lsh.false_negative,
+            "recall_at_threshold": plan.lsh.recall_at_threshold,
+            "mean_recall_above": plan.lsh.mean_recall_above,
             "holdout_files": len({p.partition.split("-")[0] for p in plan.partitions if p.holdout}),
         },
         "buckets": plan.buckets,
@@ -506,6 +613,16 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         "documents_in_components": sum(size * count for size, count in cluster_sizes.items()),
         "duplicates": sum(c["duplicates"] for c in by_set.values()),
         "duplicates_bytes": sum(c["duplicates_bytes"] for c in by_set.values()),
+        "exact": {
+            "documents": sum(c["exact"] for c in by_set.values()),
+            "bytes": sum(c["exact_bytes"] for c in by_set.values()),
+            "copies": sum(e["copies"] for e in result.exact),
+            "by_set": exact_by_set,
+        },
+        "near": {
+            "documents": sum(c["near"] for c in by_set.values()),
+            "bytes": sum(c["near_bytes"] for c in by_set.values()),
+        },
         "contaminated": sum(c["contaminated"] for c in by_set.values()),
         "contaminated_bytes": sum(c["contaminated_bytes"] for c in by_set.values()),
         "by_set": {
@@ -513,6 +630,8 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
                 "documents": docs_by_set.get(name, 0),
                 "duplicates": by_set.get(name, Counter())["duplicates"],
                 "duplicates_bytes": by_set.get(name, Counter())["duplicates_bytes"],
+                "exact": by_set.get(name, Counter())["exact"],
+                "near": by_set.get(name, Counter())["near"],
                 "contaminated": by_set.get(name, Counter())["contaminated"],
                 "contaminated_bytes": by_set.get(name, Counter())["contaminated_bytes"],
             }
@@ -520,6 +639,8 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         },
         "cross_set": matrix,
         "cluster_sizes": {str(size): count for size, count in sorted(cluster_sizes.items())},
+        "largest_components": largest,
+        "kept_in_components": sum(k["kept"] for k in result.keep),
     }
     run.write_json("stats/dedup.json", stats)
     return stats

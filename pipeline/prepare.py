@@ -94,11 +94,13 @@ def prepare_partition(
         encode = tokenizer.encode_batch
     kept, dropped = filter_batch(docs, manifest.filter, encode)
     if manifest.dedup.enabled:
+        from stages.exact_copies import text_hashes
         from stages.minhash import signatures
 
         sig = signatures(kept.column("text"), manifest.dedup)
         flat = pa.array(np.ascontiguousarray(sig, dtype=np.uint32).reshape(-1))
         kept = kept.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, manifest.dedup.num_perm))
+        kept = kept.append_column("text_hash", text_hashes(kept.column("text")))
     reject_tables = [rejects, _filtered_rejects(dropped)]
     if damage is not None:
         reject_tables.append(_damage_rejects(spec, damage))

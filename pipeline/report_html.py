@@ -3,7 +3,8 @@
 It shows the tables of `pileline stats` (`stats_tables`), the plots of `report_plots`, the largest
 duplicate clusters with a snippet of each member (`cluster_view.describe_clusters`), and an audit
 sample of removed documents beside their kept copy with the estimated precision of dedup
-(`audit_sample.audit`). Per-document work (length histograms, cluster scans, texts) runs per
+(`audit_sample.audit`), and the recall of dedup measured on a sample (`recall_audit.measure_recall`).
+Per-document work (length histograms, cluster scans, texts) runs per
 partition or row group, as Ray tasks when Ray is up.
 """
 
@@ -25,7 +26,8 @@ from pipeline.report_plots import (
     length_plot,
     volume_plot,
 )
-from pipeline.run_stats import RunFiles, describe_dedup_params, gather_stats
+from pipeline.recall_audit import measure_recall
+from pipeline.run_stats import RunFiles, describe_dedup_params, gather_stats, giant_component_warnings
 from pipeline.stats_tables import (
     NOT_AVAILABLE,
     StatsTable,
@@ -104,9 +106,22 @@ def figure_html(plot: Plot | None, caption: str, missing: str) -> str:
     return f'<figure><img src="{plot.data_uri}" alt="{_e(plot.alt)}"><figcaption>{_e(caption)}</figcaption></figure>'
 
 
-def _cards(stats: dict, audited: dict) -> str:
+def _recall_card(params: dict, recalled: dict | None) -> tuple[str, str, str]:
+    """The first-page recall: measured on a sample (`recall_audit`) beside the banding's theoretical figure."""
+    theory = f"theory {100 * params['recall_at_threshold']:.1f}% at J = {params['threshold']}" if "recall_at_threshold" in params else ""
+    label = f"dedup recall at J ≥ {params.get('threshold', NOT_AVAILABLE)} (measured)"
+    if not recalled or recalled["recall"] is None:
+        return label, NOT_AVAILABLE, "; ".join(filter(None, [theory, "no pairs at the threshold in the sample"]))
+    low, high = recalled["interval"]
+    measured = f"95% CI {100 * low:.1f}–{100 * high:.1f}%, {recalled['pairs']:,} pairs"
+    return label, f"{100 * recalled['recall']:.1f}%", "; ".join(filter(None, [measured, theory]))
+
+
+def _cards(stats: dict, audited: dict, recalled: dict | None) -> str:
     d = stats["documents"]
     tokens = stats["tokens"]
+    params = stats["dedup"]["params"]
+    threshold = params.get("threshold", NOT_AVAILABLE)
     if audited.get("size"):
         low, high = audited["interval"]
         precision = (f"{100 * audited['precision']:.1f}%", f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n={audited['size']}")
@@ -116,11 +131,13 @@ def _cards(stats: dict, audited: dict) -> str:
         ("input documents", count(d["in"]), f"{d['files']} train files"),
         ("kept", count(d["kept"]), percent(d["kept"], d["in"])),
         ("filtered", count(d["filtered"]), percent(d["filtered"], d["in"])),
-        ("near-duplicates", count(d["duplicates"]), percent(d["duplicates"], d["in"])),
+        ("exact copies", count(d["exact_duplicates"]), percent(d["exact_duplicates"], d["in"])),
+        ("near-duplicates", count(d["near_duplicates"]), percent(d["near_duplicates"], d["in"])),
         ("copies of holdout", count(d["contaminated"]), percent(d["contaminated"], d["in"])),
         ("rejected lines", count(d["rejected"]), percent(d["rejected"], d["in"])),
         ("tokens kept", count(tokens["tokens"]) if tokens["available"] else NOT_AVAILABLE, tokens["tokenizer"] or "no stats/tokens.json"),
-        ("dedup precision (audit)", *precision),
+        (f"dedup precision at J ≥ {threshold} (audit)", *precision),
+        _recall_card(params, recalled),
     ]
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div><div class="share">{_e(share)}</div></div>'
@@ -251,9 +268,9 @@ def audit_html(result: dict, files: RunFiles) -> str:
     return head + table + "<h3>Word diffs (below the threshold first)</h3>" + ordered
 
 
-def _overview(stats: dict, tables: dict[str, StatsTable], audited: dict) -> str:
+def _overview(stats: dict, tables: dict[str, StatsTable], audited: dict, recalled: dict | None) -> str:
     drops = figure_html(filter_drops_plot(stats), "Documents each filter dropped, per subset.", "No filter dropped any document.")
-    return _cards(stats, audited) + table_html(tables["documents"]) + table_html(tables["filters"]) + drops
+    return _cards(stats, audited, recalled) + table_html(tables["documents"]) + table_html(tables["filters"]) + drops
 
 
 def _subsets(stats: dict, tables: dict[str, StatsTable]) -> str:
@@ -279,7 +296,10 @@ def _dedup(stats: dict, tables: dict[str, StatsTable]) -> str:
     heatmap_caption = "Rows: subset a duplicate was removed from; columns: subset of its kept copy."
     return (
         f'<p class="sub">{_e(describe_dedup_params(stats["dedup"]["params"]))}</p>'
-        f'<div class="grid"><div>{table_html(tables["dedup"])}</div><div>{table_html(tables["clusters"])}</div></div>'
+        + "".join(f'<p class="note bad">{_e(line)}</p>' for line in giant_component_warnings(stats["dedup"]))
+        + f'<div class="grid"><div>{table_html(tables["dedup"])}</div><div>{table_html(tables["clusters"])}</div></div>'
+        + table_html(tables["exact"])
+        + table_html(tables["components"])
         + figure_html(cluster_size_plot(stats), "How many clusters have each size (log–log).", "No clusters.")
         + cross_html
         + figure_html(cross_set_heatmap(stats), heatmap_caption, "No duplicates.")
@@ -306,9 +326,10 @@ def build_report(run_dir: str | RunFiles, audit_size: int = DEFAULT_AUDIT, seed:
     top = largest_clusters(files, LARGEST_CLUSTERS) if enabled else []
     clusters = describe_clusters(files, [c for _, c in top], limit=MEMBERS_PER_CLUSTER) if top else []
     audited = audit(files, audit_size, seed) if enabled else {"size": 0}
+    recalled = measure_recall(files, seed) if enabled else None
 
     sections = [
-        ("overview", "Overview", _overview(stats, tables, audited)),
+        ("overview", "Overview", _overview(stats, tables, audited, recalled)),
         ("subsets", "Subsets", _subsets(stats, tables)),
         ("lengths", "Document lengths", _lengths(lengths)),
     ]

@@ -243,6 +243,8 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
             "documents_after_filters": after_filters,
             "bytes_after_filters": counts["kept_bytes"],
             "duplicates": duplicates,
+            "exact_duplicates": removed.get("exact", 0),
+            "near_duplicates": removed.get("near", 0),
             "contaminated": contaminated,
             "dup_rate": _rate(duplicates + contaminated, after_filters),
             "documents_out": after_filters - duplicates - contaminated,
@@ -256,6 +258,8 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
         "kept": totals["kept"],
         "filtered": filtered,
         "duplicates": totals["duplicates"],
+        "exact_duplicates": dedup.get("exact", {}).get("documents", 0),
+        "near_duplicates": dedup.get("near", {}).get("documents", 0),
         "contaminated": totals["contaminated"],
         "rejected": rejected,
         "rejected_by_reason": dict(totals["rejected"]),
@@ -282,12 +286,28 @@ def _percent(part: int, whole: int) -> str:
 
 
 def describe_dedup_params(params: dict) -> str:
-    """One line: shingles, permutations, threshold, banding and its theoretical error rates."""
+    """One line: keep rule, shingles, permutations, threshold, banding and its theoretical recall and error rates."""
+    mode = params.get("mode", "components")
+    rule = "threshold-true" if mode == "threshold" else "connected components"
+    recall = f"recall at the threshold {100 * params['recall_at_threshold']:.1f}%, " if "recall_at_threshold" in params else ""
     return (
-        f"{params['shingle']} {params['ngram']}-grams, {params['num_perm']} permutations, threshold {params['threshold']}, "
-        f"{params['bands']} bands × {params['rows']} rows ({params['banding']}; theoretical FP {params['false_positive']:.4f}, "
+        f"{rule}, {params['shingle']} {params['ngram']}-grams, {params['num_perm']} permutations, threshold {params['threshold']}, "
+        f"{params['bands']} bands × {params['rows']} rows ({params['banding']}; theoretical {recall}FP {params['false_positive']:.4f}, "
         f"FN {params['false_negative']:.4f})"
     )
+
+
+def giant_component_warnings(dedup: dict) -> list[str]:
+    """One line per component (before splitting) larger than `dedup.warn_component_size`: over-merging to look at."""
+    limit = dedup.get("params", {}).get("warn_component_size")
+    if limit is None:
+        return []
+    return [
+        f"warning: dedup component {c['component_id']} has {c['size']:,} members (over {limit:,}); "
+        f"{c['kept']:,} kept after the keep rule — see `pileline clusters RUN --cluster {c['component_id']}`"
+        for c in dedup.get("largest_components", [])
+        if c["size"] > limit
+    ]
 
 
 def summary_text(run_dir: str) -> str:
@@ -296,7 +316,8 @@ def summary_text(run_dir: str) -> str:
     d = stats["documents"]
     first = (
         f"stats: {d['in']:,} documents in {d['files']} files → {d['kept']:,} kept ({_percent(d['kept'], d['in'])}); "
-        f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates, {d['contaminated']:,} as copies of holdout, "
+        f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates ({d['exact_duplicates']:,} exact copies, "
+        f"{d['near_duplicates']:,} near), {d['contaminated']:,} as copies of holdout, "
         f"{d['rejected']:,} rejected"
     )
     lines = [first]

@@ -27,10 +27,12 @@ from pipeline.prepare_phase import run_prepare_phase
 from pipeline.progress import Progress
 from pipeline.ray_runtime import InFlightLimit, ray_session
 from pipeline.run_directory import RunDirectory
+from pipeline.run_stats import giant_component_warnings
 from pipeline.tokens_phase import run_tokens_phase
 from pipeline.tokens_plan import LAYOUT_FORMAT, DedupClusters, TokensPlan
 from stages.batch import make_doc_id
 from stages.filter import needs_tokenizer
+from stages.exact_copies import TEXT_HASH_BYTES
 from stages.lsh import lsh_params
 
 STAGES_DIR = "stages"
@@ -87,6 +89,7 @@ class RunResult:
     computed_partitions: int
     seconds: float
     phases: tuple[PhaseWork, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
 
 def _hash(payload: object) -> str:
@@ -103,6 +106,7 @@ def prepare_hash(manifest: Manifest, files: list[str]) -> str:
         "normalize": manifest.normalize.model_dump(mode="json"),
         "filter": manifest.filter.model_dump(mode="json"),
         "signature": dedup.enabled and {k: getattr(dedup, k) for k in ("shingle", "ngram", "num_perm", "seed", "hash")},
+        "text_hash": dedup.enabled and TEXT_HASH_BYTES,
         "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.model_dump(mode="json"),
     }
     return _hash(payload)
@@ -130,7 +134,7 @@ def _discard_stale(run: RunDirectory, keep: set[str], progress: Progress) -> Non
 
 
 def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, banding, limit, progress):
-    """Run the dedup phase; returns (plan, {file index: removed counts}, outputs)."""
+    """Run the dedup phase; returns (plan, {file index: removed counts}, outputs, giant component warnings)."""
     summaries, file_info = prepared.summaries, prepared.file_info
     refs = [
         PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), index >= train_count)
@@ -144,12 +148,13 @@ def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, 
     total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
     plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest, params=banding)
     deduped = run_dedup_phase(plan, limit, progress)
-    write_dedup_outputs(plan, deduped, dict(docs_by_set))
+    stats = write_dedup_outputs(plan, deduped, dict(docs_by_set))
+    warnings = giant_component_warnings(stats)
     removed: dict[int, Counter] = {}
     for ref, summary in zip(refs, deduped.partitions):
         counts = removed.setdefault(summaries[ref.partition]["file_index"], Counter())
         counts.update({"duplicates": summary["duplicates"], "contaminated": summary["contaminated"]})
-    return plan, removed, ["dedup/clusters.parquet", "stats/dedup.json"]
+    return plan, removed, ["dedup/clusters.parquet", "stats/dedup.json"], warnings
 
 
 def _remove_stale_outputs(run: RunDirectory, produced: set[str]) -> None:
@@ -209,9 +214,10 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
         produced = {f"{REJECTS_DIR}/{pid}.parquet" for pid in partitions}
         removed: dict[int, Counter] = {}
+        warnings: list[str] = []
         clusters = None
         if manifest.dedup.enabled:
-            plan, removed, outputs = _dedup(
+            plan, removed, outputs, warnings = _dedup(
                 run, prepare_dir, f"{STAGES_DIR}/dedup-{dedup_key}", files, len(train_files), prepared, manifest, banding, limit, progress
             )
             keep_dirs.add(plan.work_dir.split("/", 1)[1])
@@ -253,5 +259,6 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         },
     )
     return RunResult(
-        manifest.output, total, prepared.reused, prepared.computed, time.monotonic() - started, tuple(tally.phases)
+        manifest.output, total, prepared.reused, prepared.computed, time.monotonic() - started, tuple(tally.phases),
+        tuple(warnings),
     )

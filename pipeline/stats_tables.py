@@ -141,9 +141,21 @@ def _dedup_table(stats: dict) -> StatsTable:
     if not dedup["enabled"]:
         return StatsTable("dedup", "Dedup", ["", ""], [["dedup", "not run"]], [False, False])
     p = dedup["params"]
+    exact, near = dedup.get("exact", {}), dedup.get("near", {})
     removed = (
-        f"{count(dedup['duplicates'])} duplicates ({size(dedup['duplicates_bytes'])}), "
+        f"{count(dedup['duplicates'])} duplicates ({size(dedup['duplicates_bytes'])}): "
+        f"{count(exact.get('documents', 0))} exact copies ({size(exact.get('bytes', 0))}), "
+        f"{count(near.get('documents', 0))} near ({size(near.get('bytes', 0))}); "
         f"{count(dedup['contaminated'])} holdout copies ({size(dedup['contaminated_bytes'])})"
+    )
+    priority = "first of priority " + ", ".join(p["priority"]) + ", then " if p.get("priority") else ""
+    if p.get("mode") == "threshold":
+        rule = f"threshold-true: removed only for a kept document with a verified edge; {priority}smallest doc_id first"
+    else:
+        rule = f"connected components: one kept per component, {priority}smallest doc_id"
+    recall = (
+        f"{100 * p['recall_at_threshold']:.1f}% at J = {p['threshold']}, {100 * p['mean_recall_above']:.1f}% averaged over J ≥ {p['threshold']}"
+        if "recall_at_threshold" in p else NOT_AVAILABLE
     )
     rows = [
         ["shingles", f"{p['shingle']} {p['ngram']}-grams"],
@@ -152,8 +164,9 @@ def _dedup_table(stats: dict) -> StatsTable:
         ["banding", f"{p['bands']} bands × {p['rows']} rows ({p['banding']})"],
         ["theoretical false positive area", f"{p['false_positive']:.4f}"],
         ["theoretical false negative area", f"{p['false_negative']:.4f}"],
+        ["theoretical recall (P candidate)", recall],
         ["candidate verification", p.get("verify", NOT_AVAILABLE)],
-        ["keep rule", "first of priority " + ", ".join(p["priority"]) + ", then smallest doc_id" if p.get("priority") else "smallest doc_id"],
+        ["keep rule", rule],
         ["holdout files", count(p.get("holdout_files", 0))],
         ["candidate pairs", count(dedup["candidate_pairs"])],
         ["edges proposed / kept", f"{count(dedup['star_edges'])} / {count(dedup['edges'])}"],
@@ -205,11 +218,43 @@ def _cross_set_table(stats: dict) -> StatsTable:
     return StatsTable("cross_set", "Duplicates across subsets", ["removed from", "kept copy in", "documents"], rows, [False, False, True], note=note)
 
 
+def _exact_table(stats: dict) -> StatsTable:
+    """Exact copies of the normalised text per subset: upsampled components repeat whole documents."""
+    by_set = stats["documents"]["by_set"]
+    rows = [
+        [name, count(c["documents_after_filters"]), count(c["exact_duplicates"]), percent(c["exact_duplicates"], c["documents_after_filters"]),
+         count(c["near_duplicates"])]
+        for name, c in by_set.items()
+    ]
+    total = sum(c["documents_after_filters"] for c in by_set.values())
+    exact = sum(c["exact_duplicates"] for c in by_set.values())
+    footer = ["all", count(total), count(exact), percent(exact, total), count(sum(c["near_duplicates"] for c in by_set.values()))]
+    note = "exact copies: the same normalised text as a document kept before it (128-bit hash), removed before MinHash dedup"
+    columns = ["subset", "documents after filters", "exact copies", "exact share", "near-duplicates"]
+    return StatsTable("exact", "Exact copies and near-duplicates per subset", columns, rows, [False, True, True, True, True], footer, note)
+
+
+def _components_table(stats: dict) -> StatsTable:
+    """The largest components of candidate edges before the keep rule, and how many documents each kept."""
+    dedup = stats["dedup"]
+    limit = dedup["params"].get("warn_component_size")
+    rows = [
+        [str(c["component_id"]), count(c["size"]), count(c["kept"]), "over the warning size" if limit and c["size"] > limit else ""]
+        for c in dedup.get("largest_components", [])
+    ]
+    note = (
+        "components before splitting; a large one is usually a shared template or boilerplate chained together"
+        + (f"; warning size {count(limit)}" if limit else "")
+    )
+    columns = ["component (smallest doc_id)", "members", "kept", ""]
+    return StatsTable("components", "Largest components", columns, rows, [False, True, True, False], note=note)
+
+
 def stats_tables(stats: dict) -> list[StatsTable]:
     """Every table of `pileline stats`, in display order."""
     tables = [_documents_table(stats), _filters_table(stats), _sets_table(stats), _sizes_table(stats), _dedup_table(stats)]
     if stats["dedup"]["enabled"]:
-        tables += [_clusters_table(stats), _cross_set_table(stats)]
+        tables += [_exact_table(stats), _clusters_table(stats), _components_table(stats), _cross_set_table(stats)]
     return tables
 
 

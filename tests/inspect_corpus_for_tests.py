@@ -15,7 +15,9 @@
 Distinct texts are 200 words drawn from 5,000. B' is B with one word changed (word 5-gram Jaccard
 191/201 ≈ 0.95). Each X is the one before with 3 other words changed: 181/211 ≈ 0.86 to its
 neighbour, X2 166/226 ≈ 0.73 to X0, X3 151/241 ≈ 0.63 to X0: below the 0.7 threshold, so X3's removal
-is a chain. Clusters: A (4 members), X (4), F (3), B (2), H (2, with the holdout copy).
+is a chain. Clusters: A (4 members), X (4), F (3), B (2), H (2, with the holdout copy). Exact copies of
+the normalised text: three of A and two of F (5); near-duplicates: B', X1, X2, X3 (4); H's train copy is
+counted as a copy of holdout. A cluster is named by the doc_id kept for it: H's is val line 1.
 """
 
 from __future__ import annotations

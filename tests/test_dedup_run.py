@@ -164,3 +164,69 @@ def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, 
     expected = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for r in _clusters(reference))
     assert got == expected
     assert result.rounds >= 1
+
+
+def _texts(root: Path) -> dict[tuple[str, int], str]:
+    texts = {}
+    for path in sorted(root.glob("train/*.jsonl.zst")):
+        import zstandard
+
+        for number, line in enumerate(zstandard.decompress(path.read_bytes(), max_output_size=1 << 26).splitlines(), 1):
+            texts[(path.name.split(".")[0], number)] = orjson.loads(line)["text"]
+    return texts
+
+
+def _jaccard5(a: str, b: str) -> float:
+    """Word 5-gram Jaccard written out plainly (the oracle; the texts are already normalised)."""
+    grams = lambda t: set(zip(*(t.split()[i:] for i in range(5))))  # noqa: E731
+    return len(grams(a) & grams(b)) / len(grams(a) | grams(b))
+
+
+def test_threshold_mode_splits_the_chain_and_counts_exact_copies_apart(corpus, tmp_path, ray_instance):
+    root, planted = corpus
+    texts = _texts(root)
+    chain_texts = [" ".join(words) for words in planted["chain_words"]]
+    assert _jaccard5(chain_texts[0], chain_texts[-1]) < 0.7 <= min(_jaccard5(a, b) for a, b in zip(chain_texts, chain_texts[1:]))
+    run_manifest(_manifest(root, tmp_path / "run", mode="threshold"), Progress(quiet=True))
+    rows = _clusters(tmp_path / "run")
+    by_place = {_place(r): r for r in rows}
+    by_id = {r["doc_id"]: r for r in rows}
+
+    exact = [by_place[p] for p in planted["exact"]]
+    assert [(r["kept"], r["exact"]) for r in exact] == [(True, False), (False, True), (False, True)]
+    assert {r["cluster_id"] for r in exact} == {exact[0]["doc_id"]}
+
+    chain = [by_place[p] for p in planted["chain"]]
+    assert len({r["component_id"] for r in chain}) == 1, "the chain is still one component before splitting"
+    assert sum(r["kept"] for r in chain) >= 2, "a chain whose ends are far apart keeps more than one document"
+    for row in rows:
+        keeper = by_id[row["cluster_id"]]
+        assert keeper["kept"], "a cluster is named by its kept document"
+        if not row["kept"]:
+            similarity = _jaccard5(texts[_place(row)], texts[_place(keeper)])
+            assert similarity >= 0.7, f"{_place(row)} removed for {_place(keeper)} at Jaccard {similarity:.3f}"
+    stats = orjson.loads((tmp_path / "run" / "stats" / "dedup.json").read_bytes())
+    # Exact copies: two of the planted triple, and the second of the two priority texts (no priority given here).
+    assert stats["exact"]["documents"] == 3
+    assert stats["exact"]["by_set"] == {
+        "Github": {"documents": 1, "bytes": len(texts[("02", 11)])},
+        "Pile-CC": {"documents": 1, "bytes": len(texts[("01", 21)])},
+        "Wikipedia (en)": {"documents": 1, "bytes": len(texts[("01", 13)])},
+    }
+    removed = sum(not r["kept"] for r in rows)
+    assert stats["duplicates"] == removed == stats["exact"]["documents"] + stats["near"]["documents"]
+    assert stats["params"]["banding"] == "recall" and stats["params"]["recall_at_threshold"] >= 0.95
+    assert stats["largest_components"][0] == {"component_id": min(r["doc_id"] for r in chain), "size": 6,
+                                              "kept": sum(r["kept"] for r in chain)}
+    record = orjson.loads((tmp_path / "run" / "manifest.json").read_bytes())
+    assert sum(r["duplicates"] for r in record["inputs"]) == removed
+
+
+def test_threshold_mode_does_not_depend_on_partition_size_or_tasks_in_flight(corpus, tmp_path, ray_instance):
+    root, _ = corpus
+    run_manifest(_manifest(root, tmp_path / "a", mode="threshold", partition_docs=5), Progress(quiet=True))
+    manifest = _manifest(root, tmp_path / "b", mode="threshold", partition_docs=1000)
+    run_manifest(manifest.model_copy(update={"ray": manifest.ray.model_copy(update={"max_in_flight": 1})}), Progress(quiet=True))
+    a = (tmp_path / "a" / "dedup" / "clusters.parquet").read_bytes()
+    assert a == (tmp_path / "b" / "dedup" / "clusters.parquet").read_bytes()
+    assert (tmp_path / "a" / "stats" / "dedup.json").read_bytes() == (tmp_path / "b" / "stats" / "dedup.json").read_bytes()

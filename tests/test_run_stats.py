@@ -166,7 +166,7 @@ def test_summary_text_names_the_counts(finished_run):
     run, _ = finished_run
     text = summary_text(str(run))
     assert "22 documents in 3 files → 8 kept" in text
-    assert "3 by filters, 9 as duplicates, 1 as copies of holdout, 1 rejected" in text
+    assert "3 by filters, 9 as duplicates (5 exact copies, 4 near), 1 as copies of holdout, 1 rejected" in text
     assert "5 clusters holding 15 documents (largest 4)" in text
 
 
