@@ -3,8 +3,8 @@
     python benchmarks/dedup_quality.py [--corpus DIR] [--docs N] [--preset pythia] [--verify none|signature|exact]
                                        [--partition-docs N] [--cpus N] [--work DIR]
 
-Without --corpus a sample is written by `pipeline.sample_corpus.write_sample_corpus(out, docs=N, seed=0)`
-(default 6000 documents). The real pipeline (`pipeline.runner.run_manifest`, embedded Ray) runs on its
+Without --corpus a sample is written by `pipeline.sample.corpus.write_sample_corpus(out, docs=N, seed=0)`
+(default 6000 documents). The real pipeline (`pipeline.phases.runner.run_manifest`, embedded Ray) runs on its
 train files with the preset's dedup, `verify` as asked and no quality filter, so every document reaches
 dedup; the val file is not an input (no holdout), so a holdout group's train copies are one group.
 
@@ -47,12 +47,12 @@ import orjson
 import pyarrow.parquet as pq
 import ray
 
-from pipeline.dedup_phase import VERIFY_ALL_PAIRS_UP_TO
-from pipeline.filesystems import expand_inputs
+from pipeline.phases.dedup import VERIFY_ALL_PAIRS_UP_TO
+from pipeline.formats.filesystems import expand_inputs
 from pipeline.manifest import Manifest, parse_manifest
-from pipeline.progress import Progress
-from pipeline.runner import prepare_hash, run_manifest
-from pipeline.sample_corpus import GROUND_TRUTH, write_sample_corpus
+from pipeline.runtime.progress import Progress
+from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
 from stages.batch import make_doc_id
 from stages.dedup import DEDUP_PRESETS
 from stages.minhash import exact_jaccard
@@ -253,7 +253,7 @@ def main() -> None:
             if not (corpus / GROUND_TRUTH).exists():
                 write_sample_corpus(corpus, docs=args.docs, seed=0)
         if not (corpus / GROUND_TRUTH).exists():
-            sys.exit(f"{corpus}: no {GROUND_TRUTH}; give a corpus written by pipeline.sample_corpus")
+            sys.exit(f"{corpus}: no {GROUND_TRUTH}; give a corpus written by pipeline.sample.corpus")
         ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING,
                  log_to_driver=False)
         try:

@@ -5,7 +5,7 @@
 The job: read `train/*.jsonl.zst` → ftfy (every fix, NFC) → SlimPajama's length filter → MinHash-LSH
 dedup (word 5-grams, 14 bands × 8 rows, datatrove's default banding) → GPT-2 ids with
 "<|endoftext|>" after every document → Megatron `.bin/.idx`. pileline runs it with
-`pipeline.runner.run_manifest` on an embedded Ray of `--cpus` CPUs (`benchmarks/pileline_job.py`);
+`pipeline.phases.runner.run_manifest` on an embedded Ray of `--cpus` CPUs (`benchmarks/pileline_job.py`);
 datatrove 0.10.1 runs it with its own steps and `--cpus` workers (`benchmarks/datatrove_job.py`) in
 its own venv, since it pins `xxhash<4`:
 
@@ -45,8 +45,8 @@ import zstandard
 from corpus import Key, corpus_dir, duplicate_groups, read_documents, text_megabytes, train_files
 from process_tree import Measured, run_measured
 
-from pipeline.indexed_dataset import IndexedDataset
-from pipeline.runner import package_versions
+from pipeline.formats.indexed_dataset import IndexedDataset
+from pipeline.phases.runner import package_versions
 from stages.minhash import exact_jaccard
 from stages.tokenize import ENDOFTEXT, gpt2_files
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import orjson
 from scaling import machine, manifest_for
 
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.sample.corpus import write_sample_corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ray_cluster_for_tests import LocalRayCluster
@@ -56,7 +56,7 @@ def _outputs(run: Path) -> dict[str, str]:
 
 
 def _command(manifest: Path, out: Path, address: str, quiet: bool = True) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--out", str(out), "--address", address] + (["--quiet"] if quiet else [])
+    return [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--out", str(out), "--address", address] + (["--quiet"] if quiet else [])
 
 
 def _run(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:

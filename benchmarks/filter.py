@@ -3,7 +3,7 @@
     python benchmarks/filter.py [--corpus DIR] [--docs N] [--batch-docs B] [--presets a,b] [--by-set]
 
 Reads the documents of a Pile-layout corpus (as benchmarks/normalize.py does), or of a sample written
-by `pipeline.sample_corpus.write_sample_corpus` (seed 0) when no corpus is given. For each preset it
+by `pipeline.sample.corpus.write_sample_corpus` (seed 0) when no corpus is given. For each preset it
 times `filter_batch` over batches of B rows, and a peer that decides each document alone in plain
 Python, in the style of datatrove's and SlimPajama's per-document filters, from the published
 definitions (as pileline states them: see stages/filters_gopher.py). Token presets use the runner's
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="filter-bench-") as scratch:
         corpus = args.corpus
         if corpus is None:
-            from pipeline.sample_corpus import write_sample_corpus
+            from pipeline.sample.corpus import write_sample_corpus
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)

@@ -31,7 +31,7 @@ from pathlib import Path
 import orjson
 from scaling import machine, manifest_for
 
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.sample.corpus import write_sample_corpus
 
 DRIVER_GROWTH_LIMIT = 1.25
 
@@ -62,7 +62,7 @@ def _status_kib(pid: int, field: str) -> int:
 def _is_driver(pid: int) -> bool:
     """True once `pid` runs the driver (not the forked copy of this process before its exec)."""
     try:
-        return b"pipeline.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"pipeline.cli.main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
@@ -121,7 +121,7 @@ def measure(manifest: Path, cpus: int, store_bytes: int, temp_dir: Path) -> Peak
 
     try:
         address = ray.get_runtime_context().gcs_address
-        command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--address", address, "--quiet"]
+        command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--address", address, "--quiet"]
         watcher = threading.Thread(target=poll, daemon=True)
         watcher.start()
         started = time.perf_counter()

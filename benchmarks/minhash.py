@@ -3,7 +3,7 @@
     python benchmarks/minhash.py [--corpus DIR] [--docs N] [--shingle word|char] [--ngram N] [--by-set]
 
 Without --corpus a seeded sample corpus (~100 MB of text, 28,000 documents, or --docs) is written
-to a temporary directory by `pipeline.sample_corpus`. Every peer gets the same documents (the
+to a temporary directory by `pipeline.sample.corpus`. Every peer gets the same documents (the
 train/*.jsonl.zst files read by the pipeline's reader) and the same shingles: datasketch and rensa
 get them from `stages.minhash.shingles` (their Python shingling is timed, as it is part of using
 them), the stage computes them vectorised from the Arrow text column. Each peer runs in its own
@@ -32,7 +32,7 @@ import rensa
 
 from process_tree import run_pinned
 from corpus import SAMPLE_DOCS, read_documents
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.sample.corpus import write_sample_corpus
 from stages.dedup import DedupConfig
 from stages.minhash import shingle_hash32, shingles, signatures
 

@@ -10,7 +10,7 @@ each timed on its own: streaming decompression and line splitting (`iter_line_ch
 before dropping duplicates). The configuration is `end_to_end.py`'s manifest (ftfy NFC, SlimPajama
 filter, word 5-grams with 14 × 8 banding, GPT-2 + EOD).
 
-Part 2: that manifest run for real by `pipeline.runner.run_manifest` on an embedded Ray of `--cpus`
+Part 2: that manifest run for real by `pipeline.phases.runner.run_manifest` on an embedded Ray of `--cpus`
 CPUs (`pileline_job.py`), with the wall time of each phase and the CPU seconds of all its processes.
 The difference between part 2's CPU and part 1's sum is what the run costs beyond the stage functions:
 Ray, Parquet and token files, the global dedup steps, interpreter start-up. Without --corpus a seeded
@@ -29,7 +29,7 @@ from pathlib import Path
 from corpus import corpus_dir, text_megabytes, train_files
 from end_to_end import grouped_phases, pileline_manifest, print_phases, run_pileline
 
-from pipeline.input_files import LineChunk, iter_line_chunks
+from pipeline.formats.input_files import LineChunk, iter_line_chunks
 from pipeline.manifest import Manifest, parse_manifest
 from stages.filter import filter_batch
 from stages.lsh import band_keys, lsh_params
@@ -39,7 +39,7 @@ from stages.read import parse_lines
 from stages.tokenize import load_tokenizer, tokenize_batch
 
 STAGES = (
-    ("read: decompress + lines", "pipeline.input_files.iter_line_chunks"),
+    ("read: decompress + lines", "pipeline.formats.input_files.iter_line_chunks"),
     ("read: parse", "stages.read.parse_lines"),
     ("normalize", "stages.normalize.normalize_batch"),
     ("filter", "stages.filter.filter_batch"),

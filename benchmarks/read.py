@@ -2,7 +2,7 @@
 
     python benchmarks/read.py [--corpus DIR] [--docs N] [--repeat 3]
 
-The reader is what a prepare task runs before normalizing: `pipeline.input_files.iter_line_chunks`
+The reader is what a prepare task runs before normalizing: `pipeline.formats.input_files.iter_line_chunks`
 (streaming zstd decompression, line splitting, damage detection, bounded memory) then
 `stages.read.parse_lines` (orjson, reject reasons, doc ids, a pyarrow Table). The floors are a
 plain loop over the same files: `zstandard` stream decompression alone; then split into lines and
@@ -33,7 +33,7 @@ import zstandard
 from process_tree import run_pinned
 from corpus import corpus_dir, read_documents, text_megabytes, train_files
 
-from pipeline.input_files import READ_BLOCK, LineChunk, iter_line_chunks
+from pipeline.formats.input_files import READ_BLOCK, LineChunk, iter_line_chunks
 from stages.read import UNKNOWN_SET, ReadConfig, parse_lines
 
 CHUNK_LINES = 10_000

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.run_directory import RunDirectory
-from pipeline.sample_corpus import write_sample_corpus
-from pipeline.tokens_plan import load_training_order
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.sample.corpus import write_sample_corpus
+from pipeline.phases.tokens_plan import load_training_order
 from stages.training_order import sample_pieces
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -65,7 +65,7 @@ def main() -> None:
         )
         started = time.monotonic()
         finished = subprocess.run(
-            [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "2"], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--num-cpus", "2"], capture_output=True, text=True, check=False
         )
         seconds = time.monotonic() - started
         (work / "run.log").write_text(finished.stdout + finished.stderr)

@@ -3,7 +3,7 @@
     python benchmarks/tokenize.py [--corpus DIR] [--docs N] [--batch-docs B] [--by-set] [--long-docs] [--repeat R]
 
 Reads the documents of a Pile-layout corpus (every `*.jsonl.zst`, `*.jsonl.gz`, `*.jsonl` under DIR,
-through the read stage), or of a sample written by `pipeline.sample_corpus.write_sample_corpus` (seed 0)
+through the read stage), or of a sample written by `pipeline.sample.corpus.write_sample_corpus` (seed 0)
 into a temporary directory when no corpus is given. `--long-docs` adds pathological documents (900 kB
 runs of spaces and of newlines, 1 MB of one letter, a 1 MB random word, 4 MB of prose) as the set
 "synthetic-long"; whitespace runs of 999,999 characters or more are left out, as tiktoken cannot take them.
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tokenize-bench-") as scratch:
         corpus = args.corpus
         if corpus is None:
-            from pipeline.sample_corpus import write_sample_corpus
+            from pipeline.sample.corpus import write_sample_corpus
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)

@@ -106,8 +106,8 @@ def corpus_manifest(root: Path, out: Path, partition_docs: int = 4):
 def finished_run(tmp_path_factory) -> tuple[Path, dict]:
     """The corpus and its run, made once per test session under pytest's base temporary directory and
     reused by every test module that asks (they read the run and never change it)."""
-    from pipeline.progress import Progress
-    from pipeline.runner import run_manifest
+    from pipeline.runtime.progress import Progress
+    from pipeline.phases.runner import run_manifest
 
     root = tmp_path_factory.getbasetemp() / "inspect-corpus"
     docs = write_corpus(root)

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from input_files_for_tests import doc_line, write_lines
-from pipeline.cli import build_parser, main
+from pipeline.cli.main import build_parser, main
 
 COMMANDS = ["run", "sample", "demo", "inspect", "verify", "stats", "report", "clusters"]
 

@@ -17,9 +17,9 @@ import ray
 from ray_cluster_for_tests import LocalAutoscalingCluster, LocalRayCluster
 
 from pipeline.manifest import load_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.runtime.progress import Progress
+from pipeline.phases.runner import run_manifest
+from pipeline.sample.corpus import write_sample_corpus
 
 
 def _outputs(run_dir: Path) -> dict[str, str]:
@@ -44,7 +44,7 @@ def single_node_run(tmp_path_factory, ray_instance) -> Path:
 
 
 def _command(root: Path, out: Path, address: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "run", str(root / "run.yaml"), "--out", str(out), "--address", address, "--quiet"]
+    return [sys.executable, "-m", "pipeline.cli.main", "run", str(root / "run.yaml"), "--out", str(out), "--address", address, "--quiet"]
 
 
 def test_a_two_worker_cluster_writes_the_single_node_bytes(single_node_run):

@@ -13,26 +13,26 @@ from inspect_corpus_for_tests import CLUSTERS, FILE_INDEX
 from inspect_corpus_for_tests import finished_run as shared_run
 from rich.console import Console
 
-from pipeline import cluster_table
-from pipeline.audit_sample import draw_sample
-from pipeline.cluster_table import (
+from pipeline.inspection import cluster_table
+from pipeline.inspection.audit_sample import draw_sample
+from pipeline.inspection.cluster_table import (
     cluster_composition,
     cluster_rows,
     document_rows,
     group_ranges,
     largest_clusters,
 )
-from pipeline.cluster_view import (
+from pipeline.inspection.cluster_view import (
     describe_clusters,
     find_document,
     parse_document,
     show_clusters,
 )
 from pipeline.errors import UserError
-from pipeline.inspect_commands import register
-from pipeline.parallel_map import parallel_map
-from pipeline.run_stats import CLUSTERS as CLUSTERS_FILE
-from pipeline.run_stats import RunFiles
+from pipeline.cli.inspect_commands import register
+from pipeline.runtime.ray_or_local_map import parallel_map
+from pipeline.inspection.run_files import CLUSTERS as CLUSTERS_FILE
+from pipeline.inspection.run_files import RunFiles
 from stages.batch import make_doc_id
 
 

@@ -17,14 +17,14 @@ import pytest
 from datasketch import MinHash
 
 from input_files_for_tests import doc_line, write_lines
-from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
-from pipeline.filesystems import expand_inputs
+from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
+from pipeline.formats.filesystems import expand_inputs
 from pipeline.manifest import parse_manifest
-from pipeline.prepare_phase import run_prepare_phase
-from pipeline.ray_runtime import InFlightLimit
-from pipeline.progress import Progress
-from pipeline.run_directory import RunDirectory
-from pipeline.runner import prepare_hash
+from pipeline.phases.prepare import run_prepare_phase
+from pipeline.runtime.ray_session import InFlightLimit
+from pipeline.runtime.progress import Progress
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.phases.runner import prepare_hash
 from stages.batch import make_doc_id, split_doc_id
 
 THRESHOLD = 0.8

@@ -23,8 +23,8 @@ from ray.autoscaler._private.util import prepare_config, validate_config
 from ray.scripts.scripts import start as ray_start_command
 
 import pipeline
-from pipeline.cli import build_parser
-from pipeline.filesystems import is_uri
+from pipeline.cli.main import build_parser
+from pipeline.formats.filesystems import is_uri
 from pipeline.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]

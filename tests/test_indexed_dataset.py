@@ -1,7 +1,7 @@
 """MMIDIDX writer and reader: bytes checked by hand and by an independent parser written here.
 
 The parser below follows the layout of Megatron / GPT-NeoX `MMapIndexedDataset.Index` with `struct`
-and `np.frombuffer`; it shares no code with `pipeline.indexed_dataset`.
+and `np.frombuffer`; it shares no code with `pipeline.formats.indexed_dataset`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow.fs as pafs
 import pytest
 
-import pipeline.indexed_dataset as indexed_dataset
-from pipeline.indexed_dataset import IndexedDataset, IndexedDatasetWriter, RangeIndexedDataset
+import pipeline.formats.indexed_dataset as indexed_dataset
+from pipeline.formats.indexed_dataset import IndexedDataset, IndexedDatasetWriter, RangeIndexedDataset
 
 CODES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 8: np.uint16}
 

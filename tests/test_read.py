@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zstandard
 
-from pipeline.input_files import LineChunk, StreamDamage, iter_line_chunks
+from pipeline.formats.input_files import LineChunk, StreamDamage, iter_line_chunks
 from stages.batch import make_doc_id, split_doc_id
 from stages.read import ReadConfig, parse_lines
 from input_files_for_tests import doc_line, write_lines

@@ -24,13 +24,13 @@ import pyarrow.fs as pafs
 import pytest
 from s3_server_for_tests import CREDENTIALS, s3_server
 
-from pipeline.filesystems import child_location, expand_inputs, location_name
+from pipeline.formats.filesystems import child_location, expand_inputs, location_name
 from pipeline.manifest import load_manifest
-from pipeline.progress import Progress
-from pipeline.run_directory import RunDirectory
-from pipeline.runner import run_manifest
-from pipeline.sample_corpus import write_sample_corpus
-from pipeline.verify import verify_run
+from pipeline.runtime.progress import Progress
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.phases.runner import run_manifest
+from pipeline.sample.corpus import write_sample_corpus
+from pipeline.inspection.verify import verify_run
 
 BUCKET = "pileline-test"
 SETTINGS = (
@@ -78,7 +78,7 @@ def test_a_glob_on_s3_keeps_the_query_and_sorts_by_name(corpus, s3):
 
 
 def _run(manifest: Path, *flags: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "2", "--quiet", *flags]
+    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--num-cpus", "2", "--quiet", *flags]
     return subprocess.run(
         command, check=False, capture_output=True, text=True, timeout=timeout, env={**os.environ, **CREDENTIALS, **(env or {})}
     )
@@ -142,7 +142,7 @@ def test_a_run_directory_on_s3_matches_a_local_one_after_a_driver_kill(corpus, s
     """Local inputs, run directory on S3: killed mid-dedup, run again, same bytes as the local run."""
     location = f"s3://{BUCKET}/killed{s3}"
     run = RunDirectory(location)
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(corpus / "local.yaml"), "--out", location, "--num-cpus", "2", "--quiet"]
+    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(corpus / "local.yaml"), "--out", location, "--num-cpus", "2", "--quiet"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS})
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:

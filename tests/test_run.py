@@ -13,10 +13,10 @@ import orjson
 import pyarrow.parquet as pq
 
 from input_files_for_tests import doc_line, write_lines
-from pipeline.accounting import balances
+from pipeline.phases.accounting import balances
 from pipeline.manifest import parse_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
+from pipeline.runtime.progress import Progress
+from pipeline.phases.runner import run_manifest
 
 SETS = ["Pile-CC", "ArXiv", "Github", "FreeLaw"]
 WORDS = "the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches".split()
@@ -155,7 +155,7 @@ def test_a_killed_run_resumes_to_identical_outputs(tmp_path, ray_instance):
         f"inputs: ['{tmp_path / 'in'}/*.jsonl.zst']\noutput: {tmp_path / 'killed'}\npartition_docs: 10\n"
         "filter: {preset: slimpajama}\ndedup: {enabled: false}\n"
     )
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest_path), "--quiet", "--address", _ray_address(ray_instance)]
+    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest_path), "--quiet", "--address", _ray_address(ray_instance)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stage_root = tmp_path / "killed" / "stages"
     deadline = time.monotonic() + 120

@@ -16,17 +16,17 @@ from rich.console import Console
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tiktoken_ext import openai_public
 
-from pipeline.cluster_table import group_ranges, overlapping_groups
+from pipeline.inspection.cluster_table import group_ranges, overlapping_groups
 from pipeline.errors import UserError
-from pipeline.inspect_commands import register
-from pipeline.length_stats import length_histograms, partition_lengths
-from pipeline.run_stats import (
-    RunFiles,
+from pipeline.cli.inspect_commands import register
+from pipeline.inspection.length_stats import length_histograms, partition_lengths
+from pipeline.inspection.run_files import RunFiles
+from pipeline.inspection.run_stats import (
     cluster_size_summary,
     gather_stats,
     summary_text,
 )
-from pipeline.stats_tables import rich_table, size_ranges, stats_tables
+from pipeline.inspection.stats_tables import rich_table, size_ranges, stats_tables
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,10 @@ import zstandard
 
 from gpt2_oracle import tiktoken_gpt2
 from pipeline.manifest import parse_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
-from pipeline.sample_corpus import write_sample_corpus
-from pipeline.token_reader import DocumentShards, SequenceShards
+from pipeline.runtime.progress import Progress
+from pipeline.phases.runner import run_manifest
+from pipeline.sample.corpus import write_sample_corpus
+from pipeline.formats.token_reader import DocumentShards, SequenceShards
 from test_training_order import neox_getitem, neox_index_mappings
 
 SEQ_LEN = 63
@@ -176,7 +176,7 @@ def test_tokens_are_identical_for_any_partition_size_and_tasks_in_flight(tokens_
 def test_tokens_are_identical_on_a_one_cpu_embedded_ray(tokens_run, tmp_path):
     manifest = tmp_path / "one-cpu.yaml"
     manifest.write_text(orjson.dumps(_manifest(tokens_run / "sample", tmp_path / "one").model_dump(mode="json")).decode())
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "1", "--partition-docs", "61", "--quiet"]
+    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--num-cpus", "1", "--partition-docs", "61", "--quiet"]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     assert _tokens_outputs(tmp_path / "one") == _tokens_outputs(tokens_run / "run")
