@@ -23,7 +23,8 @@ from stages.read import ReadConfig, parse_lines
 SAMPLE_DOCS = 28_000
 """About 100 MB of text from `write_sample_corpus`."""
 SAMPLE_FILES = 4
-"""Train files of the generated sample: datatrove reads one file per task, and 4 files split evenly over 1, 2 or 4 workers."""
+"""Train files of the generated sample: datatrove reads one file per task, and 4 files split evenly over 1, 2 or 4
+workers."""
 
 Key = tuple[str, int]
 """(file relative to the corpus directory, 1-based line)."""

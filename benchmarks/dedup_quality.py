@@ -47,11 +47,11 @@ import orjson
 import pyarrow.parquet as pq
 import ray
 
-from pipeline.phases.dedup import VERIFY_ALL_PAIRS_UP_TO
 from pipeline.formats.filesystems import expand_inputs
 from pipeline.manifest import Manifest, parse_manifest
-from pipeline.runtime.progress import Progress
+from pipeline.phases.dedup import VERIFY_ALL_PAIRS_UP_TO
 from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.runtime.progress import Progress
 from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
 from stages.batch import make_doc_id
 from stages.dedup import DEDUP_PRESETS
@@ -139,18 +139,27 @@ def pileline_removed(manifest: Manifest) -> dict[int, int]:
     return {r["doc_id"]: keeper[r["cluster_id"]] for r in rows if not r["kept"]}
 
 
-def reference(manifest: Manifest, texts: dict[int, str], signatures: dict[int, np.ndarray], bands_rows: tuple[int, int]):
+def reference(
+    manifest: Manifest, texts: dict[int, str], signatures: dict[int, np.ndarray], bands_rows: tuple[int, int]
+):
     """(all-pairs removed -> kept, pileline's edge rule removed -> kept, seconds) from datasketch.MinHashLSH."""
     dedup = manifest.dedup
     started = time.perf_counter()
     if dedup.bands is not None:
-        lsh = datasketch.MinHashLSH(threshold=dedup.threshold, num_perm=dedup.num_perm, params=(dedup.bands, dedup.rows))
+        lsh = datasketch.MinHashLSH(
+            threshold=dedup.threshold, num_perm=dedup.num_perm, params=(dedup.bands, dedup.rows)
+        )
     else:
         lsh = datasketch.MinHashLSH(threshold=dedup.threshold, num_perm=dedup.num_perm, weights=tuple(dedup.weights))
     template = datasketch.MinHash(num_perm=dedup.num_perm, seed=dedup.seed)
     minhashes = {
-        doc: datasketch.MinHash(num_perm=dedup.num_perm, seed=dedup.seed, hashvalues=values,
-                                permutations=template.permutations, scheme="affine32")
+        doc: datasketch.MinHash(
+            num_perm=dedup.num_perm,
+            seed=dedup.seed,
+            hashvalues=values,
+            permutations=template.permutations,
+            scheme="affine32",
+        )
         for doc, values in signatures.items()
     }
     with lsh.insertion_session() as session:
@@ -189,11 +198,15 @@ def reference(manifest: Manifest, texts: dict[int, str], signatures: dict[int, n
                     stars.union(a, b)
     seconds = time.perf_counter() - started
     if (lsh.b, lsh.r) != bands_rows:
-        sys.exit(f"FAIL: datasketch bands x rows {lsh.b}x{lsh.r} differ from pileline's {bands_rows[0]}x{bands_rows[1]}")
+        sys.exit(
+            f"FAIL: datasketch bands x rows {lsh.b}x{lsh.r} differ from pileline's {bands_rows[0]}x{bands_rows[1]}"
+        )
     return all_pairs.kept_copy(), stars.kept_copy(), seconds
 
 
-def quality(removed: dict[int, int], groups: list[tuple[str, list[int]]], texts: dict[int, str], manifest: Manifest) -> dict:
+def quality(
+    removed: dict[int, int], groups: list[tuple[str, list[int]]], texts: dict[int, str], manifest: Manifest
+) -> dict:
     """Per kind (and unplanned, all): removable, found, removed, precise."""
     dedup = manifest.dedup
     rows = {kind: defaultdict(int) for kind in (*KINDS, UNPLANNED, "all")}
@@ -207,7 +220,9 @@ def quality(removed: dict[int, int], groups: list[tuple[str, list[int]]], texts:
             rows[key]["found"] += found
         kind_of.update({m: kind for m in present})
     for doc, keeper in removed.items():
-        similar = exact_jaccard(texts[doc], texts[keeper], dedup.shingle, dedup.ngram) >= dedup.threshold - PRECISION_SLACK
+        similar = (
+            exact_jaccard(texts[doc], texts[keeper], dedup.shingle, dedup.ngram) >= dedup.threshold - PRECISION_SLACK
+        )
         for key in (kind_of.get(doc, UNPLANNED), "all"):
             rows[key]["removed"] += 1
             rows[key]["precise"] += similar
@@ -220,8 +235,10 @@ def _ratio(numerator: int, denominator: int) -> str:
 
 def print_table(title: str, ours: dict, theirs: dict) -> None:
     print(f"\n{title}")
-    header = (f"| {'kind':10} | {'removable':>9} | {'recall':>7} | {'ref recall':>10} | {'removed':>7} | "
-              f"{'precision':>9} | {'ref removed':>11} | {'ref precision':>13} |")
+    header = (
+        f"| {'kind':10} | {'removable':>9} | {'recall':>7} | {'ref recall':>10} | {'removed':>7} | "
+        f"{'precision':>9} | {'ref removed':>11} | {'ref precision':>13} |"
+    )
     print(header)
     cells = header.strip("|").split("|")
     print("|" + "|".join(["-" * len(cells[0])] + ["-" * (len(cell) - 1) + ":" for cell in cells[1:]]) + "|")
@@ -230,19 +247,27 @@ def print_table(title: str, ours: dict, theirs: dict) -> None:
         removable = "-" if kind == UNPLANNED else str(a["removable"])
         recall = "-" if kind == UNPLANNED else _ratio(a["found"], a["removable"])
         ref_recall = "-" if kind == UNPLANNED else _ratio(b["found"], b["removable"])
-        print(f"| {kind:10} | {removable:>9} | {recall:>7} | {ref_recall:>10} | {a['removed']:>7} | "
-              f"{_ratio(a['precise'], a['removed']):>9} | {b['removed']:>11} | {_ratio(b['precise'], b['removed']):>13} |")
+        print(
+            f"| {kind:10} | {removable:>9} | {recall:>7} | {ref_recall:>10} | {a['removed']:>7} | "
+            f"{_ratio(a['precise'], a['removed']):>9} | {b['removed']:>11} | {_ratio(b['precise'], b['removed']):>13} |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, help="a sample corpus directory (with ground_truth.jsonl); default: generated")
+    parser.add_argument(
+        "--corpus", type=Path, help="a sample corpus directory (with ground_truth.jsonl); default: generated"
+    )
     parser.add_argument("--docs", type=int, default=6000, help="documents of the generated sample (default 6000)")
     parser.add_argument("--preset", choices=sorted(DEDUP_PRESETS), default="pythia")
     parser.add_argument("--verify", choices=["none", "signature", "exact"], default="none")
-    parser.add_argument("--partition-docs", type=int, default=1000, help="documents per prepare partition (default 1000)")
+    parser.add_argument(
+        "--partition-docs", type=int, default=1000, help="documents per prepare partition (default 1000)"
+    )
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the embedded Ray (default 2)")
-    parser.add_argument("--work", type=Path, help="keep the corpus and run directory here (default: a temporary directory)")
+    parser.add_argument(
+        "--work", type=Path, help="keep the corpus and run directory here (default: a temporary directory)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="dedup-quality-") as scratch:
@@ -254,8 +279,13 @@ def main() -> None:
                 write_sample_corpus(corpus, docs=args.docs, seed=0)
         if not (corpus / GROUND_TRUTH).exists():
             sys.exit(f"{corpus}: no {GROUND_TRUTH}; give a corpus written by pipeline.sample.corpus")
-        ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING,
-                 log_to_driver=False)
+        ray.init(
+            address="local",
+            num_cpus=args.cpus,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
         try:
             manifest, run_seconds = run_pipeline(corpus, work, args.preset, args.verify, args.partition_docs)
         finally:
@@ -268,35 +298,58 @@ def main() -> None:
         all_pairs, stars, reference_seconds = reference(manifest, texts, signatures, bands_rows)
 
     dedup = manifest.dedup
-    print(f"corpus: {corpus} ({len(texts)} train documents, {len(groups)} ground-truth groups); preset {args.preset}: "
-          f"{dedup.shingle} {dedup.ngram}-grams, {dedup.num_perm} permutations, threshold {dedup.threshold}, "
-          f"{bands_rows[0]} bands x {bands_rows[1]} rows ({stats['params']['banding']}), verify {dedup.verify}")
-    print(f"pileline: whole run {run_seconds:.1f} s on {args.cpus} CPUs; {stats['candidate_pairs']} candidate pairs, "
-          f"{stats['star_edges']} star edges, {stats['edges']} edges after verification, {stats['duplicates']} removed")
-    print(f"reference (datasketch.MinHashLSH, all candidate pairs, same verification): {reference_seconds:.1f} s; "
-          f"{len(all_pairs)} removed")
-    print_table(f"recall and precision (precision: kept copy's exact Jaccard >= {dedup.threshold - PRECISION_SLACK:.2f})",
-                quality(ours, groups, texts, manifest), quality(all_pairs, groups, texts, manifest))
+    print(
+        f"corpus: {corpus} ({len(texts)} train documents, {len(groups)} ground-truth groups); preset {args.preset}: "
+        f"{dedup.shingle} {dedup.ngram}-grams, {dedup.num_perm} permutations, threshold {dedup.threshold}, "
+        f"{bands_rows[0]} bands x {bands_rows[1]} rows ({stats['params']['banding']}), verify {dedup.verify}"
+    )
+    print(
+        f"pileline: whole run {run_seconds:.1f} s on {args.cpus} CPUs; {stats['candidate_pairs']} candidate pairs, "
+        f"{stats['star_edges']} star edges, {stats['edges']} edges after verification, {stats['duplicates']} removed"
+    )
+    print(
+        f"reference (datasketch.MinHashLSH, all candidate pairs, same verification): {reference_seconds:.1f} s; "
+        f"{len(all_pairs)} removed"
+    )
+    print_table(
+        f"recall and precision (precision: kept copy's exact Jaccard >= {dedup.threshold - PRECISION_SLACK:.2f})",
+        quality(ours, groups, texts, manifest),
+        quality(all_pairs, groups, texts, manifest),
+    )
 
     ok = True
     removed, reference_removed, star_removed = set(ours), set(all_pairs), set(stars)
     if dedup.verify == "none" and removed != reference_removed:
-        print(f"FAIL: verify none: pileline removed {len(removed)}, datasketch {len(reference_removed)}; "
-              f"{len(removed - reference_removed)} only in pileline, {len(reference_removed - removed)} only in datasketch",
-              file=sys.stderr)
+        print(
+            f"FAIL: verify none: pileline removed {len(removed)}, datasketch {len(reference_removed)}; "
+            f"{len(removed - reference_removed)} only in pileline, {len(reference_removed - removed)} only in "
+            "datasketch",
+            file=sys.stderr,
+        )
         ok = False
     if removed != star_removed:
-        print(f"FAIL: pileline's removed set differs from its edge rule over datasketch's band tables "
-              f"({len(removed ^ star_removed)} documents)", file=sys.stderr)
+        print(
+            f"FAIL: pileline's removed set differs from its edge rule over datasketch's band tables "
+            f"({len(removed ^ star_removed)} documents)",
+            file=sys.stderr,
+        )
         ok = False
     if not removed <= reference_removed:
-        print(f"FAIL: pileline removed {len(removed - reference_removed)} documents the all-pairs reference keeps",
-              file=sys.stderr)
+        print(
+            f"FAIL: pileline removed {len(removed - reference_removed)} documents the all-pairs reference keeps",
+            file=sys.stderr,
+        )
         ok = False
     if ok:
-        print(f"identity: pileline's removed set equals its edge rule computed on datasketch's band tables; "
-              f"all-pairs reference removes {len(reference_removed - removed)} more "
-              f"({'must be 0 without verification' if dedup.verify == 'none' else 'stars in buckets of more than ' + str(VERIFY_ALL_PAIRS_UP_TO) + ', not all pairs'})")
+        print(
+            f"identity: pileline's removed set equals its edge rule computed on datasketch's band tables; "
+            f"all-pairs reference removes {len(reference_removed - removed)} more "
+            + (
+                "(must be 0 without verification)"
+                if dedup.verify == "none"
+                else f"(stars in buckets of more than {VERIFY_ALL_PAIRS_UP_TO}, not all pairs)"
+            )
+        )
     sys.exit(0 if ok else 1)
 
 

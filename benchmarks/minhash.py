@@ -23,19 +23,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 import datasketch
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (registers pa.compute)
 import rensa
-
-from process_tree import run_pinned
 from corpus import SAMPLE_DOCS, read_documents
+from process_tree import run_pinned
+
 from pipeline.sample.corpus import write_sample_corpus
 from stages.dedup import DedupConfig
 from stages.minhash import shingle_hash32, shingles, signatures
-
 
 
 def datasketch_signatures(texts: list[str], config: DedupConfig, hashfunc=None) -> np.ndarray:
@@ -88,7 +86,10 @@ def measure(table: pa.Table, config: DedupConfig, check_docs: int) -> tuple[list
         "stage, hash=sha1": (lambda: column, lambda c: signatures(c, sha1_config)),
         "stage, default hash": (lambda: column, lambda c: signatures(c, default_config)),
     }
-    results = {name: run_pinned(prepare, work, lambda inputs, work=work: work(inputs[:1])) for name, (prepare, work) in runs.items()}
+    results = {
+        name: run_pinned(prepare, work, lambda inputs, work=work: work(inputs[:1]))
+        for name, (prepare, work) in runs.items()
+    }
 
     ok = True
     if not np.array_equal(results["stage, hash=sha1"][0], results["datasketch MinHash.update_batch (sha1)"][0]):

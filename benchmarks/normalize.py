@@ -23,10 +23,9 @@ from pathlib import Path
 
 import ftfy
 import pyarrow as pa
-
 from corpus import SAMPLE_DOCS, read_documents
-from stages.normalize import NormalizeConfig, fix_text, normalize_batch
 
+from stages.normalize import NormalizeConfig, fix_text, normalize_batch
 
 
 def measure(table: pa.Table, config: NormalizeConfig, chunk_docs: int) -> tuple[float, float, list[str], list[str]]:

@@ -80,7 +80,9 @@ def profile(files: list[Path], manifest: Manifest) -> tuple[Counter, float, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample")
+    parser.add_argument(
+        "--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample"
+    )
     parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
     parser.add_argument("--cpus", type=int, default=1, help="CPUs of the real run's embedded Ray (default 1)")
     parser.add_argument("--partition-docs", type=int, default=2000, help="partition_docs (default 2000)")
@@ -105,14 +107,24 @@ def main() -> None:
     print("| stage | function | CPU s | share | MB/s (one core) |")
     print("|---|---|---:|---:|---:|")
     for stage, function in STAGES:
-        print(f"| {stage} | `{function}` | {seconds[stage]:.2f} | {seconds[stage] / total:.1%} | {megabytes / seconds[stage]:.1f} |")
+        print(
+            f"| {stage} | `{function}` | {seconds[stage]:.2f} | {seconds[stage] / total:.1%} | "
+            f"{megabytes / seconds[stage]:.1f} |"
+        )
     print(f"| all stage functions | | {total:.2f} | 100% | {megabytes / total:.2f} |")
-    print(f"\n### The real run ({args.cpus} CPU{'s' if args.cpus > 1 else ''}): {run.wall:.1f} s wall, "
-          f"{run.cpu:.1f} CPU s of all its processes, peak RSS {run.peak_rss / 2**20:,.0f} MB")
-    print(f"\nCPU beyond the stage functions (Ray, Parquet and token files, global dedup, start-up): "
-          f"{run.cpu - total:.1f} s ({(run.cpu - total) / run.cpu:.0%} of the run's CPU)")
+    print(
+        f"\n### The real run ({args.cpus} CPU{'s' if args.cpus > 1 else ''}): {run.wall:.1f} s wall, "
+        f"{run.cpu:.1f} CPU s of all its processes, peak RSS {run.peak_rss / 2**20:,.0f} MB"
+    )
+    print(
+        f"\nCPU beyond the stage functions (Ray, Parquet and token files, global dedup, start-up): "
+        f"{run.cpu - total:.1f} s ({(run.cpu - total) / run.cpu:.0%} of the run's CPU)"
+    )
     print_phases(
-        "pileline", grouped_phases(timings["phases"]), run.wall, timings["run_seconds"],
+        "pileline",
+        grouped_phases(timings["phases"]),
+        run.wall,
+        timings["run_seconds"],
         "(Ray start and stop, driver work between phases)",
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-
 import orjson
 import pyarrow as pa
 from pydantic import Field

@@ -8,14 +8,14 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
-
 from input_files_for_tests import doc_line, write_lines
-from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase
-from pipeline.runtime.ray_session import InFlightLimit
-from pipeline.manifest import parse_manifest
-from pipeline.runtime.progress import Progress
+
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.manifest import parse_manifest
+from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase
 from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit
 from stages.batch import make_doc_id
 
 VOCABULARY = [f"w{i}" for i in range(5000)]

@@ -19,8 +19,8 @@ from pathlib import Path
 import orjson
 
 from pipeline.manifest import load_manifest
-from pipeline.runtime.progress import Progress
 from pipeline.phases.runner import run_manifest
+from pipeline.runtime.progress import Progress
 from pipeline.sample.corpus import write_sample_corpus
 
 PHASES = {

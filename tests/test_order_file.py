@@ -1,4 +1,5 @@
-"""Memory-mapped `.npz` members equal what `np.load` reads; remote run directories get one local copy per file version."""
+"""Memory-mapped `.npz` members equal what `np.load` reads; remote run directories get one local copy per file
+version."""
 
 from __future__ import annotations
 

@@ -69,30 +69,56 @@ def register(commands: argparse._SubParsersAction) -> None:
         "cluster sizes and tokens per subset, read from RUN_DIR's manifest.json and stats/.",
     )
     stats.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (holds manifest.json)")
-    stats.add_argument("--json", action="store_true", help="print one JSON object with the same numbers instead of tables")
+    stats.add_argument(
+        "--json", action="store_true", help="print one JSON object with the same numbers instead of tables"
+    )
     stats.set_defaults(func=cmd_stats)
 
     report = commands.add_parser(
-        "report", help="write a self-contained HTML report with plots and an audit sample",
-        description="Write one HTML file (plots embedded, opens offline): the stats tables, plots per subset, the largest "
+        "report",
+        help="write a self-contained HTML report with plots and an audit sample",
+        description="Write one HTML file (plots embedded, opens offline): the stats tables, plots per subset, the "
+                    "largest "
         "duplicate clusters, and an audit sample of removed documents beside their kept copy with the estimated "
         "precision of dedup. Per-document statistics are computed per partition, on Ray with --num-cpus or --address.",
     )
     report.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (holds manifest.json)")
     report.add_argument("--out", help="where to write the report (default RUN_DIR/stats/report.html)")
-    report.add_argument("--audit", type=non_negative_int, default=50, metavar="N", help="removed documents in the audit sample (default 50)")
-    report.add_argument("--seed", type=non_negative_int, help="seed of the audit sample (default: the run manifest's seed)")
-    report.add_argument("--num-cpus", type=positive_int, help="start an embedded Ray with this many CPUs for the per-partition work")
+    report.add_argument(
+        "--audit",
+        type=non_negative_int,
+        default=50,
+        metavar="N",
+        help="removed documents in the audit sample (default 50)",
+    )
+    report.add_argument(
+        "--seed", type=non_negative_int, help="seed of the audit sample (default: the run manifest's seed)"
+    )
+    report.add_argument(
+        "--num-cpus", type=positive_int, help="start an embedded Ray with this many CPUs for the per-partition work"
+    )
     report.add_argument("--address", help="use an existing Ray cluster for the per-partition work")
     report.set_defaults(func=cmd_report)
 
     clusters = commands.add_parser(
-        "clusters", help="show duplicate clusters: members, which was kept and why",
-        description="Without options, list the 20 largest duplicate clusters. With --cluster or --doc, show one cluster's "
-        "members with their subset, size, beginning and exact Jaccard similarity to the kept copy, and why that copy was kept.",
+        "clusters",
+        help="show duplicate clusters: members, which was kept and why",
+        description="Without options, list the 20 largest duplicate clusters. With --cluster or --doc, show one "
+                    "cluster's "
+        "members with their subset, size, beginning and exact Jaccard similarity to the kept copy, and why that copy "
+        "was kept.",
     )
     clusters.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (holds manifest.json)")
     clusters.add_argument("--cluster", type=int, metavar="ID", help="a cluster id (the smallest doc_id of its members)")
-    clusters.add_argument("--doc", metavar="SOURCE:LINE", help="the cluster of this document, e.g. 00.jsonl.zst:31 (SOURCE may be a path suffix)")
-    clusters.add_argument("--limit", type=positive_int, default=50, help="members to show, first by doc_id (kept ones always shown; default 50)")
+    clusters.add_argument(
+        "--doc",
+        metavar="SOURCE:LINE",
+        help="the cluster of this document, e.g. 00.jsonl.zst:31 (SOURCE may be a path suffix)",
+    )
+    clusters.add_argument(
+        "--limit",
+        type=positive_int,
+        default=50,
+        help="members to show, first by doc_id (kept ones always shown; default 50)",
+    )
     clusters.set_defaults(func=cmd_clusters)

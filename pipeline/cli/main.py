@@ -9,8 +9,8 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline.cli.argument_types import positive_int
-from pipeline.errors import UserError
 from pipeline.cli.inspect_commands import register as register_inspection_commands
+from pipeline.errors import UserError
 from pipeline.manifest import load_manifest
 from pipeline.runtime.progress import Progress
 
@@ -120,7 +120,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pileline",
-        description="Prepare the Pile for LM training: ftfy, filters, MinHash-LSH dedup, GPT-2 tokens, seeded shards, on Ray.",
+        description="Prepare the Pile for LM training: ftfy, filters, MinHash-LSH dedup, GPT-2 tokens, seeded "
+                    "shards, on Ray.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -128,34 +129,61 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("manifest", help="the run manifest (YAML)")
     run.add_argument("--out", help="run directory (overrides `output`)")
     run.add_argument("--num-cpus", type=positive_int, help="CPUs of the embedded Ray (overrides `ray.num_cpus`)")
-    run.add_argument("--address", help="address of an existing Ray cluster (overrides `ray.address`; RAY_ADDRESS also works)")
+    run.add_argument(
+        "--address", help="address of an existing Ray cluster (overrides `ray.address`; RAY_ADDRESS also works)"
+    )
     run.add_argument("--partition-docs", type=positive_int, help="documents per partition (overrides `partition_docs`)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.set_defaults(func=cmd_run)
 
-    sample = commands.add_parser("sample", help="write a generated Pile-layout sample corpus", description="Write a deterministic, Pile-layout sample corpus with duplicates and a ground-truth file.")
+    sample = commands.add_parser(
+        "sample",
+        help="write a generated Pile-layout sample corpus",
+        description="Write a deterministic, Pile-layout sample corpus with duplicates and a ground-truth file.",
+    )
     sample.add_argument("out_dir", help="where to write train/NN.jsonl.zst, val.jsonl.zst, ground_truth.jsonl")
-    sample.add_argument("--docs", type=positive_int, default=DEMO_DOCS, help=f"number of documents (default {DEMO_DOCS})")
+    sample.add_argument(
+        "--docs", type=positive_int, default=DEMO_DOCS, help=f"number of documents (default {DEMO_DOCS})"
+    )
     sample.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
     sample.set_defaults(func=cmd_sample)
 
-    demo = commands.add_parser("demo", help="sample + run + summary on an embedded Ray", description="Write a sample corpus and run manifests/demo.yaml on it with an embedded local Ray.")
-    demo.add_argument("--out", default="pileline-demo", help="directory for the sample and the run (default ./pileline-demo)")
-    demo.add_argument("--docs", type=positive_int, default=DEMO_DOCS, help=f"documents in the sample (default {DEMO_DOCS})")
+    demo = commands.add_parser(
+        "demo",
+        help="sample + run + summary on an embedded Ray",
+        description="Write a sample corpus and run manifests/demo.yaml on it with an embedded local Ray.",
+    )
+    demo.add_argument(
+        "--out", default="pileline-demo", help="directory for the sample and the run (default ./pileline-demo)"
+    )
+    demo.add_argument(
+        "--docs", type=positive_int, default=DEMO_DOCS, help=f"documents in the sample (default {DEMO_DOCS})"
+    )
     demo.add_argument("--num-cpus", type=positive_int, help="CPUs of the embedded Ray (default: all)")
     demo.add_argument("--quiet", action="store_true", help="no progress display")
     demo.set_defaults(func=cmd_demo)
 
-    inspect = commands.add_parser("inspect", help="show the sequences of one training step", description="Print the sequences of training step S, decoded, with the documents (source, line, pile_set_name) each spans.")
+    inspect = commands.add_parser(
+        "inspect",
+        help="show the sequences of one training step",
+        description="Print the sequences of training step S, decoded, with the documents (source, line, "
+                    "pile_set_name) each spans.",
+    )
     inspect.add_argument("run_dir", help="a finished run directory")
     inspect.add_argument("--step", type=int, required=True, help="training step (0-based)")
-    inspect.add_argument("--batch-size", type=positive_int, help="sequences per step (default: shards.global_batch of the run)")
+    inspect.add_argument(
+        "--batch-size", type=positive_int, help="sequences per step (default: shards.global_batch of the run)"
+    )
     inspect.add_argument("--row", type=int, help="show only this row of the batch")
     inspect.add_argument("--tokens", action="store_true", help="print token ids instead of text")
     inspect.add_argument("--chars", type=positive_int, default=400, help="characters of text per row (default 400)")
     inspect.set_defaults(func=cmd_inspect)
 
-    verify = commands.add_parser("verify", help="re-hash a run's outputs against manifest.json", description="Re-hash every output listed in manifest.json; exit 1 naming any file that differs or is missing.")
+    verify = commands.add_parser(
+        "verify",
+        help="re-hash a run's outputs against manifest.json",
+        description="Re-hash every output listed in manifest.json; exit 1 naming any file that differs or is missing.",
+    )
     verify.add_argument("run_dir", help="a finished run directory")
     verify.add_argument("--quiet", action="store_true", help="no progress display")
     verify.set_defaults(func=cmd_verify)
@@ -174,7 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pileline: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pileline: interrupted; finished partitions are kept, run the same command again to resume", file=sys.stderr)
+        print(
+            "pileline: interrupted; finished partitions are kept, run the same command again to resume", file=sys.stderr
+        )
         return 130
 
 

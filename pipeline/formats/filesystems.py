@@ -75,7 +75,9 @@ def _expand_one(pattern: str) -> list[str]:
             return [os.path.abspath(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)]
         path = os.path.abspath(pattern)
         if os.path.isdir(path):
-            raise UserError(f"{pattern}: is a directory; name files or a glob such as {pattern.rstrip('/')}/*.jsonl.zst")
+            raise UserError(
+                f"{pattern}: is a directory; name files or a glob such as {pattern.rstrip('/')}/*.jsonl.zst"
+            )
         return [path] if os.path.exists(path) else []
     filesystem, path = resolve(pattern)
     scheme = pattern.split("://", 1)[0]

@@ -146,7 +146,8 @@ class IndexedDatasetWriter:
         """Write the index, then rename `.bin` and finally `.idx` to their final names."""
         self._check_open()
         if self._last_document_end != self._items:
-            raise ValueError(f"{self.prefix}: {self._items - self._last_document_end} items after the last end_document()")
+            raise ValueError(f"{self.prefix}: {self._items - self._last_document_end} items after the last "
+                             "end_document()")
         for handle in (self._bin, self._sizes, self._doc_idx):
             handle.close()
         self._open = False
@@ -241,7 +242,9 @@ class IndexedDataset:
         self.dtype = DTYPE_CODES[code]
         self.sizes = _map(path, SIZE_DTYPE, HEADER.size, items)
         self.pointers = _map(path, POINTER_DTYPE, HEADER.size + items * SIZE_DTYPE.itemsize, items)
-        self.doc_idx = _map(path, DOC_IDX_DTYPE, HEADER.size + items * (SIZE_DTYPE.itemsize + POINTER_DTYPE.itemsize), entries)
+        self.doc_idx = _map(
+            path, DOC_IDX_DTYPE, HEADER.size + items * (SIZE_DTYPE.itemsize + POINTER_DTYPE.itemsize), entries
+        )
         bin_path = data_path(self.prefix)
         bin_bytes = Path(bin_path).stat().st_size
         needed = int(self.pointers[-1]) + int(self.sizes[-1]) * self.dtype.itemsize if items else 0

@@ -47,7 +47,9 @@ class _Damaged(Exception):
         self.detail = detail
 
 
-def _concatenated_members(blocks: Iterator[bytes], new_member, errors: tuple, kind: str, magic: bytes | None) -> Iterator[bytes]:
+def _concatenated_members(
+    blocks: Iterator[bytes], new_member, errors: tuple, kind: str, magic: bytes | None
+) -> Iterator[bytes]:
     """Decompress concatenated members (zstd frames, gzip members) with `new_member()` decoders.
 
     Raise `_Damaged` when a member does not start with `magic`, when a decoder raises one of
@@ -103,7 +105,9 @@ def decompressed_blocks(location: str, digest=None) -> Iterator[bytes]:
     blocks = _raw_blocks(location, digest)
     name = location_name(location)
     if name.endswith(".zst"):
-        return _concatenated_members(blocks, zstandard.ZstdDecompressor().decompressobj, (zstandard.ZstdError,), "zstd", ZSTD_MAGIC)
+        return _concatenated_members(
+            blocks, zstandard.ZstdDecompressor().decompressobj, (zstandard.ZstdError,), "zstd", ZSTD_MAGIC
+        )
     if name.endswith(".gz"):
         return _concatenated_members(blocks, lambda: zlib.decompressobj(wbits=31), (zlib.error,), "gzip", None)
     return blocks

@@ -41,13 +41,17 @@ def npz_memmaps(path: str) -> dict[str, np.ndarray]:
                 raise ValueError(f"{path}: no zip entry at offset {info.header_offset} for {info.filename}")
             raw.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
             version = np.lib.format.read_magic(raw)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, fortran, dtype = read_header(raw)
             name = info.filename.removesuffix(".npy")
             if int(np.prod(shape)) == 0:
                 arrays[name] = np.empty(shape, dtype)
             else:
-                arrays[name] = np.memmap(path, dtype=dtype, mode="r", offset=raw.tell(), shape=shape, order="F" if fortran else "C")
+                arrays[name] = np.memmap(
+                    path, dtype=dtype, mode="r", offset=raw.tell(), shape=shape, order="F" if fortran else "C"
+                )
     return arrays
 
 
@@ -61,7 +65,10 @@ def local_copy(run: RunDirectory, relative: str) -> str:
         return target
     handle, partial = tempfile.mkstemp(prefix=os.path.basename(target) + ".", dir=os.path.dirname(target))
     try:
-        with os.fdopen(handle, "wb") as out, run.filesystem.open_input_stream(run.path(relative), compression=None) as stream:
+        with (
+            os.fdopen(handle, "wb") as out,
+            run.filesystem.open_input_stream(run.path(relative), compression=None) as stream,
+        ):
             shutil.copyfileobj(stream, out, COPY_BLOCK)
         os.replace(partial, target)
     except BaseException:

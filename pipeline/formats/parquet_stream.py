@@ -44,7 +44,7 @@ class StableParquetWriter:
             self._flush(self.pending_rows)
         self.writer.close()
 
-    def __enter__(self) -> "StableParquetWriter":
+    def __enter__(self) -> StableParquetWriter:
         return self
 
     def __exit__(self, kind, value, traceback) -> None:

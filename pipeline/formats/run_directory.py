@@ -125,7 +125,11 @@ class RunDirectory:
     def remove_temporaries(self) -> int:
         """Delete `*.tmp-*` files left by a crashed run; returns how many."""
         selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
-        stale = [i.path for i in self.filesystem.get_file_info(selector) if i.type == pafs.FileType.File and is_temporary(i.base_name)]
+        stale = [
+            i.path
+            for i in self.filesystem.get_file_info(selector)
+            if i.type == pafs.FileType.File and is_temporary(i.base_name)
+        ]
         for path in stale:
             self.filesystem.delete_file(path)
         return len(stale)

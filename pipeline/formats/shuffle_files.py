@@ -22,7 +22,9 @@ def write_routed(run: RunDirectory, relative: str, table: pa.Table, buckets: np.
         with pa.ipc.new_file(stream, table.schema) as writer:
             for bucket in range(count):
                 piece = ordered.slice(int(bounds[bucket]), int(bounds[bucket + 1] - bounds[bucket]))
-                writer.write_batch(piece.combine_chunks().to_batches()[0] if piece.num_rows else _empty_batch(table.schema))
+                writer.write_batch(
+                    piece.combine_chunks().to_batches()[0] if piece.num_rows else _empty_batch(table.schema)
+                )
 
 
 def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:

@@ -17,14 +17,22 @@ from contextlib import contextmanager
 import numpy as np
 
 from pipeline.formats.filesystems import is_uri
-from pipeline.formats.indexed_dataset import IndexedDataset, IndexedDatasetWriter, RangeIndexedDataset, data_path, index_path
+from pipeline.formats.indexed_dataset import (
+    IndexedDataset,
+    IndexedDatasetWriter,
+    RangeIndexedDataset,
+    data_path,
+    index_path,
+)
 from pipeline.formats.run_directory import RunDirectory, stream_sha256
 
 UPLOAD_BLOCK = 16 << 20
 
 
 @contextmanager
-def indexed_writer(run: RunDirectory, relative_prefix: str, dtype: np.dtype, digests: dict[str, str]) -> Iterator[IndexedDatasetWriter]:
+def indexed_writer(
+    run: RunDirectory, relative_prefix: str, dtype: np.dtype, digests: dict[str, str]
+) -> Iterator[IndexedDatasetWriter]:
     """An `IndexedDatasetWriter` whose finished pair appears at `relative_prefix` in the run directory;
     the pair's sha256 go into `digests` (hashed from this node's disk, so the outputs need no second read)."""
     if not is_uri(run.location):
@@ -39,7 +47,10 @@ def indexed_writer(run: RunDirectory, relative_prefix: str, dtype: np.dtype, dig
         with IndexedDatasetWriter(local, dtype) as writer:
             yield writer
         _hash_pair(local, relative_prefix, digests)
-        for source, target in ((data_path(local), data_path(relative_prefix)), (index_path(local), index_path(relative_prefix))):
+        for source, target in (
+            (data_path(local), data_path(relative_prefix)),
+            (index_path(local), index_path(relative_prefix)),
+        ):
             with open(source, "rb") as data, run.open_atomic(target) as stream:
                 shutil.copyfileobj(data, stream, UPLOAD_BLOCK)
 

@@ -66,7 +66,9 @@ class DocumentShards:
         self.meta = _sequences_json(self.run_dir)
         self.files = [IndexedDataset(self.run_dir / "tokens" / d["file"]) for d in self.meta["documents"]]
         self.first = np.cumsum([0] + [len(f) for f in self.files])
-        self._tables = [pq.ParquetFile(self.run_dir / "tokens" / f"{d['file']}.parquet") for d in self.meta["documents"]]
+        self._tables = [
+            pq.ParquetFile(self.run_dir / "tokens" / f"{d['file']}.parquet") for d in self.meta["documents"]
+        ]
         self._group_first = [
             np.cumsum([0] + [t.metadata.row_group(k).num_rows for k in range(t.num_row_groups)]) for t in self._tables
         ]

@@ -25,10 +25,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.inspection.cluster_table import cluster_rows, read_group, row_groups
-from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.inspection.cluster_table import cluster_rows, read_group, row_groups
 from pipeline.inspection.run_files import RunFiles
+from pipeline.runtime.ray_or_local_map import parallel_map
 from stages.minhash import estimated_jaccard, exact_jaccard, fmix64, splitmix64
 
 Z_95 = 1.959963984540054
@@ -76,7 +76,9 @@ def draw_sample(files: RunFiles, n: int, seed: int) -> pa.Table:
         merged = part if acc is None else pa.concat_tables([acc, part])
         return merged.sort_by("key").slice(0, n)
 
-    result = parallel_map(sample_in_group, [(files.run, g, seed, n) for g in range(row_groups(files.run))], combine, None)
+    result = parallel_map(
+        sample_in_group, [(files.run, g, seed, n) for g in range(row_groups(files.run))], combine, None
+    )
     return pa.table({}) if result is None else result
 
 
@@ -106,7 +108,11 @@ def word_diff(removed: str, kept: str, limit: int = DIFF_WORDS, context: int = C
             words = a[i1:i2]
             if len(words) > 2 * context:
                 skipped = f"… {len(words) - 2 * context:,} words …"
-                pieces += [("equal", " ".join(words[:context])), ("skip", skipped), ("equal", " ".join(words[-context:]))]
+                pieces += [
+                    ("equal", " ".join(words[:context])),
+                    ("skip", skipped),
+                    ("equal", " ".join(words[-context:])),
+                ]
             else:
                 pieces.append(("equal", " ".join(words)))
             continue
@@ -206,4 +212,3 @@ def audit(files: RunFiles, n: int, seed: int) -> dict:
         "confidence": 0.95,
         "pairs": pairs,
     }
-

@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.inspection.run_files import CLUSTERS, RunFiles
+from pipeline.runtime.ray_or_local_map import parallel_map
 from stages.clustering import bucket_of
 
 IDS_PER_BUCKET = 8_000_000
@@ -65,7 +65,11 @@ def group_ranges(files: RunFiles) -> list[tuple[int, int]]:
 
 
 def rows_in_group(
-    run: RunDirectory, group: int, cluster_ids: list[int] | None = None, doc_ids: list[int] | None = None, limit: int | None = None
+    run: RunDirectory,
+    group: int,
+    cluster_ids: list[int] | None = None,
+    doc_ids: list[int] | None = None,
+    limit: int | None = None,
 ) -> pa.Table:
     """The rows of one row group whose cluster_id is in `cluster_ids` or whose doc_id is in `doc_ids`;
     with `limit`, only each cluster's first `limit` rows by doc_id and its kept rows."""
@@ -166,7 +170,9 @@ def largest_clusters(files: RunFiles, n: int = 20) -> list[tuple[int, int]]:
     if not files.has_clusters() or row_groups(run) == 0:
         return []
     buckets = max(1, math.ceil(table_rows(run) / IDS_PER_BUCKET))
-    merged = parallel_map(bucket_largest, [(run, k, buckets, n) for k in range(buckets)], lambda acc, top: acc + top, [])
+    merged = parallel_map(
+        bucket_largest, [(run, k, buckets, n) for k in range(buckets)], lambda acc, top: acc + top, []
+    )
     return sorted(merged, key=lambda item: (-item[0], item[1]))[:n]
 
 

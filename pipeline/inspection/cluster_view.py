@@ -14,15 +14,15 @@ from collections import defaultdict
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.errors import UserError
 from pipeline.inspection.cluster_table import (
     cluster_composition,
     cluster_rows,
     document_rows,
     largest_clusters,
 )
-from pipeline.errors import UserError
-from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.inspection.run_files import RunFiles
+from pipeline.runtime.ray_or_local_map import parallel_map
 from stages.batch import make_doc_id, split_doc_id
 from stages.minhash import exact_jaccard
 
@@ -48,9 +48,13 @@ def parse_document(files: RunFiles, text: str) -> int:
     paths = [r["path"] for r in files.record["inputs"]]
     matches = [i for i, path in enumerate(paths) if path == source or path.endswith("/" + source.lstrip("/"))]
     if not matches:
-        raise UserError(f"{source}: not an input of this run (inputs: {', '.join(p.rsplit('/', 1)[-1] for p in paths)})")
+        raise UserError(
+            f"{source}: not an input of this run (inputs: {', '.join(p.rsplit('/', 1)[-1] for p in paths)})"
+        )
     if len(matches) > 1:
-        raise UserError(f"{source}: names several inputs ({', '.join(paths[i] for i in matches)}); give more of the path")
+        raise UserError(
+            f"{source}: names several inputs ({', '.join(paths[i] for i in matches)}); give more of the path"
+        )
     line = int(line_text)
     lines = files.record["inputs"][matches[0]]["lines"]
     if line > lines:
@@ -58,7 +62,9 @@ def parse_document(files: RunFiles, text: str) -> int:
     return make_doc_id(matches[0], line)
 
 
-def member_details(files: RunFiles, partition: str, doc_ids: list[int], kept_texts: dict[int, str], kept_of: dict[int, int]) -> dict[int, dict]:
+def member_details(
+    files: RunFiles, partition: str, doc_ids: list[int], kept_texts: dict[int, str], kept_of: dict[int, int]
+) -> dict[int, dict]:
     """Snippet, size and exact Jaccard to the kept copy (`kept_of[doc] → kept doc_id`) of members in one partition."""
     dedup = files.manifest["dedup"]
     out = {}
@@ -66,7 +72,11 @@ def member_details(files: RunFiles, partition: str, doc_ids: list[int], kept_tex
         text = row["text"]
         kept = kept_texts.get(kept_of.get(doc_id))
         similarity = exact_jaccard(text, kept, dedup["shingle"], dedup["ngram"]) if kept is not None else None
-        out[doc_id] = {"snippet": text[:SNIPPET_CHARS], "bytes": len(text.encode("utf-8")), "jaccard_to_kept": similarity}
+        out[doc_id] = {
+            "snippet": text[:SNIPPET_CHARS],
+            "bytes": len(text.encode("utf-8")),
+            "jaccard_to_kept": similarity,
+        }
     return out
 
 
@@ -96,7 +106,8 @@ def keep_reason(files: RunFiles, members: list[dict]) -> str:
     holdout = [m for m in members if m["holdout"]]
     if holdout:
         return (
-            f"the cluster holds {len(holdout)} holdout document(s) ({', '.join(m['place'] for m in holdout[:3])}): holdout documents are "
+            f"the cluster holds {len(holdout)} holdout document(s) ({', '.join(m['place'] for m in holdout[:3])}): "
+            "holdout documents are "
             "never removed, and every train member is removed as a copy of holdout data"
         )
     priority = files.manifest["dedup"].get("priority") or []
@@ -106,12 +117,17 @@ def keep_reason(files: RunFiles, members: list[dict]) -> str:
     if priority and kept["pile_set_name"] in priority:
         return (
             f"kept {kept['place']}: its subset {kept['pile_set_name']} comes first in dedup.priority "
-            f"({', '.join(priority)}) among the members, and it has the smallest doc_id (file, then line) within that subset"
+            f"({', '.join(priority)}) among the members, and it has the smallest doc_id (file, then line) within "
+            "that subset"
         )
-    return f"kept {kept['place']}: the member with the smallest doc_id (the first in input order: file index, then line)"
+    return (
+        f"kept {kept['place']}: the member with the smallest doc_id (the first in input order: file index, then line)"
+    )
 
 
-def describe_clusters(files: RunFiles, cluster_ids: list[int], limit: int = MEMBERS_SHOWN, texts: bool = True) -> list[dict]:
+def describe_clusters(
+    files: RunFiles, cluster_ids: list[int], limit: int = MEMBERS_SHOWN, texts: bool = True
+) -> list[dict]:
     """Size, subsets, members (the first `limit` and the kept ones), roles and the keep reason of each
     cluster, in the order given; with `texts`, also each shown member's snippet, size and Jaccard to the kept copy."""
     rows = cluster_rows(files, cluster_ids, limit=limit)
@@ -136,7 +152,15 @@ def describe_clusters(files: RunFiles, cluster_ids: list[int], limit: int = MEMB
                 role = "kept (holdout)" if holdout else "kept"
             else:
                 role = "removed: copy of holdout" if row["contaminated"] else "removed: duplicate"
-            members.append({**row, "place": place(files, row["doc_id"]), "holdout": holdout, "role": role, **details.get(row["doc_id"], {})})
+            members.append(
+                {
+                    **row,
+                    "place": place(files, row["doc_id"]),
+                    "holdout": holdout,
+                    "role": role,
+                    **details.get(row["doc_id"], {}),
+                }
+            )
         members.sort(key=lambda m: (not m["kept"], m["doc_id"]))
         subsets = dict(sorted(composition.get(cluster_id, {}).items(), key=lambda item: (-item[1], item[0])))
         out.append(
@@ -160,16 +184,30 @@ def find_document(files: RunFiles, doc_id: int) -> dict:
         return {"doc_id": doc_id, "place": place(files, doc_id), "cluster_id": rows.column("cluster_id")[0].as_py()}
     partition = files.partition_of(doc_id)
     if files.texts(partition.name, [doc_id], ()):
-        return {"doc_id": doc_id, "place": place(files, doc_id), "cluster_id": None, "fate": "kept: it is in no duplicate cluster"}
+        return {
+            "doc_id": doc_id,
+            "place": place(files, doc_id),
+            "cluster_id": None,
+            "fate": "kept: it is in no duplicate cluster",
+        }
     rejects_path = files.rejects_path(partition.name)
     _, line = split_doc_id(doc_id)
     if files.run.exists(rejects_path):
         for row in files.run.read_parquet(rejects_path, columns=["line", "reason"]).to_pylist():
             if row["line"] == line:
                 reason = row["reason"]
-                fate = f"removed by the filter {reason.removeprefix('filter:')}" if reason.startswith("filter:") else f"rejected as {reason}"
+                fate = (
+                    f"removed by the filter {reason.removeprefix('filter:')}"
+                    if reason.startswith("filter:")
+                    else f"rejected as {reason}"
+                )
                 return {"doc_id": doc_id, "place": place(files, doc_id), "cluster_id": None, "fate": fate}
-    return {"doc_id": doc_id, "place": place(files, doc_id), "cluster_id": None, "fate": "not found in the partition's documents or rejects"}
+    return {
+        "doc_id": doc_id,
+        "place": place(files, doc_id),
+        "cluster_id": None,
+        "fate": "not found in the partition's documents or rejects",
+    }
 
 
 def subsets_text(subsets: dict[str, int]) -> str:
@@ -195,16 +233,26 @@ def cluster_table(cluster: dict) -> Table:
         similarity = m.get("jaccard_to_kept")
         style = "bold green" if m["kept"] else None
         table.add_row(
-            m["role"], m["place"], m["pile_set_name"], "n/a" if similarity is None else f"{similarity:.3f}",
-            f"{m['bytes']:,}" if "bytes" in m else "n/a", _one_line(m.get("snippet", "")), style=style,
+            m["role"],
+            m["place"],
+            m["pile_set_name"],
+            "n/a" if similarity is None else f"{similarity:.3f}",
+            f"{m['bytes']:,}" if "bytes" in m else "n/a",
+            _one_line(m.get("snippet", "")),
+            style=style,
         )
     return table
 
 
 def show_clusters(
-    run_dir: str, cluster_id: int | None = None, doc: str | None = None, limit: int = MEMBERS_SHOWN, console: Console | None = None
+    run_dir: str,
+    cluster_id: int | None = None,
+    doc: str | None = None,
+    limit: int = MEMBERS_SHOWN,
+    console: Console | None = None,
 ) -> int:
-    """`pileline clusters`: one cluster (by id or by a member's SOURCE:LINE), or the 20 largest when neither is given."""
+    """`pileline clusters`: one cluster (by id or by a member's SOURCE:LINE), or the 20 largest when neither is
+    given."""
     console = console or Console()
     files = RunFiles(run_dir)
     if not files.has_clusters():
@@ -220,12 +268,16 @@ def show_clusters(
     if cluster_id is not None:
         clusters = describe_clusters(files, [cluster_id], limit)
         if not clusters[0]["members"]:
-            raise UserError(f"{cluster_id}: no such cluster (a cluster id is the smallest doc_id of its members; see `pileline clusters {run_dir}`)")
+            raise UserError(
+                f"{cluster_id}: no such cluster (a cluster id is the smallest doc_id of its members; see `pileline "
+                f"clusters {run_dir}`)"
+            )
         console.print(cluster_table(clusters[0]))
         console.print(f"why: {clusters[0]['why']}")
         dedup = files.manifest["dedup"]
         console.print(
-            f"J to kept: exact Jaccard similarity of the {dedup['shingle']} {dedup['ngram']}-gram shingle sets to the kept copy; "
+            f"J to kept: exact Jaccard similarity of the {dedup['shingle']} {dedup['ngram']}-gram shingle sets to "
+            "the kept copy; "
             f"the run's threshold is {dedup['threshold']}"
         )
         return 0

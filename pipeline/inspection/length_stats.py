@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.inspection.cluster_table import group_ranges, overlapping_groups, removed_in_range
-from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.inspection.run_files import PartitionInfo, RunFiles
+from pipeline.runtime.ray_or_local_map import parallel_map
 from stages.batch import REJECT_RAW_BYTES
 
 LENGTH_BINS = 48
@@ -87,7 +87,9 @@ def partition_lengths(files: RunFiles, partition: PartitionInfo, groups: list[in
 def add_lengths(total: dict, part: dict) -> dict:
     """`total` with one partition's histograms and counts added."""
     for category in CATEGORIES:
-        total["histograms"][category] = [a + b for a, b in zip(total["histograms"][category], part["histograms"][category])]
+        total["histograms"][category] = [
+            a + b for a, b in zip(total["histograms"][category], part["histograms"][category])
+        ]
         total["documents"][category] += part["documents"][category]
         total["bytes"][category] += part["bytes"][category]
     total["filtered_cut"] += part["filtered_cut"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import html
 
+from pipeline.formats.filesystems import resolve
 from pipeline.inspection.audit_sample import audit
 from pipeline.inspection.cluster_table import largest_clusters
 from pipeline.inspection.cluster_view import describe_clusters, place, subsets_text
-from pipeline.formats.filesystems import resolve
 from pipeline.inspection.length_stats import length_histograms
 from pipeline.inspection.report_plots import (
     Plot,
@@ -41,9 +41,11 @@ MEMBERS_PER_CLUSTER = 8
 DEFAULT_AUDIT = 50
 
 CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; color: #1f2328;
+  background: #f6f8fa; }
 main { max-width: 1280px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 20px; margin: 40px 0 12px; border-bottom: 1px solid #d0d7de; padding-bottom: 6px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 40px 0 12px; border-bottom: 1px solid #d0d7de; padding-bottom: 6px; }
 h3 { font-size: 15px; margin: 24px 0 8px; }
 .sub { color: #57606a; font-size: 13px; margin: 0 0 16px; }
 nav { font-size: 13px; margin: 8px 0 16px; } nav a { margin-right: 14px; color: #0969da; text-decoration: none; }
@@ -63,9 +65,11 @@ figure { margin: 12px 0 20px; } figure img { max-width: 100%; height: auto; bord
 figcaption { font-size: 12px; color: #57606a; }
 details { border: 1px solid #d0d7de; border-radius: 6px; margin: 8px 0; padding: 6px 10px; }
 summary { cursor: pointer; font-size: 13px; }
-.snippet { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; white-space: normal; word-break: break-word; color: #24292f; max-width: 720px; }
+.snippet { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; white-space: normal;
+  word-break: break-word; color: #24292f; max-width: 720px; }
 tr.kept td { background: #eef7ee; }
-.diff { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; line-height: 1.6; white-space: pre-wrap; word-break: break-word; background: #fafbfc; padding: 8px; border-radius: 4px; }
+.diff { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; line-height: 1.6;
+  white-space: pre-wrap; word-break: break-word; background: #fafbfc; padding: 8px; border-radius: 4px; }
 .diff del, .legend del { background: #ffd7d5; color: #82071e; text-decoration: line-through; }
 .diff ins, .legend ins { background: #ccffd8; color: #055d20; text-decoration: none; }
 .skip { color: #8c959f; font-style: italic; }
@@ -96,7 +100,10 @@ def table_html(table: StatsTable) -> str:
     if table.footer:
         foot = "<tfoot><tr>" + "".join(_cell("td", c, n) for c, n in zip(table.footer, table.numeric)) + "</tr></tfoot>"
     note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
-    return f'<h3 id="table-{table.key}">{_e(table.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>{foot}</table>{note}'
+    return (
+        f'<h3 id="table-{table.key}">{_e(table.title)}</h3>'
+        f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>{foot}</table>{note}'
+    )
 
 
 def figure_html(plot: Plot | None, caption: str, missing: str) -> str:
@@ -110,7 +117,10 @@ def _cards(stats: dict, audited: dict) -> str:
     tokens = stats["tokens"]
     if audited.get("size"):
         low, high = audited["interval"]
-        precision = (f"{100 * audited['precision']:.1f}%", f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n={audited['size']}")
+        precision = (
+            f"{100 * audited['precision']:.1f}%",
+            f"95% CI {100 * low:.1f}–{100 * high:.1f}%, n={audited['size']}",
+        )
     else:
         precision = (NOT_AVAILABLE, "no removals to audit")
     cards = [
@@ -120,13 +130,22 @@ def _cards(stats: dict, audited: dict) -> str:
         ("near-duplicates", count(d["duplicates"]), percent(d["duplicates"], d["in"])),
         ("copies of holdout", count(d["contaminated"]), percent(d["contaminated"], d["in"])),
         ("rejected lines", count(d["rejected"]), percent(d["rejected"], d["in"])),
-        ("tokens kept", count(tokens["tokens"]) if tokens["available"] else NOT_AVAILABLE, tokens["tokenizer"] or "no stats/tokens.json"),
+        (
+            "tokens kept",
+            count(tokens["tokens"]) if tokens["available"] else NOT_AVAILABLE,
+            tokens["tokenizer"] or "no stats/tokens.json",
+        ),
         ("dedup precision (audit)", *precision),
     ]
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div><div class="share">{_e(share)}</div></div>'
-        for label, v, share in cards
-    ) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div><div '
+            f'class="share">{_e(share)}</div></div>'
+            for label, v, share in cards
+        )
+        + "</div>"
+    )
 
 
 def _similarity(value: float | None) -> str:
@@ -147,26 +166,37 @@ def clusters_html(clusters: list[dict], threshold: float) -> str:
         kept_members = [m for m in cluster["members"] if m["kept"]]
         kept = ", ".join(m["place"] for m in kept_members) or NOT_AVAILABLE
         kept_snippet = kept_members[0].get("snippet") if kept_members else None
-        shown = f"{cluster['shown']} of {cluster['size']:,} members shown" if cluster["shown"] < cluster["size"] else f"{cluster['size']:,} members"
+        shown = (
+            f"{cluster['shown']} of {cluster['size']:,} members shown"
+            if cluster["shown"] < cluster["size"]
+            else f"{cluster['size']:,} members"
+        )
         rows = []
         for m in cluster["members"]:
             similarity = m.get("jaccard_to_kept")
-            flag = "" if similarity is None or m["kept"] else (' class="ok"' if similarity >= threshold else ' class="bad"')
+            flag = (
+                ""
+                if similarity is None or m["kept"]
+                else (' class="ok"' if similarity >= threshold else ' class="bad"')
+            )
             row_class = ' class="kept"' if m["kept"] else ""
             if not m["kept"] and m.get("snippet") is not None and m.get("snippet") == kept_snippet:
                 beginning = '<span class="skip">same beginning as the kept copy</span>'
             else:
                 beginning = f'<div class="snippet">{_e(_snippet(m.get("snippet", "")))}</div>'
             rows.append(
-                f'<tr{row_class}><td>{_e(m["role"])}</td><td>{_e(m["place"])}</td><td>{_e(m["pile_set_name"])}</td>'
-                f'<td class="num"><span{flag}>{_e(_similarity(similarity))}</span></td><td class="num">{_e(count(m.get("bytes")))}</td>'
+                f"<tr{row_class}><td>{_e(m['role'])}</td><td>{_e(m['place'])}</td><td>{_e(m['pile_set_name'])}</td>"
+                f'<td class="num"><span{flag}>{_e(_similarity(similarity))}</span></td><td '
+                f'class="num">{_e(count(m.get("bytes")))}</td>'
                 f"<td>{beginning}</td></tr>"
             )
         parts.append(
-            f"<details{' open' if rank <= 3 else ''}><summary><b>#{rank}</b> cluster {_e(cluster['place'])} (id {_e(cluster['cluster_id'])}): "
+            f"<details{' open' if rank <= 3 else ''}><summary><b>#{rank}</b> cluster {_e(cluster['place'])} (id "
+            f"{_e(cluster['cluster_id'])}): "
             f"{_e(shown)}; subsets: {_e(subsets_text(cluster['subsets']))}; kept {_e(kept)}</summary>"
             f'<p class="note">{_e(cluster["why"])}</p>'
-            "<table><thead><tr><th>role</th><th>document</th><th>subset</th><th class=\"num\">J to kept</th><th class=\"num\">bytes</th>"
+            '<table><thead><tr><th>role</th><th>document</th><th>subset</th><th class="num">J to kept</th><th '
+            'class="num">bytes</th>'
             f"<th>beginning</th></tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
         )
     return "".join(parts)
@@ -192,9 +222,13 @@ def _verdict(pair: dict, files: RunFiles) -> str:
         return '<span class="ok">≥ threshold</span>'
     closest = pair.get("closest")
     if pair.get("cause") == "chain" and closest:
-        return f'<span class="bad">below</span>: chain, {closest["jaccard"]:.3f} to {_e(place(files, closest["doc_id"]))}'
+        return (
+            f'<span class="bad">below</span>: chain, {closest["jaccard"]:.3f} to {_e(place(files, closest["doc_id"]))}'
+        )
     compared = pair.get("compared", 0)
-    best = f" (best of {compared} other member{'s' if compared != 1 else ''}: {closest['jaccard']:.3f})" if closest else ""
+    best = (
+        f" (best of {compared} other member{'s' if compared != 1 else ''}: {closest['jaccard']:.3f})" if closest else ""
+    )
     return f'<span class="bad">below</span>: false positive{best}'
 
 
@@ -210,18 +244,25 @@ def audit_html(result: dict, files: RunFiles) -> str:
     causes = ""
     if below:
         causes = (
-            f" Of the {below} below the threshold, {result['chains']} come from chains (another member of the cluster reaches "
+            f" Of the {below} below the threshold, {result['chains']} come from chains (another member of the "
+            "cluster reaches "
             f"the threshold, the kept copy does not) and {result['false_positives']} from MinHash/LSH false positives "
             f"(no member compared reaches it)."
         )
     head = (
-        f'<div class="precision">Estimated precision of dedup: <b>{result["correct"]} of {result["size"]}</b> sampled removals '
-        f'({100 * result["precision"]:.1f}%) have exact {result["shingle"]} {result["ngram"]}-gram Jaccard ≥ {threshold} with their kept copy; '
-        f'{round(100 * result["confidence"])}% Wilson interval <b>{100 * low:.1f}% – {100 * high:.1f}%</b>.{_e(causes)}</div>'
-        f'<p class="note">Sample: {result["size"]} documents drawn uniformly without replacement from all removed documents '
-        f'(duplicates and holdout copies), seed {result["seed"]}. MinHash J is the estimate from the stored signatures. '
-        "The word diff compares the first words of each document: <span class=\"legend\"><del>struck out</del></span> only in the "
-        "removed document, <span class=\"legend\"><ins>green</ins></span> only in the kept copy.</p>"
+        f'<div class="precision">Estimated precision of dedup: <b>{result["correct"]} of {result["size"]}</b> '
+        'sampled removals '
+        f"({100 * result['precision']:.1f}%) have exact {result['shingle']} {result['ngram']}-gram Jaccard ≥ "
+        f"{threshold} with their kept copy; "
+        f"{round(100 * result['confidence'])}% Wilson interval <b>{100 * low:.1f}% – "
+        f"{100 * high:.1f}%</b>.{_e(causes)}</div>"
+        f'<p class="note">Sample: {result["size"]} documents drawn uniformly without replacement from all removed '
+        'documents '
+        f"(duplicates and holdout copies), seed {result['seed']}. MinHash J is the estimate from the stored "
+        "signatures. "
+        'The word diff compares the first words of each document: <span class="legend"><del>struck out</del></span> '
+        'only in the '
+        'removed document, <span class="legend"><ins>green</ins></span> only in the kept copy.</p>'
     )
     rows = []
     details = []
@@ -231,29 +272,44 @@ def audit_html(result: dict, files: RunFiles) -> str:
         removed_place, kept_place = place(files, removed["doc_id"]), place(files, kept["doc_id"])
         verdict = _verdict(pair, files)
         rows.append(
-            f"<tr><td class=\"num\">{index}</td><td>{_e(removed_place)}</td><td>{_e(removed['pile_set_name'])}</td><td>{_e(kind)}</td>"
-            f"<td>{_e(kept_place)}</td><td>{_e(kept['pile_set_name'])}</td><td class=\"num\">{pair['exact_jaccard']:.3f}</td>"
-            f"<td class=\"num\">{_e(_similarity(pair['estimated_jaccard']))}</td><td>{verdict}</td></tr>"
+            '<tr><td '
+            f'class="num">{index}</td><td>{_e(removed_place)}</td><td>{_e(removed["pile_set_name"])}</td><td>{_e(kind)}</td>'
+            f'<td>{_e(kept_place)}</td><td>{_e(kept["pile_set_name"])}</td><td '
+            f'class="num">{pair["exact_jaccard"]:.3f}</td>'
+            f'<td class="num">{_e(_similarity(pair["estimated_jaccard"]))}</td><td>{verdict}</td></tr>'
         )
         changed = any(op in ("removed", "kept") for op, _ in pair["diff"])
         body = diff_html(pair["diff"]) if changed else '<span class="skip">the same words in the same order</span>'
         truncated = " (diff of the first words only)" if pair["diff_truncated"] else ""
-        details.append((pair["correct"], index, (
-            f"<details{'' if pair['correct'] else ' open'}><summary>#{index} {_e(removed_place)} ({_e(removed['pile_set_name'])}, "
-            f"{pair['words'][0]:,} words) → kept {_e(kept_place)} ({_e(kept['pile_set_name'])}, {pair['words'][1]:,} words): "
-            f"exact J {pair['exact_jaccard']:.3f} {verdict}{_e(truncated)}</summary>"
-            f'<div class="diff">{body}</div></details>'
-        )))
+        details.append(
+            (
+                pair["correct"],
+                index,
+                (
+                    f"<details{'' if pair['correct'] else ' open'}><summary>#{index} {_e(removed_place)} "
+                    f"({_e(removed['pile_set_name'])}, "
+                    f"{pair['words'][0]:,} words) → kept {_e(kept_place)} ({_e(kept['pile_set_name'])}, "
+                    f"{pair['words'][1]:,} words): "
+                    f"exact J {pair['exact_jaccard']:.3f} {verdict}{_e(truncated)}</summary>"
+                    f'<div class="diff">{body}</div></details>'
+                ),
+            )
+        )
     table = (
-        "<table><thead><tr><th class=\"num\">#</th><th>removed</th><th>subset</th><th>as</th><th>kept copy</th><th>subset</th>"
-        "<th class=\"num\">exact J</th><th class=\"num\">MinHash J</th><th>verdict</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<table><thead><tr><th class="num">#</th><th>removed</th><th>subset</th><th>as</th><th>kept '
+        'copy</th><th>subset</th>'
+        '<th class="num">exact J</th><th class="num">MinHash J</th><th>verdict</th></tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
     )
     ordered = "".join(html_text for _, _, html_text in sorted(details, key=lambda item: (item[0], item[1])))
     return head + table + "<h3>Word diffs (below the threshold first)</h3>" + ordered
 
 
 def _overview(stats: dict, tables: dict[str, StatsTable], audited: dict) -> str:
-    drops = figure_html(filter_drops_plot(stats), "Documents each filter dropped, per subset.", "No filter dropped any document.")
+    drops = figure_html(
+        filter_drops_plot(stats), "Documents each filter dropped, per subset.", "No filter dropped any document."
+    )
     return _cards(stats, audited) + table_html(tables["documents"]) + table_html(tables["filters"]) + drops
 
 
@@ -290,7 +346,8 @@ def _dedup(stats: dict, tables: dict[str, StatsTable]) -> str:
 def _largest(files: RunFiles, clusters: list[dict]) -> str:
     threshold = files.manifest["dedup"]["threshold"]
     note = (
-        f"Up to {MEMBERS_PER_CLUSTER} members per cluster (kept first), each with its exact Jaccard similarity to the kept "
+        f"Up to {MEMBERS_PER_CLUSTER} members per cluster (kept first), each with its exact Jaccard similarity to "
+        "the kept "
         f"copy (threshold {threshold}). `pileline clusters {files.location} --cluster ID` lists every member."
     )
     return f'<p class="note">{_e(note)}</p>' + clusters_html(clusters, threshold)
@@ -322,7 +379,10 @@ def build_report(run_dir: str | RunFiles, audit_size: int = DEFAULT_AUDIT, seed:
     nav = "<nav>" + "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title, _ in sections) + "</nav>"
     body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{content}</section>' for key, title, content in sections)
     run = stats["run"]
-    subtitle = f"{files.location} · pileline {run['pileline']} · seed {run['seed']} · filter preset {run['filter_preset'] or 'none'}"
+    subtitle = (
+        f"{files.location} · pileline {run['pileline']} · seed {run['seed']} · "
+        f"filter preset {run['filter_preset'] or 'none'}"
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

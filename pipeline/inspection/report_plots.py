@@ -64,7 +64,13 @@ def duplicate_rate_plot(stats: dict) -> Plot | None:
     ax.barh(names, held, left=dup, color=HOLDOUT_COLOUR, label="copies of holdout documents")
     for y, name in enumerate(names):
         c = by_set[name]
-        ax.text(dup[y] + held[y], y, f"  {c['duplicates'] + c['contaminated']:,} / {c['documents_after_filters']:,}", va="center", fontsize=8)
+        ax.text(
+            dup[y] + held[y],
+            y,
+            f"  {c['duplicates'] + c['contaminated']:,} / {c['documents_after_filters']:,}",
+            va="center",
+            fontsize=8,
+        )
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, max(0.05, max(d + h for d, h in zip(dup, held)) * 1.25))
     ax.set_xlabel("removed by dedup, share of the subset's documents after filters")
@@ -90,7 +96,15 @@ def cross_set_heatmap(stats: dict) -> Plot | None:
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             if value:
-                ax.text(j, i, f"{value:,}", ha="center", va="center", fontsize=7, color="white" if value < top ** 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:,}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value < top**0.5 else "black",
+                )
     ax.set_xticks(range(len(sets)), sets, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(sets)), sets, fontsize=8)
     ax.set_xlabel("kept copy in")
@@ -129,7 +143,9 @@ def filter_drops_plot(stats: dict) -> Plot | None:
     if not filters:
         return None
     by_set = stats["documents"]["by_set"]
-    sets = sorted({s for counts in filters.values() for s in counts}, key=lambda s: (by_set.get(s, {}).get("filtered", 0), s))
+    sets = sorted(
+        {s for counts in filters.values() for s in counts}, key=lambda s: (by_set.get(s, {}).get("filtered", 0), s)
+    )
     figure = Figure(figsize=(WIDTH, _bar_height(len(sets))))
     ax = figure.subplots()
     left = [0] * len(sets)
@@ -167,7 +183,13 @@ def volume_plot(stats: dict) -> Plot | None:
     ax = figure.subplots()
     positions = range(len(names))
     before, after = [values[n][0] for n in names], [values[n][1] for n in names]
-    ax.barh([p + 0.2 for p in positions], before, height=0.4, color=FILTERED_COLOUR, label=f"{unit} before dedup (after filters)")
+    ax.barh(
+        [p + 0.2 for p in positions],
+        before,
+        height=0.4,
+        color=FILTERED_COLOUR,
+        label=f"{unit} before dedup (after filters)",
+    )
     ax.barh([p - 0.2 for p in positions], after, height=0.4, color=KEPT_COLOUR, label=f"{unit} after dedup")
     for p, name in zip(positions, names):
         before, after = values[name]
@@ -192,11 +214,22 @@ def _bytes_label(value: float, _position=None) -> str:
 
 
 def length_plot(lengths: dict) -> Plot | None:
-    """Document length distributions (UTF-8 bytes, power-of-two bins) of kept, duplicate, holdout-copy and filtered documents."""
+    """Document length distributions (UTF-8 bytes, power-of-two bins) of kept, duplicate, holdout-copy and filtered
+    documents."""
     histograms = lengths["histograms"]
     edges = lengths["bin_edges"]
-    colours = {"kept": KEPT_COLOUR, "duplicate": DUPLICATE_COLOUR, "contaminated": HOLDOUT_COLOUR, "filtered": FILTERED_COLOUR}
-    labels = {"kept": "kept", "duplicate": "removed: near-duplicate", "contaminated": "removed: copy of holdout", "filtered": "removed: filtered"}
+    colours = {
+        "kept": KEPT_COLOUR,
+        "duplicate": DUPLICATE_COLOUR,
+        "contaminated": HOLDOUT_COLOUR,
+        "filtered": FILTERED_COLOUR,
+    }
+    labels = {
+        "kept": "kept",
+        "duplicate": "removed: near-duplicate",
+        "contaminated": "removed: copy of holdout",
+        "filtered": "removed: filtered",
+    }
     used = [i for i in range(len(edges)) if any(histograms[c][i] for c in histograms)]
     if not used:
         return None
@@ -217,7 +250,8 @@ def length_plot(lengths: dict) -> Plot | None:
     ax.set_ylabel("share of the category's documents")
     title = "Document length: kept vs removed"
     if lengths.get("filtered_cut"):
-        title += f" ({lengths['filtered_cut']:,} filtered documents stored cut to {_bytes_label(lengths['filtered_cut_bytes'])})"
+        cut_to = _bytes_label(lengths["filtered_cut_bytes"])
+        title += f" ({lengths['filtered_cut']:,} filtered documents stored cut to {cut_to})"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

@@ -51,12 +51,18 @@ class RunFiles:
         for index, source in enumerate(self.record["inputs"]):
             info_path = f"{self.prepare_dir}/file-{index:05d}.json"
             if not self.run.exists(info_path):
-                raise UserError(f"{self.run.location}: {info_path} is missing; the run's intermediate files were removed")
+                raise UserError(
+                    f"{self.run.location}: {info_path} is missing; the run's intermediate files were removed"
+                )
             names = self.run.read_json(info_path)["partitions"]
             firsts = [int(name.split("-")[1]) for name in names]
             lasts = [line - 1 for line in firsts[1:]] + [max(source["lines"], firsts[-1] if firsts else 0)]
             for name, first, last in zip(names, firsts, lasts):
-                out.append(PartitionInfo(name, index, make_doc_id(index, first), make_doc_id(index, last), bool(source.get("holdout"))))
+                out.append(
+                    PartitionInfo(
+                        name, index, make_doc_id(index, first), make_doc_id(index, last), bool(source.get("holdout"))
+                    )
+                )
         return out
 
     @property
@@ -116,15 +122,22 @@ def _prepare_dir(run: RunDirectory, record: dict) -> str:
     """
     selector = pafs.FileSelector(run.path(STAGES_DIR), recursive=False, allow_not_found=True)
     infos = run.filesystem.get_file_info(selector)
-    names = sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith("prepare-"))
+    names = sorted(
+        i.base_name for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith("prepare-")
+    )
     if len(names) == 1:
         return f"{STAGES_DIR}/{names[0]}"
     if not names:
-        raise UserError(f"{run.location}: no {STAGES_DIR}/prepare-* directory; the run's intermediate files were removed")
+        raise UserError(
+            f"{run.location}: no {STAGES_DIR}/prepare-* directory; the run's intermediate files were removed"
+        )
     from pipeline.manifest import parse_manifest
     from pipeline.phases.runner import prepare_hash
 
     expected = f"prepare-{prepare_hash(parse_manifest(record['manifest']), [r['path'] for r in record['inputs']])}"
     if expected in names:
         return f"{STAGES_DIR}/{expected}"
-    raise UserError(f"{run.location}: several {STAGES_DIR}/prepare-* directories and none matches manifest.json; re-run `pileline run`")
+    raise UserError(
+        f"{run.location}: several {STAGES_DIR}/prepare-* directories and none matches manifest.json; re-run "
+        "`pileline run`"
+    )

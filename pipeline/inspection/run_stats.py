@@ -73,7 +73,14 @@ def cluster_size_summary(cluster_sizes: dict[str, int]) -> dict:
 def _dedup_section(files: RunFiles) -> dict:
     stats = files.optional_json(DEDUP_STATS)
     if stats is None:
-        return {"enabled": False, "params": {}, "by_set": {}, "cross_set": {}, "cluster_sizes": {}, "cluster_size_summary": cluster_size_summary({})}
+        return {
+            "enabled": False,
+            "params": {},
+            "by_set": {},
+            "cross_set": {},
+            "cluster_sizes": {},
+            "cluster_size_summary": cluster_size_summary({}),
+        }
     by_set = {
         name: {**counts, "dup_rate": _rate(counts["duplicates"] + counts["contaminated"], counts["documents"])}
         for name, counts in stats["by_set"].items()
@@ -92,7 +99,14 @@ def _dedup_section(files: RunFiles) -> dict:
 def _tokens_section(files: RunFiles) -> dict:
     stats = files.optional_json(TOKEN_STATS)
     if stats is None:
-        return {"available": False, "tokenizer": None, "append_eod": None, "documents": None, "tokens": None, "by_set": {}}
+        return {
+            "available": False,
+            "tokenizer": None,
+            "append_eod": None,
+            "documents": None,
+            "tokens": None,
+            "by_set": {},
+        }
     return {"available": True, **stats}
 
 
@@ -122,7 +136,9 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
             "contaminated": contaminated,
             "dup_rate": _rate(duplicates + contaminated, after_filters),
             "documents_out": after_filters - duplicates - contaminated,
-            "bytes_out": counts["kept_bytes"] - removed.get("duplicates_bytes", 0) - removed.get("contaminated_bytes", 0),
+            "bytes_out": counts["kept_bytes"]
+            - removed.get("duplicates_bytes", 0)
+            - removed.get("contaminated_bytes", 0),
         }
     filtered = sum(totals["filtered"].values())
     rejected = sum(totals["rejected"].values())
@@ -141,7 +157,10 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
         "by_set": by_set,
     }
     filters = {
-        name: {"documents": totals["filtered"].get(name, 0), "by_set": dict(sorted(filter_counts.get(name, Counter()).items()))}
+        name: {
+            "documents": totals["filtered"].get(name, 0),
+            "by_set": dict(sorted(filter_counts.get(name, Counter()).items())),
+        }
         for name in sorted(set(totals["filtered"]) | set(filter_counts))
     }
     run = {
@@ -160,8 +179,10 @@ def _percent(part: int, whole: int) -> str:
 def describe_dedup_params(params: dict) -> str:
     """One line: shingles, permutations, threshold, banding and its theoretical error rates."""
     return (
-        f"{params['shingle']} {params['ngram']}-grams, {params['num_perm']} permutations, threshold {params['threshold']}, "
-        f"{params['bands']} bands × {params['rows']} rows ({params['banding']}; theoretical FP {params['false_positive']:.4f}, "
+        f"{params['shingle']} {params['ngram']}-grams, {params['num_perm']} permutations, threshold "
+        f"{params['threshold']}, "
+        f"{params['bands']} bands × {params['rows']} rows ({params['banding']}; theoretical FP "
+        f"{params['false_positive']:.4f}, "
         f"FN {params['false_negative']:.4f})"
     )
 
@@ -172,7 +193,8 @@ def summary_text(run_dir: str) -> str:
     d = stats["documents"]
     first = (
         f"stats: {d['in']:,} documents in {d['files']} files → {d['kept']:,} kept ({_percent(d['kept'], d['in'])}); "
-        f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates, {d['contaminated']:,} as copies of holdout, "
+        f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates, {d['contaminated']:,} as copies "
+        "of holdout, "
         f"{d['rejected']:,} rejected"
     )
     lines = [first]
@@ -182,20 +204,27 @@ def summary_text(run_dir: str) -> str:
         lines.append(f"dedup: {describe_dedup_params(dedup['params'])}")
         removed = _percent(dedup["duplicates"] + dedup["contaminated"], dedup["documents"])
         lines.append(
-            f"dedup: {dedup['candidate_pairs']:,} candidate pairs → {sizes['components']:,} clusters holding {sizes['documents']:,} "
+            f"dedup: {dedup['candidate_pairs']:,} candidate pairs → {sizes['components']:,} clusters holding "
+            f"{sizes['documents']:,} "
             f"documents (largest {sizes['largest'] or 0:,}); {removed} of the documents that passed the filters removed"
         )
         worst = sorted(
-            ((c["dup_rate"], name) for name, c in d["by_set"].items() if c["duplicates"] + c["contaminated"]), reverse=True
+            ((c["dup_rate"], name) for name, c in d["by_set"].items() if c["duplicates"] + c["contaminated"]),
+            reverse=True,
         )[:5]
         if worst:
-            lines.append("dedup: highest duplicate rates: " + ", ".join(f"{name} {100 * rate:.1f}%" for rate, name in worst))
+            lines.append(
+                "dedup: highest duplicate rates: " + ", ".join(f"{name} {100 * rate:.1f}%" for rate, name in worst)
+            )
     else:
         lines.append("dedup: not run")
     tokens = stats["tokens"]
     if tokens["available"]:
         before = sum(c.get("tokens_before", 0) for c in tokens["by_set"].values())
-        lines.append(f"tokens: {tokens['tokens']:,} {tokens['tokenizer']} tokens in {tokens['documents']:,} documents ({before:,} before dedup)")
+        lines.append(
+            f"tokens: {tokens['tokens']:,} {tokens['tokenizer']} tokens in {tokens['documents']:,} documents "
+            f"({before:,} before dedup)"
+        )
     else:
         lines.append("tokens: n/a (no stats/tokens.json)")
     return "\n".join(lines)

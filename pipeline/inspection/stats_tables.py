@@ -61,14 +61,19 @@ def _plural(n: int, noun: str) -> str:
 
 def _documents_table(stats: dict) -> StatsTable:
     d = stats["documents"]
-    rows = [["input lines (train files)", count(d["in"]), percent(1.0)], ["kept", count(d["kept"]), percent(d["kept"], d["in"])]]
+    rows = [
+        ["input lines (train files)", count(d["in"]), percent(1.0)],
+        ["kept", count(d["kept"]), percent(d["kept"], d["in"])],
+    ]
     indented = set()
     rows.append(["removed by filters", count(d["filtered"]), percent(d["filtered"], d["in"])])
     for name, entry in stats["filters"].items():
         indented.add(len(rows))
         rows.append([f"by {name}", count(entry["documents"]), percent(entry["documents"], d["in"])])
     rows.append(["removed as near-duplicates", count(d["duplicates"]), percent(d["duplicates"], d["in"])])
-    rows.append(["removed as copies of holdout documents", count(d["contaminated"]), percent(d["contaminated"], d["in"])])
+    rows.append(
+        ["removed as copies of holdout documents", count(d["contaminated"]), percent(d["contaminated"], d["in"])]
+    )
     rows.append(["rejected (unreadable lines)", count(d["rejected"]), percent(d["rejected"], d["in"])])
     for reason, n in d["rejected_by_reason"].items():
         indented.add(len(rows))
@@ -78,7 +83,15 @@ def _documents_table(stats: dict) -> StatsTable:
         f"{_plural(d['files'], 'train file')}; holdout: {_plural(h['files'], 'file')}, {_plural(h['in'], 'line')}, "
         f"{count(h['kept'])} kept (never removed, not trained on)"
     )
-    return StatsTable("documents", "Documents", ["", "documents", "of input"], rows, [False, True, True], note=note, indent_rows=indented)
+    return StatsTable(
+        "documents",
+        "Documents",
+        ["", "documents", "of input"],
+        rows,
+        [False, True, True],
+        note=note,
+        indent_rows=indented,
+    )
 
 
 def _filters_table(stats: dict) -> StatsTable:
@@ -86,10 +99,24 @@ def _filters_table(stats: dict) -> StatsTable:
     rows = []
     for name, entry in stats["filters"].items():
         top = sorted(entry["by_set"].items(), key=lambda item: (-item[1], item[0]))[:4]
-        rows.append([name, count(entry["documents"]), percent(entry["documents"], total), ", ".join(f"{s} {count(n)}" for s, n in top)])
+        rows.append(
+            [
+                name,
+                count(entry["documents"]),
+                percent(entry["documents"], total),
+                ", ".join(f"{s} {count(n)}" for s, n in top),
+            ]
+        )
     preset = stats["run"]["filter_preset"]
     note = f"filter preset: {preset or 'none'}" + ("; no filter removed anything" if not rows else "")
-    return StatsTable("filters", "Filters", ["filter", "documents", "of input", "most from"], rows, [False, True, True, False], note=note)
+    return StatsTable(
+        "filters",
+        "Filters",
+        ["filter", "documents", "of input", "most from"],
+        rows,
+        [False, True, True, False],
+        note=note,
+    )
 
 
 def _sets_table(stats: dict) -> StatsTable:
@@ -102,7 +129,12 @@ def _sets_table(stats: dict) -> StatsTable:
         rows.append([name, *(count(c[k]) for k in keys[:5]), percent(c["dup_rate"]), count(c["documents_out"])])
     totals = {k: sum(by_set[n][k] for n in names) for k in keys}
     removed = totals["duplicates"] + totals["contaminated"]
-    footer = ["all", *(count(totals[k]) for k in keys[:5]), percent(removed, totals["documents_after_filters"]), count(totals["documents_out"])]
+    footer = [
+        "all",
+        *(count(totals[k]) for k in keys[:5]),
+        percent(removed, totals["documents_after_filters"]),
+        count(totals["documents_out"]),
+    ]
     columns = ["subset", "docs in", "filtered", "after filters", "duplicates", "holdout copies", "dup rate", "docs out"]
     note = "dup rate = (duplicates + holdout copies) / documents after filters"
     return StatsTable("sets", "Subsets: documents", columns, rows, [False] + [True] * 7, footer, note)
@@ -125,9 +157,23 @@ def _sizes_table(stats: dict) -> StatsTable:
 
     for name in names:
         c = by_set[name]
-        rows.append([name, size(c["bytes_in"]), size(c["bytes_after_filters"]), size(c["bytes_out"]), *token_cells(name)])
-    footer = ["all", *(size(sum(by_set[n][k] for n in names)) for k in ("bytes_in", "bytes_after_filters", "bytes_out")), *token_cells(None)]
-    columns = ["subset", "bytes in", "after filters", "bytes out", "tokens before dedup", "tokens after dedup", "tokens removed"]
+        rows.append(
+            [name, size(c["bytes_in"]), size(c["bytes_after_filters"]), size(c["bytes_out"]), *token_cells(name)]
+        )
+    footer = [
+        "all",
+        *(size(sum(by_set[n][k] for n in names)) for k in ("bytes_in", "bytes_after_filters", "bytes_out")),
+        *token_cells(None),
+    ]
+    columns = [
+        "subset",
+        "bytes in",
+        "after filters",
+        "bytes out",
+        "tokens before dedup",
+        "tokens after dedup",
+        "tokens removed",
+    ]
     if tokens["available"]:
         eod = "with" if tokens.get("append_eod") else "without"
         note = f"tokens: {tokens['tokenizer']}, {eod} an end-of-document token; bytes are UTF-8 of the normalised text"
@@ -153,14 +199,21 @@ def _dedup_table(stats: dict) -> StatsTable:
         ["theoretical false positive area", f"{p['false_positive']:.4f}"],
         ["theoretical false negative area", f"{p['false_negative']:.4f}"],
         ["candidate verification", p.get("verify", NOT_AVAILABLE)],
-        ["keep rule", "first of priority " + ", ".join(p["priority"]) + ", then smallest doc_id" if p.get("priority") else "smallest doc_id"],
+        [
+            "keep rule",
+            "first of priority " + ", ".join(p["priority"]) + ", then smallest doc_id"
+            if p.get("priority")
+            else "smallest doc_id",
+        ],
         ["holdout files", count(p.get("holdout_files", 0))],
         ["candidate pairs", count(dedup["candidate_pairs"])],
         ["edges proposed / kept", f"{count(dedup['star_edges'])} / {count(dedup['edges'])}"],
         ["components rounds", count(dedup["components_rounds"])],
         ["documents removed", removed],
     ]
-    return StatsTable("dedup", "Dedup parameters", ["parameter", "value"], rows, [False, False], note=describe_dedup_params(p))
+    return StatsTable(
+        "dedup", "Dedup parameters", ["parameter", "value"], rows, [False, False], note=describe_dedup_params(p)
+    )
 
 
 def size_ranges(cluster_sizes: dict[str, int]) -> list[tuple[str, int, int]]:
@@ -183,14 +236,20 @@ def size_ranges(cluster_sizes: dict[str, int]) -> list[tuple[str, int, int]]:
 def _clusters_table(stats: dict) -> StatsTable:
     dedup = stats["dedup"]
     s = dedup["cluster_size_summary"]
-    rows = [[label, count(clusters), count(documents)] for label, clusters, documents in size_ranges(dedup["cluster_sizes"])]
+    rows = [
+        [label, count(clusters), count(documents)] for label, clusters, documents in size_ranges(dedup["cluster_sizes"])
+    ]
     mean = NOT_AVAILABLE if s["mean"] is None else f"{s['mean']:.2f}"
     note = (
-        f"{count(s['components'])} clusters holding {count(s['documents'])} documents; size largest {count(s['largest'])}, "
-        f"mean {mean}, median {count(s['median'])}, 90th percentile {count(s['p90'])}, 99th percentile {count(s['p99'])}"
+        f"{count(s['components'])} clusters holding {count(s['documents'])} documents; size largest "
+        f"{count(s['largest'])}, "
+        f"mean {mean}, median {count(s['median'])}, 90th percentile {count(s['p90'])}, 99th percentile "
+        f"{count(s['p99'])}"
     )
     footer = ["all", count(s["components"]), count(s["documents"])]
-    return StatsTable("clusters", "Cluster sizes", ["size", "clusters", "documents"], rows, [False, True, True], footer, note)
+    return StatsTable(
+        "clusters", "Cluster sizes", ["size", "clusters", "documents"], rows, [False, True, True], footer, note
+    )
 
 
 def _cross_set_table(stats: dict) -> StatsTable:
@@ -199,15 +258,29 @@ def _cross_set_table(stats: dict) -> StatsTable:
     same = sum(n for n, removed, kept in pairs if removed == kept)
     other = sorted(((n, r, k) for n, r, k in pairs if r != k), key=lambda item: (-item[0], item[1], item[2]))
     rows = [[removed, kept, count(n)] for n, removed, kept in other[:CROSS_SET_ROWS]]
-    note = f"{count(same)} duplicates had their kept copy in the same subset, {count(sum(n for n, _, _ in other))} in another"
+    elsewhere = count(sum(n for n, _, _ in other))
+    note = f"{count(same)} duplicates had their kept copy in the same subset, {elsewhere} in another"
     if len(other) > CROSS_SET_ROWS:
         note += f"; the {CROSS_SET_ROWS} largest of {len(other)} cross-subset pairs are shown"
-    return StatsTable("cross_set", "Duplicates across subsets", ["removed from", "kept copy in", "documents"], rows, [False, False, True], note=note)
+    return StatsTable(
+        "cross_set",
+        "Duplicates across subsets",
+        ["removed from", "kept copy in", "documents"],
+        rows,
+        [False, False, True],
+        note=note,
+    )
 
 
 def stats_tables(stats: dict) -> list[StatsTable]:
     """Every table of `pileline stats`, in display order."""
-    tables = [_documents_table(stats), _filters_table(stats), _sets_table(stats), _sizes_table(stats), _dedup_table(stats)]
+    tables = [
+        _documents_table(stats),
+        _filters_table(stats),
+        _sets_table(stats),
+        _sizes_table(stats),
+        _dedup_table(stats),
+    ]
     if stats["dedup"]["enabled"]:
         tables += [_clusters_table(stats), _cross_set_table(stats)]
     return tables
@@ -216,7 +289,10 @@ def stats_tables(stats: dict) -> list[StatsTable]:
 def rich_table(table: StatsTable) -> Table:
     """`table` drawn for the terminal: the first column never squeezed, headers wrap before numbers do."""
     out = Table(title=table.title, title_justify="left", show_footer=table.footer is not None)
-    first_width = max([len(table.columns[0])] + [len(row[0]) + (2 if i in table.indent_rows else 0) for i, row in enumerate(table.rows)])
+    first_width = max(
+        [len(table.columns[0])]
+        + [len(row[0]) + (2 if i in table.indent_rows else 0) for i, row in enumerate(table.rows)]
+    )
     for index, (name, numeric) in enumerate(zip(table.columns, table.numeric)):
         footer = table.footer[index] if table.footer else ""
         if index == 0:

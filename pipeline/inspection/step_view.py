@@ -13,7 +13,9 @@ from stages.tokenize import TokenizeConfig, load_tokenizer
 from stages.training_order import sample_pieces
 
 
-def describe_step(run_dir: str, step: int, batch_size: int | None, row: int | None, show_tokens: bool, chars: int) -> str:
+def describe_step(
+    run_dir: str, step: int, batch_size: int | None, row: int | None, show_tokens: bool, chars: int
+) -> str:
     """A readable account of training step `step`: per row, the sample, its documents and its text."""
     sequences = SequenceShards(run_dir)
     documents = DocumentShards(run_dir)
@@ -24,7 +26,10 @@ def describe_step(run_dir: str, step: int, batch_size: int | None, row: int | No
     order, sizes = load_training_order(RunDirectory(run_dir), meta["seq_len"], meta["seed"], meta)
     tokenizer = load_tokenizer(TokenizeConfig.model_validate(resolved["tokenize"]))
     rows = range(size) if row is None else [row]
-    lines = [f"step {step}: samples {step * size}–{(step + 1) * size - 1} of {len(sequences)} (batch {size}, {meta['tokens_per_sample']} tokens each)"]
+    lines = [
+        f"step {step}: samples {step * size}–{(step + 1) * size - 1} of {len(sequences)} (batch {size}, "
+        f"{meta['tokens_per_sample']} tokens each)"
+    ]
     for r in rows:
         if not 0 <= r < size:
             raise IndexError(f"row {r} outside [0, {size})")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pipeline.errors import UserError
-from pipeline.runtime.progress import Progress
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.runtime.progress import Progress
 
 
 def verify_run(run_dir: str, progress: Progress) -> list[str]:

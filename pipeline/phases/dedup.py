@@ -34,12 +34,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import ray
 
-from pipeline.manifest import Manifest
 from pipeline.formats.parquet_stream import StableParquetWriter
-from pipeline.runtime.progress import Progress
-from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.formats.shuffle_files import read_bucket, write_routed
+from pipeline.manifest import Manifest
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
 from stages.clustering import (
     bucket_of,

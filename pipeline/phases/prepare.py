@@ -14,16 +14,18 @@ import pyarrow as pa
 import ray
 
 from pipeline.formats.filesystems import file_size, location_name
+from pipeline.formats.run_directory import RunDirectory
 from pipeline.manifest import Manifest
 from pipeline.phases.prepare_partition import PartitionSpec, prepare_partition
+from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
-from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
-from pipeline.formats.run_directory import RunDirectory
 
 
 @ray.remote(num_cpus=1, max_retries=3)
-def _prepare(run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest) -> dict:
+def _prepare(
+    run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest
+) -> dict:
     """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""
     summary_path = f"{stage_dir}/{spec.partition_id}.json"
     if run.exists(summary_path):
@@ -101,7 +103,10 @@ def run_prepare_phase(
             generator = read_partitions.options(
                 _generator_backpressure_num_objects=READER_AHEAD_OBJECTS, scheduling_strategy="SPREAD"
             ).remote(
-                index, files[index], manifest.partition_docs, manifest.read.max_doc_bytes,
+                index,
+                files[index],
+                manifest.partition_docs,
+                manifest.read.max_doc_bytes,
                 frozenset(finished_by_file.get(index, ())),
             )
             readers[generator] = index
@@ -132,7 +137,9 @@ def run_prepare_phase(
             state.partitions.append(spec.partition_id)
             if item["kind"] == "damage":
                 damage = item["damage"]
-                progress.log(f"{spec.source}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept")
+                progress.log(
+                    f"{spec.source}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept"
+                )
             if not item["todo"]:
                 continue
             lines_ref = next(ref) if item["kind"] == "chunk" else None

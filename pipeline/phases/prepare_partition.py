@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.formats.input_files import StreamDamage
-from pipeline.manifest import Manifest
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.manifest import Manifest
 from pipeline.phases.tokenizer_cache import cached_tokenizer
 from stages.batch import REJECT_RAW_BYTES, REJECT_SCHEMA
 from stages.filter import filter_batch, needs_tokenizer
@@ -83,7 +83,12 @@ def _by_set(table: pa.Table, key: str, out: dict) -> None:
 
 
 def prepare_partition(
-    run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: list[bytes], damage: StreamDamage | None, manifest: Manifest
+    run: RunDirectory,
+    stage_dir: str,
+    spec: PartitionSpec,
+    lines: list[bytes],
+    damage: StreamDamage | None,
+    manifest: Manifest,
 ) -> dict:
     """Process one partition and write `<stage_dir>/<id>.docs.parquet`, its rejects, then its summary."""
     docs, rejects = parse_lines(lines, spec.first_line, spec.file_index, spec.source, manifest.read)

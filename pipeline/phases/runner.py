@@ -16,19 +16,19 @@ from importlib import metadata
 import orjson
 
 from pipeline import __version__
-from pipeline.phases.accounting import balances, input_record, totals
-from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import expand_inputs, location_name
-from pipeline.manifest import Manifest
-from pipeline.runtime.ray_or_local_map import parallel_map
-from pipeline.phases.prepare_partition import REJECTS_DIR
-from pipeline.phases.prepare import run_prepare_phase
-from pipeline.runtime.progress import Progress
-from pipeline.runtime.ray_session import InFlightLimit, ray_session
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.manifest import Manifest
+from pipeline.phases.accounting import balances, input_record, totals
+from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
+from pipeline.phases.prepare import run_prepare_phase
+from pipeline.phases.prepare_partition import REJECTS_DIR
 from pipeline.phases.tokens import run_tokens_phase
 from pipeline.phases.tokens_plan import LAYOUT_FORMAT, DedupClusters, TokensPlan
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_or_local_map import parallel_map
+from pipeline.runtime.ray_session import InFlightLimit, ray_session
 from stages.batch import make_doc_id
 from stages.filter import needs_tokenizer
 from stages.lsh import lsh_params
@@ -37,7 +37,17 @@ STAGES_DIR = "stages"
 OUTPUT_DIRS = (REJECTS_DIR, "dedup", "stats", "tokens")
 REPORT_FILE = "stats/report.html"
 """Written by `pileline report` after a run, about that run: neither an output of the run nor stale."""
-VERSIONED_PACKAGES = ("ray", "pyarrow", "numpy", "ftfy", "datasketch", "tokenizers", "tiktoken", "zstandard", "pydantic")
+VERSIONED_PACKAGES = (
+    "ray",
+    "pyarrow",
+    "numpy",
+    "ftfy",
+    "datasketch",
+    "tokenizers",
+    "tiktoken",
+    "zstandard",
+    "pydantic",
+)
 
 
 @dataclass
@@ -212,15 +222,29 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         clusters = None
         if manifest.dedup.enabled:
             plan, removed, outputs = _dedup(
-                run, prepare_dir, f"{STAGES_DIR}/dedup-{dedup_key}", files, len(train_files), prepared, manifest, banding, limit, progress
+                run,
+                prepare_dir,
+                f"{STAGES_DIR}/dedup-{dedup_key}",
+                files,
+                len(train_files),
+                prepared,
+                manifest,
+                banding,
+                limit,
+                progress,
             )
             keep_dirs.add(plan.work_dir.split("/", 1)[1])
             clusters = DedupClusters(f"{plan.work_dir}/clusters")
             produced.update(outputs)
         train_partitions = tuple(pid for index in range(len(train_files)) for pid in file_info[index]["partitions"])
         tokens_plan = TokensPlan(
-            run, prepare_dir, clusters, f"{STAGES_DIR}/tokens-{tokens_key}", f"{STAGES_DIR}/layout-{layout_key}",
-            train_partitions, manifest,
+            run,
+            prepare_dir,
+            clusters,
+            f"{STAGES_DIR}/tokens-{tokens_key}",
+            f"{STAGES_DIR}/layout-{layout_key}",
+            train_partitions,
+            manifest,
         )
         tokens_result = run_tokens_phase(tokens_plan, limit, progress)
         produced.update(tokens_result.outputs)

@@ -25,12 +25,12 @@ import ray
 
 from pipeline.formats.filesystems import is_uri
 from pipeline.formats.order_file import remove_local_copy
-from pipeline.runtime.progress import Progress
-from pipeline.runtime.ray_session import InFlightLimit, on_every_node
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.runtime.task_map import map_items
 from pipeline.formats.token_files import indexed_writer, open_indexed
 from pipeline.phases.tokens_plan import ORDER_FILE, TOKENS_DIR, TokensPlan, load_training_order
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit, on_every_node
+from pipeline.runtime.task_map import map_items
 from stages.training_order import sample_pieces
 
 PIECES_SCHEMA = pa.schema([("item", pa.int64()), ("start", pa.int64()), ("end", pa.int64()), ("position", pa.int64())])
@@ -96,7 +96,9 @@ def _read_pieces_task(job: SequencesInput, name: str, start: int, stop: int) -> 
     """A shard from a local or mounted run directory: every piece read from a memory-mapped documents file."""
     pieces = _pieces(job, start, stop)
     readers = [open_indexed(job.plan.run, f"{TOKENS_DIR}/{d['file']}") for d in job.documents]
-    parts = [readers[f].get(int(i), int(a), int(b)) for f, i, a, b in zip(pieces.file, pieces.item, pieces.start, pieces.end)]
+    parts = [
+        readers[f].get(int(i), int(a), int(b)) for f, i, a, b in zip(pieces.file, pieces.item, pieces.start, pieces.end)
+    ]
     return _write_shard(job, name, start, stop, np.concatenate(parts) if parts else np.zeros(0, dtype=job.dtype))
 
 
@@ -111,10 +113,15 @@ def _route_task(job: SequencesInput, name: str, start: int, stop: int) -> dict:
     pieces = _pieces(job, start, stop)
     by_file = np.argsort(pieces.file, kind="stable")
     bounds = np.searchsorted(pieces.file[by_file], np.arange(len(job.documents) + 1))
-    with run.open_atomic(_shuffle_path(job, "pieces", name)) as stream, pa.ipc.new_file(stream, PIECES_SCHEMA) as writer:
+    with (
+        run.open_atomic(_shuffle_path(job, "pieces", name)) as stream,
+        pa.ipc.new_file(stream, PIECES_SCHEMA) as writer,
+    ):
         for low, high in zip(bounds[:-1], bounds[1:]):
             rows = by_file[low:high]
-            writer.write_batch(pa.record_batch([pieces.item[rows], pieces.start[rows], pieces.end[rows], rows], schema=PIECES_SCHEMA))
+            writer.write_batch(
+                pa.record_batch([pieces.item[rows], pieces.start[rows], pieces.end[rows], rows], schema=PIECES_SCHEMA)
+            )
     summary = {"file": name, "pieces": int(pieces.file.size)}
     run.write_json(job.step_path("pieces", name), summary)
     return summary
@@ -177,7 +184,9 @@ def _remove_order_copy(run: RunDirectory) -> bool:
     return remove_local_copy(run, ORDER_FILE)
 
 
-def write_sequence_shards(job: SequencesInput, ranges: list[tuple[str, int, int]], in_flight: InFlightLimit, progress: Progress) -> list[dict]:
+def write_sequence_shards(
+    job: SequencesInput, ranges: list[tuple[str, int, int]], in_flight: InFlightLimit, progress: Progress
+) -> list[dict]:
     """Write every shard (name, first sample, end sample) and return their step summaries, in order."""
     run = job.plan.run
 
@@ -185,20 +194,51 @@ def write_sequence_shards(job: SequencesInput, ranges: list[tuple[str, int, int]
         return job.step_path("sequences", shard[0])
 
     if not is_uri(run.location):
-        return map_items(run, _read_pieces_task, ranges, summary, lambda r: (job, *r), in_flight, progress, "tokens: sequences", "files")
+        return map_items(
+            run,
+            _read_pieces_task,
+            ranges,
+            summary,
+            lambda r: (job, *r),
+            in_flight,
+            progress,
+            "tokens: sequences",
+            "files",
+        )
     if not all(run.exists(summary(r)) for r in ranges):
         map_items(
-            run, _route_task, ranges, lambda r: job.step_path("pieces", r[0]), lambda r: (job, *r),
-            in_flight, progress, "tokens: sequence pieces", "files",
+            run,
+            _route_task,
+            ranges,
+            lambda r: job.step_path("pieces", r[0]),
+            lambda r: (job, *r),
+            in_flight,
+            progress,
+            "tokens: sequence pieces",
+            "files",
         )
         names = [r[0] for r in ranges]
         map_items(
-            run, _scatter_task, range(len(job.documents)), lambda i: job.step_path("scatter", job.documents[i]["file"]),
-            lambda i: (job, i, names), in_flight, progress, "tokens: sequence scatter", "files",
+            run,
+            _scatter_task,
+            range(len(job.documents)),
+            lambda i: job.step_path("scatter", job.documents[i]["file"]),
+            lambda i: (job, i, names),
+            in_flight,
+            progress,
+            "tokens: sequence scatter",
+            "files",
         )
     shards = map_items(
-        run, _gather_task, list(enumerate(ranges)), lambda e: summary(e[1]), lambda e: (job, e[0], *e[1]),
-        in_flight, progress, "tokens: sequences", "files",
+        run,
+        _gather_task,
+        list(enumerate(ranges)),
+        lambda e: summary(e[1]),
+        lambda e: (job, e[0], *e[1]),
+        in_flight,
+        progress,
+        "tokens: sequences",
+        "files",
     )
     on_every_node(_remove_order_copy, run)
     for step in ("pieces", "scatter"):

@@ -23,15 +23,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
-from pipeline.manifest import Manifest
 from pipeline.formats.parquet_stream import StableParquetWriter
-from pipeline.runtime.progress import Progress
-from pipeline.runtime.ray_session import InFlightLimit
-from pipeline.phases.sequences import SequencesInput, write_sequence_shards
-from pipeline.runtime.task_map import map_items
 from pipeline.formats.token_files import indexed_writer, open_indexed
+from pipeline.manifest import Manifest
+from pipeline.phases.sequences import SequencesInput, write_sequence_shards
 from pipeline.phases.tokenizer_cache import cached_tokenizer
 from pipeline.phases.tokens_plan import ORDER_FILE, TOKENS_DIR, TokensPlan
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit
+from pipeline.runtime.task_map import map_items
 from stages.tokenize import token_dtype, tokenize_batch
 from stages.training_order import build_training_order, resolved_num_samples
 
@@ -54,7 +54,9 @@ DOCUMENTS_SCHEMA = pa.schema(
 @ray.remote(num_cpus=1, max_retries=3)
 def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
     run = plan.run
-    docs = run.read_parquet(f"{plan.prepare_dir}/{partition}.docs.parquet", columns=["doc_id", "source", "line", "pile_set_name", "text"])
+    docs = run.read_parquet(
+        f"{plan.prepare_dir}/{partition}.docs.parquet", columns=["doc_id", "source", "line", "pile_set_name", "text"]
+    )
     tokenizer = cached_tokenizer(plan.manifest.tokenize)
     flat, sizes = tokenize_batch(docs.column("text"), tokenizer, plan.manifest.tokenize.append_eod)
     keep = np.ones(docs.num_rows, dtype=bool)
@@ -197,13 +199,26 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
     dtype = token_dtype(tokenizer.vocab_size).str
 
     summaries = map_items(
-        run, _tokenize_task, plan.partitions, lambda p: plan.step_path("tokens", p, ".json"),
-        lambda p: (plan, p), in_flight, progress, "tokens: tokenize",
+        run,
+        _tokenize_task,
+        plan.partitions,
+        lambda p: plan.step_path("tokens", p, ".json"),
+        lambda p: (plan, p),
+        in_flight,
+        progress,
+        "tokens: tokenize",
     )
     shards = _document_shards(summaries, manifest.shards.shard_bytes, np.dtype(dtype).itemsize)
     documents = map_items(
-        run, _documents_task, shards, lambda shard: plan.step_path("documents", shard.name, ".json"),
-        lambda shard: (plan, shard, dtype), in_flight, progress, "tokens: documents", "files",
+        run,
+        _documents_task,
+        shards,
+        lambda shard: plan.step_path("documents", shard.name, ".json"),
+        lambda shard: (plan, shard, dtype),
+        in_flight,
+        progress,
+        "tokens: documents",
+        "files",
     )
     documents = [d for d in documents if d["items"]]
     digests = {path: digest for d in documents for path, digest in d.get("sha256", {}).items()}
@@ -215,7 +230,9 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
     outputs += [f"{TOKENS_DIR}/{d['file']}{suffix}" for d in documents for suffix in (".bin", ".idx", ".parquet")]
     seq = manifest.shards.seq_len + 1
     if total_tokens < seq:
-        progress.log(f"tokens: only {total_tokens} tokens, fewer than one sequence of {seq}: no sequence shards written")
+        progress.log(
+            f"tokens: only {total_tokens} tokens, fewer than one sequence of {seq}: no sequence shards written"
+        )
         return TokensResult(stats, outputs, digests)
     num_samples = resolved_num_samples(manifest.shards, total_tokens)
     order_path = plan.step_path("order", "order", ".json")
@@ -228,7 +245,10 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
     progress.finish_phase()
     per_shard = max(1, manifest.shards.shard_bytes // (seq * np.dtype(dtype).itemsize))
     total = order_summary["total_samples"]
-    ranges = [(f"sequences-{i:05d}", start, min(start + per_shard, total)) for i, start in enumerate(range(0, total, per_shard))]
+    ranges = [
+        (f"sequences-{i:05d}", start, min(start + per_shard, total))
+        for i, start in enumerate(range(0, total, per_shard))
+    ]
     shards = write_sequence_shards(SequencesInput(plan, documents, order_summary, dtype), ranges, in_flight, progress)
     run.write_json(
         f"{TOKENS_DIR}/sequences.json",

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.manifest import Manifest
 from pipeline.formats.order_file import open_npz
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.manifest import Manifest
 from stages.training_order import TrainingOrder
 
 TOKENS_DIR = "tokens"

@@ -50,7 +50,10 @@ def _token_hint(error: BaseException | None) -> str:
         error = error.__cause__ or error.__context__
     if not refused or os.environ.get("RAY_AUTH_MODE") == "token":
         return ""
-    return " (the cluster asks for a token: set RAY_AUTH_MODE=token; Ray reads the token from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
+    return (
+        " (the cluster asks for a token: set RAY_AUTH_MODE=token; "
+        "Ray reads the token from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
+    )
 
 
 def _cluster_cpus() -> int:
@@ -62,7 +65,9 @@ class InFlightLimit:
     cluster's CPUs now. The count is re-read every `refresh_seconds`, so on an autoscaling cluster the
     queued tasks make the autoscaler add nodes and the bound grows as they join."""
 
-    def __init__(self, configured: int | None, refresh_seconds: float = 5.0, cpus: Callable[[], int] = _cluster_cpus) -> None:
+    def __init__(
+        self, configured: int | None, refresh_seconds: float = 5.0, cpus: Callable[[], int] = _cluster_cpus
+    ) -> None:
         self.configured = configured
         self.refresh_seconds = refresh_seconds
         self._read_cpus = cpus
@@ -85,7 +90,9 @@ def on_every_node(task: ray.remote_function.RemoteFunction, *args) -> None:
     """Run `task(*args)` once on each alive node (pinned there, no CPU asked) and wait for them all.
     For per-node housekeeping: a node lost meanwhile took its local files with it, so it is skipped."""
     refs = [
-        task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(*args)
+        task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(
+            *args
+        )
         for node in ray.nodes()
         if node["Alive"]
     ]

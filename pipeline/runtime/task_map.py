@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 
 import ray
 
-from pipeline.runtime.ray_or_local_map import share_repeated
-from pipeline.runtime.progress import Progress
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_or_local_map import share_repeated
 
 
 def map_items(

@@ -59,11 +59,19 @@ def _wikipedia(w: Writer, size: int) -> str:
     else:
         name, native = w.person() if w.chance(0.6) else f"{w.pick(PLACES)} {w.noun().title()}", ""
     adj = w.adj()
-    lead = f"{name}{f' ({native})' if native else ''} is {indefinite_article(adj)} {adj} {w.noun()} in {w.pick(PLACES)}. "
+    lead = (
+        f"{name}{f' ({native})' if native else ''} is {indefinite_article(adj)} {adj} {w.noun()} in {w.pick(PLACES)}. "
+    )
     parts = [name, "", lead + w.paragraph(GENERAL, 1, 3)]
     if native and w.chance(0.5):
-        lang = {"Russian": "ru", "Arabic": "ar", "Chinese": "zh", "Japanese": "ja", "Greek": "el",
-                "Bulgarian": "bg"}.get(native.split(":")[0])
+        lang = {
+            "Russian": "ru",
+            "Arabic": "ar",
+            "Chinese": "zh",
+            "Japanese": "ja",
+            "Greek": "el",
+            "Bulgarian": "bg",
+        }.get(native.split(":")[0])
         if lang:
             parts.append(f"The motto reads: {w.salad(lang, 4, 9)}")
     sections = ["History", "Geography", "Career", "Economy", "Legacy", "Demographics", "Works"]
@@ -88,15 +96,21 @@ def _abstract(w: Writer, size: int) -> str:
 
 
 def _nih(w: Writer, size: int) -> str:
-    return (f"DESCRIPTION (provided by applicant): {w.prose(ACADEMIC, size - 200, 3, 7, sep=' ')}\n\n"
-            f"PUBLIC HEALTH RELEVANCE: {w.paragraph(ACADEMIC, 1, 3)}")
+    return (
+        f"DESCRIPTION (provided by applicant): {w.prose(ACADEMIC, size - 200, 3, 7, sep=' ')}\n\n"
+        f"PUBLIC HEALTH RELEVANCE: {w.paragraph(ACADEMIC, 1, 3)}"
+    )
 
 
 def _pipe_table(w: Writer) -> str:
     cols = w.between(3, 5)
     head = ["Variable"] + [f"{w.noun().capitalize()} (n = {w.num()})" for _ in range(cols - 2)] + ["p"]
-    rows = [[w.noun().capitalize()] + [f"{w.value('dec')} ± {w.value('dec')}" for _ in range(cols - 2)]
-            + [f"0.{w.between(1, 999):03d}"] for _ in range(w.between(3, 9))]
+    rows = [
+        [w.noun().capitalize()]
+        + [f"{w.value('dec')} ± {w.value('dec')}" for _ in range(cols - 2)]
+        + [f"0.{w.between(1, 999):03d}"]
+        for _ in range(w.between(3, 9))
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * cols] + ["| " + " | ".join(r) + " |" for r in rows]
     return f"Table {w.between(1, 6)}\n\n{w.sentence(ACADEMIC)}\n\n" + "\n".join(lines)
 
@@ -120,9 +134,11 @@ def _paper(w: Writer, size: int) -> str:
 def _usp(w: Writer, size: int) -> str:
     adj = w.adj()
     field = f"{indefinite_article(adj)} {adj} {w.noun()} for {w.nouns()}"
-    return (f"BACKGROUND OF THE INVENTION\n\n1. Field of the Invention\n\nThe present invention relates to "
-            f"{w.nouns()}, and more particularly to {field}.\n\n"
-            f"2. Description of the Related Art\n\n{w.prose(ACADEMIC, size - 250, 3, 7)}")
+    return (
+        f"BACKGROUND OF THE INVENTION\n\n1. Field of the Invention\n\nThe present invention relates to "
+        f"{w.nouns()}, and more particularly to {field}.\n\n"
+        f"2. Description of the Related Art\n\n{w.prose(ACADEMIC, size - 250, 3, 7)}"
+    )
 
 
 _LATEX = (
@@ -137,9 +153,14 @@ _LATEX = (
     r"\mathcal{O}(@N^{@k} \log @N)",
     r"@F \colon \mathbb{R}^{@k} \to \mathbb{R}",
 )
-_LATEX_FILL = {"s": ("x", "y", "u", r"\lambda", r"\xi", r"\alpha"), "t": ("t", "z", "v", r"\tau", r"\eta"),
-               "F": ("f", "g", "u", r"\phi", r"\psi", "F"), "G": ("g", "h", r"\nabla u", "G"),
-               "N": ("N", "n", "m", "d"), "k": ("2", "3", "p", "q", "1/2")}
+_LATEX_FILL = {
+    "s": ("x", "y", "u", r"\lambda", r"\xi", r"\alpha"),
+    "t": ("t", "z", "v", r"\tau", r"\eta"),
+    "F": ("f", "g", "u", r"\phi", r"\psi", "F"),
+    "G": ("g", "h", r"\nabla u", "G"),
+    "N": ("N", "n", "m", "d"),
+    "k": ("2", "3", "p", "q", "1/2"),
+}
 
 
 def _latex_math(w: Writer) -> str:
@@ -154,21 +175,47 @@ def _arxiv(w: Writer, size: int) -> str:
         for _ in range(w.between(2, 4)):
             sentences = [w.sentence(ACADEMIC) for _ in range(w.between(3, 6))]
             cite = w.surname().lower().translate(_ASCII_FOLD) + w.year()
-            sentences.insert(w.between(0, len(sentences)), f"Let ${_latex_math(w)}$ for every ${w.pick('xytn')} "
-                             f"\\in \\mathbb{{{w.pick('RNCZ')}}}$ \\cite{{{cite}}}.")
+            sentences.insert(
+                w.between(0, len(sentences)),
+                f"Let ${_latex_math(w)}$ for every ${w.pick('xytn')} "
+                f"\\in \\mathbb{{{w.pick('RNCZ')}}}$ \\cite{{{cite}}}.",
+            )
             parts += [" ".join(sentences), ""]
             if w.chance(0.5):
-                parts += ["\\begin{equation}", f"  \\label{{eq:{w.noun().replace(' ', '')}{w.num()}}}",
-                          f"  {_latex_math(w)},", "\\end{equation}", ""]
+                parts += [
+                    "\\begin{equation}",
+                    f"  \\label{{eq:{w.noun().replace(' ', '')}{w.num()}}}",
+                    f"  {_latex_math(w)},",
+                    "\\end{equation}",
+                    "",
+                ]
             if w.chance(0.25):
                 env = w.pick(("theorem", "lemma", "proposition"))
-                parts += [f"\\begin{{{env}}}", w.paragraph(ACADEMIC, 1, 2), f"\\end{{{env}}}",
-                          "\\begin{proof}", w.paragraph(ACADEMIC, 2, 4) + r" \qed", "\\end{proof}", ""]
+                parts += [
+                    f"\\begin{{{env}}}",
+                    w.paragraph(ACADEMIC, 1, 2),
+                    f"\\end{{{env}}}",
+                    "\\begin{proof}",
+                    w.paragraph(ACADEMIC, 2, 4) + r" \qed",
+                    "\\end{proof}",
+                    "",
+                ]
             if w.chance(0.1):
                 rows = [f"{w.noun()} & {w.value('dec')} & {w.value('dec')} \\\\" for _ in range(w.between(3, 6))]
-                parts += ["\\begin{table}[h]", "\\centering", "\\begin{tabular}{lcc}", "\\hline",
-                          "Method & Error & Time (s) \\\\", "\\hline", *rows, "\\hline", "\\end{tabular}",
-                          f"\\caption{{{w.sentence(ACADEMIC)}}}", "\\end{table}", ""]
+                parts += [
+                    "\\begin{table}[h]",
+                    "\\centering",
+                    "\\begin{tabular}{lcc}",
+                    "\\hline",
+                    "Method & Error & Time (s) \\\\",
+                    "\\hline",
+                    *rows,
+                    "\\hline",
+                    "\\end{tabular}",
+                    f"\\caption{{{w.sentence(ACADEMIC)}}}",
+                    "\\end{table}",
+                    "",
+                ]
         parts += [f"\\section{{{sections[n % len(sections)]}}}", ""]
         n += 1
     return "\n".join(parts).rstrip()
@@ -192,36 +239,63 @@ def _python_block(w: Writer, indent: str, depth: int) -> list[str]:
         elif kind == 3:
             lines.append(f"{indent}self.{a} = {{{b!r}: {w.num()}, {w.pick(CODE_NOUNS)!r}: None}}")
         elif kind == 4:
-            lines += [f"{indent}if {a} is None or len({b}) > {w.num()}:",
-                      *_python_block(w, indent + "    ", depth + 1)]
+            lines += [f"{indent}if {a} is None or len({b}) > {w.num()}:", *_python_block(w, indent + "    ", depth + 1)]
         elif kind == 5:
             lines += [f"{indent}for {a} in {b}s:", *_python_block(w, indent + "    ", depth + 1)]
         else:
-            lines += [f"{indent}try:", *_python_block(w, indent + "    ", depth + 1),
-                      f"{indent}except {w.pick(('KeyError', 'ValueError', 'OSError'))} as exc:",
-                      f'{indent}    raise RuntimeError(f"cannot {w.pick(CODE_VERBS)} {{{a}!r}}") from exc']
+            lines += [
+                f"{indent}try:",
+                *_python_block(w, indent + "    ", depth + 1),
+                f"{indent}except {w.pick(('KeyError', 'ValueError', 'OSError'))} as exc:",
+                f'{indent}    raise RuntimeError(f"cannot {w.pick(CODE_VERBS)} {{{a}!r}}") from exc',
+            ]
     return lines
 
 
 def _python(w: Writer, size: int) -> str:
-    imports = sorted(w.rng.sample(("import os", "import sys", "import json", "import logging", "import re",
-                                   "from collections import defaultdict", "from pathlib import Path",
-                                   "import numpy as np", "from typing import Any, Optional"), w.between(2, 5)))
+    imports = sorted(
+        w.rng.sample(
+            (
+                "import os",
+                "import sys",
+                "import json",
+                "import logging",
+                "import re",
+                "from collections import defaultdict",
+                "from pathlib import Path",
+                "import numpy as np",
+                "from typing import Any, Optional",
+            ),
+            w.between(2, 5),
+        )
+    )
     lines = (["#!/usr/bin/env python3"] if w.chance(0.3) else []) + [f'"""{w.sentence(TECH)}"""', ""]
-    lines += imports + ["", "logger = logging.getLogger(__name__)",
-                        f"MAX_{w.pick(CODE_NOUNS).upper()} = {w.num()}", ""]
+    lines += imports + ["", "logger = logging.getLogger(__name__)", f"MAX_{w.pick(CODE_NOUNS).upper()} = {w.num()}", ""]
     while sum(map(len, lines)) < size:
         if w.chance(0.3):
             name = w.pick(CODE_NOUNS).capitalize() + w.pick(("Manager", "Parser", "Client", "Store", "Handler"))
-            lines += ["", f"class {name}(object):", f'    """{w.sentence(TECH)}"""', "",
-                      f"    def __init__(self, {w.pick(CODE_NOUNS)}, {w.pick(CODE_NOUNS)}=None):",
-                      *_python_block(w, "        ", 1), "",
-                      f"    def {_snake(w)}(self, {w.pick(CODE_NOUNS)}):", *_python_block(w, "        ", 1),
-                      f"        return self.{w.pick(CODE_NOUNS)}", ""]
+            lines += [
+                "",
+                f"class {name}(object):",
+                f'    """{w.sentence(TECH)}"""',
+                "",
+                f"    def __init__(self, {w.pick(CODE_NOUNS)}, {w.pick(CODE_NOUNS)}=None):",
+                *_python_block(w, "        ", 1),
+                "",
+                f"    def {_snake(w)}(self, {w.pick(CODE_NOUNS)}):",
+                *_python_block(w, "        ", 1),
+                f"        return self.{w.pick(CODE_NOUNS)}",
+                "",
+            ]
         else:
-            lines += ["", f"def {_snake(w)}({w.pick(CODE_NOUNS)}, {w.pick(CODE_NOUNS)}=None):",
-                      f'    """{w.sentence(TECH)}"""', *_python_block(w, "    ", 0),
-                      f"    return {w.pick(CODE_NOUNS)}", ""]
+            lines += [
+                "",
+                f"def {_snake(w)}({w.pick(CODE_NOUNS)}, {w.pick(CODE_NOUNS)}=None):",
+                f'    """{w.sentence(TECH)}"""',
+                *_python_block(w, "    ", 0),
+                f"    return {w.pick(CODE_NOUNS)}",
+                "",
+            ]
     return "\n".join(lines).strip() + "\n"
 
 
@@ -237,11 +311,17 @@ def _c_block(w: Writer, indent: str, depth: int) -> list[str]:
         elif kind == 2:
             lines.append(f"{indent}ret |= {a}[i] & 0x{w.between(1, 255):02x};")
         elif kind == 3:
-            lines += [f"{indent}if ({a} == NULL) {{", f"{indent}\treturn -{w.pick(('EINVAL', 'ENOMEM', 'EIO'))};",
-                      f"{indent}}}"]
+            lines += [
+                f"{indent}if ({a} == NULL) {{",
+                f"{indent}\treturn -{w.pick(('EINVAL', 'ENOMEM', 'EIO'))};",
+                f"{indent}}}",
+            ]
         elif kind == 4:
-            lines += [f"{indent}for (i = 0; i < {a}->{b}_count; i++) {{", *_c_block(w, indent + "\t", depth + 1),
-                      f"{indent}}}"]
+            lines += [
+                f"{indent}for (i = 0; i < {a}->{b}_count; i++) {{",
+                *_c_block(w, indent + "\t", depth + 1),
+                f"{indent}}}",
+            ]
         else:
             lines += [f"{indent}while ({a}_{b}--) {{", *_c_block(w, indent + "\t", depth + 1), f"{indent}}}"]
     return lines
@@ -249,14 +329,33 @@ def _c_block(w: Writer, indent: str, depth: int) -> list[str]:
 
 def _c(w: Writer, size: int) -> str:
     header = f"{w.pick(CODE_NOUNS)}.h"
-    lines = ["/*", f" * {w.sentence(TECH)}", " *", f" * Copyright (C) {w.year()} {w.person()}", " */", "",
-             "#include <stdio.h>", "#include <stdlib.h>", f'#include "{header}"', "",
-             f"#define MAX_{w.pick(CODE_NOUNS).upper()} {w.num()}", ""]
+    lines = [
+        "/*",
+        f" * {w.sentence(TECH)}",
+        " *",
+        f" * Copyright (C) {w.year()} {w.person()}",
+        " */",
+        "",
+        "#include <stdio.h>",
+        "#include <stdlib.h>",
+        f'#include "{header}"',
+        "",
+        f"#define MAX_{w.pick(CODE_NOUNS).upper()} {w.num()}",
+        "",
+    ]
     while sum(map(len, lines)) < size:
         name = _snake(w)
-        lines += [f"/* {w.sentence(TECH)} */",
-                  f"static int {name}(struct {w.pick(CODE_NOUNS)} *{w.pick(CODE_NOUNS)}, int n)",
-                  "{", "\tint i, ret = 0;", "", *_c_block(w, "\t", 0), "\treturn ret;", "}", ""]
+        lines += [
+            f"/* {w.sentence(TECH)} */",
+            f"static int {name}(struct {w.pick(CODE_NOUNS)} *{w.pick(CODE_NOUNS)}, int n)",
+            "{",
+            "\tint i, ret = 0;",
+            "",
+            *_c_block(w, "\t", 0),
+            "\treturn ret;",
+            "}",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -266,12 +365,22 @@ def _js(w: Writer, size: int) -> str:
     while sum(map(len, lines)) < size:
         a, b, c = w.pick(CODE_NOUNS), w.pick(CODE_NOUNS), w.pick(CODE_NOUNS)
         name = w.ident()
-        lines += ["/**", f" * {w.sentence(TECH)}", " */", f"function {name}({a}, {b}) {{",
-                  f"  const {c} = {a}.{b} || {{}};", f"  if (!{c}.{w.pick(CODE_NOUNS)}) {{",
-                  f"    return {{ error: '{w.pick(CODE_VERBS)} {c} failed', code: {w.num()} }};", "  }",
-                  f"  return {w.ident()}({c}).then(({w.pick(CODE_NOUNS)}) => {{",
-                  f"    console.log(`{w.pick(CODE_VERBS)} ${{{c}.id}}`);",
-                  f"    return {c}.{w.pick(CODE_NOUNS)}.map((x) => x * {w.num()});", "  });", "}", ""]
+        lines += [
+            "/**",
+            f" * {w.sentence(TECH)}",
+            " */",
+            f"function {name}({a}, {b}) {{",
+            f"  const {c} = {a}.{b} || {{}};",
+            f"  if (!{c}.{w.pick(CODE_NOUNS)}) {{",
+            f"    return {{ error: '{w.pick(CODE_VERBS)} {c} failed', code: {w.num()} }};",
+            "  }",
+            f"  return {w.ident()}({c}).then(({w.pick(CODE_NOUNS)}) => {{",
+            f"    console.log(`{w.pick(CODE_VERBS)} ${{{c}.id}}`);",
+            f"    return {c}.{w.pick(CODE_NOUNS)}.map((x) => x * {w.num()});",
+            "  });",
+            "}",
+            "",
+        ]
     lines.append(f"module.exports = {{ {w.ident()} }};")
     return "\n".join(lines) + "\n"
 
@@ -284,6 +393,7 @@ def _stackexchange(w: Writer, size: int) -> str:
     def code() -> str:
         lines = [f"def {_snake(w)}({w.pick(CODE_NOUNS)}):", *_python_block(w, "    ", 1)]
         return "\n".join("    " + line for line in lines)
+
     question = [w.title() + "?", w.paragraph(TECH, 2, 4), code(), w.paragraph(TECH, 1, 3)]
     parts = ["Q:", "", "\n\n".join(question)]
     while sum(map(len, parts)) < size:
@@ -302,11 +412,15 @@ def _hackernews(w: Writer, size: int) -> str:
 
 
 def _freelaw(w: Writer, size: int) -> str:
-    head = [f"UNITED STATES COURT OF APPEALS\nFOR THE {w.pick(('FIRST', 'THIRD', 'FIFTH', 'NINTH', 'TENTH'))} CIRCUIT",
-            f"No. {w.between(90, 99)}-{w.between(1000, 9999)}",
-            f"{w.person().upper()}, Plaintiff-Appellant,\nv.\n{w.surname().upper()} CORPORATION, Defendant-Appellee.",
-            f"Appeal from the United States District Court for the District of {w.pick(PLACES)}.",
-            f"Filed {w.date()}", "OPINION", f"{w.surname().upper()}, Circuit Judge:"]
+    head = [
+        f"UNITED STATES COURT OF APPEALS\nFOR THE {w.pick(('FIRST', 'THIRD', 'FIFTH', 'NINTH', 'TENTH'))} CIRCUIT",
+        f"No. {w.between(90, 99)}-{w.between(1000, 9999)}",
+        f"{w.person().upper()}, Plaintiff-Appellant,\nv.\n{w.surname().upper()} CORPORATION, Defendant-Appellee.",
+        f"Appeal from the United States District Court for the District of {w.pick(PLACES)}.",
+        f"Filed {w.date()}",
+        "OPINION",
+        f"{w.surname().upper()}, Circuit Judge:",
+    ]
     body = w.prose(LEGAL, size - sum(map(len, head)), 3, 8)
     return "\n\n".join(head + [body, w.pick(("AFFIRMED.", "REVERSED and REMANDED.", "AFFIRMED in part."))])
 
@@ -338,7 +452,7 @@ def _dm_question(w: Writer, kind: int) -> tuple[str, str]:
         return f"Let f({x}) = {_dm_poly(coeffs, x)}. What is f({at})?", str(value)
     if kind == 7:
         n = w.between(2, 99999)
-        return f"Is {n} a prime number?", str(n > 1 and all(n % d for d in range(2, int(n ** 0.5) + 1)))
+        return f"Is {n} a prime number?", str(n > 1 and all(n % d for d in range(2, int(n**0.5) + 1)))
     if kind == 8:
         value = w.r() * 1000 - 500
         places = w.between(1, 3)
@@ -346,8 +460,7 @@ def _dm_question(w: Writer, kind: int) -> tuple[str, str]:
     if kind == 9:
         return f"What is the remainder when {abs(c) + b} is divided by {b}?", str((abs(c) + b) % b)
     items = [w.between(-50, 50) for _ in range(w.between(3, 6))]
-    return (f"Sort {', '.join(map(str, items))} in decreasing order.",
-            ", ".join(map(str, sorted(items, reverse=True))))
+    return (f"Sort {', '.join(map(str, items))} in decreasing order.", ", ".join(map(str, sorted(items, reverse=True))))
 
 
 def _dm_poly(coeffs: Sequence[int], x: str) -> str:
@@ -389,9 +502,20 @@ def _irc(w: Writer, size: int) -> str:
             line = f"{stamp} * {nick} has {w.pick(('joined', 'quit (Ping timeout: 240 seconds)'))} #ubuntu"
         elif x < 0.3:
             pkg = w.pick(PACKAGES)
-            cmd = w.pick((f"sudo apt-get install {pkg}", f"sudo apt-get remove --purge {pkg}", "dmesg | tail",
-                          f"sudo dpkg-reconfigure {pkg}", "lspci | grep -i vga", "uname -r", "sudo update-grub",
-                          f"sudo service {pkg} restart", "tail -f /var/log/syslog", "lsb_release -a"))
+            cmd = w.pick(
+                (
+                    f"sudo apt-get install {pkg}",
+                    f"sudo apt-get remove --purge {pkg}",
+                    "dmesg | tail",
+                    f"sudo dpkg-reconfigure {pkg}",
+                    "lspci | grep -i vga",
+                    "uname -r",
+                    "sudo update-grub",
+                    f"sudo service {pkg} restart",
+                    "tail -f /var/log/syslog",
+                    "lsb_release -a",
+                )
+            )
             line = f"{stamp} <{nick}> {w.pick(nicks)}: try {cmd}"
         else:
             line = f"{stamp} <{nick}> {w.sentence(TECH).lower().rstrip('.')}"
@@ -411,20 +535,41 @@ def _enron(w: Writer, size: int) -> str:
         return f"{parts[0]}.{parts[-1]}@enron.com".replace("'", "")
 
     day = w.pick(("Mon", "Tue", "Wed", "Thu", "Fri"))
-    header = [f"Message-ID: <{w.between(10**7, 10**8)}.{w.between(10**12, 10**13)}.JavaMail.evans@thyme>",
-              f"Date: {day}, {w.between(1, 28)} {w.pick(MONTHS)[:3]} {w.between(1999, 2002)} "
-              f"{w.between(0, 23):02d}:{w.between(0, 59):02d}:00 -0800 (PST)",
-              f"From: {address(sender)}", f"To: {address(receiver)}",
-              f"Subject: {w.pick(('', 'Re: ', 'FW: '))}{w.noun()} {w.pick(DOMAIN_NOUNS['biz'])}",
-              "Mime-Version: 1.0", "Content-Type: text/plain; charset=us-ascii", "Content-Transfer-Encoding: 7bit",
-              f"X-From: {sender}", f"X-To: {receiver}", "X-cc: ", "X-bcc: ",
-              f"X-Folder: \\{sender.split()[-1]}_{w.pick(('Jun2001', 'Dec2000'))}\\Notes Folders\\Sent",
-              f"X-Origin: {sender.split()[-1]}-{sender[0]}", f"X-FileName: {sender.split()[-1].lower()}.nsf", ""]
-    body = [w.pick((receiver.split()[0] + ",", "Hi,", "All,")), "", w.prose(BUSINESS, max(size - 600, 150), 1, 4), "",
-            w.pick(("Thanks,", "Regards,", "")), sender.split()[0]]
+    header = [
+        f"Message-ID: <{w.between(10**7, 10**8)}.{w.between(10**12, 10**13)}.JavaMail.evans@thyme>",
+        f"Date: {day}, {w.between(1, 28)} {w.pick(MONTHS)[:3]} {w.between(1999, 2002)} "
+        f"{w.between(0, 23):02d}:{w.between(0, 59):02d}:00 -0800 (PST)",
+        f"From: {address(sender)}",
+        f"To: {address(receiver)}",
+        f"Subject: {w.pick(('', 'Re: ', 'FW: '))}{w.noun()} {w.pick(DOMAIN_NOUNS['biz'])}",
+        "Mime-Version: 1.0",
+        "Content-Type: text/plain; charset=us-ascii",
+        "Content-Transfer-Encoding: 7bit",
+        f"X-From: {sender}",
+        f"X-To: {receiver}",
+        "X-cc: ",
+        "X-bcc: ",
+        f"X-Folder: \\{sender.split()[-1]}_{w.pick(('Jun2001', 'Dec2000'))}\\Notes Folders\\Sent",
+        f"X-Origin: {sender.split()[-1]}-{sender[0]}",
+        f"X-FileName: {sender.split()[-1].lower()}.nsf",
+        "",
+    ]
+    body = [
+        w.pick((receiver.split()[0] + ",", "Hi,", "All,")),
+        "",
+        w.prose(BUSINESS, max(size - 600, 150), 1, 4),
+        "",
+        w.pick(("Thanks,", "Regards,", "")),
+        sender.split()[0],
+    ]
     if w.chance(0.25):
-        body += ["", " -----Original Message-----", f"From: \t{receiver}", f"Sent:\t{w.date()}",
-                 w.paragraph(BUSINESS, 1, 3)]
+        body += [
+            "",
+            " -----Original Message-----",
+            f"From: \t{receiver}",
+            f"Sent:\t{w.date()}",
+            w.paragraph(BUSINESS, 1, 3),
+        ]
     return "\n".join(header + body)
 
 
@@ -565,5 +710,18 @@ SETS = (
 SET_BY_NAME = {spec.name: spec for spec in SETS}
 PILE_SET_NAMES = tuple(spec.name for spec in SETS)
 """The 22 `pile_set_name` values this generator writes."""
-PROSE_SETS = frozenset({"Pile-CC", "OpenWebText2", "Wikipedia (en)", "HackerNews", "Enron Emails", "Books3",
-                         "BookCorpus2", "PhilPapers", "FreeLaw", "PubMed Central", "EuroParl"})
+PROSE_SETS = frozenset(
+    {
+        "Pile-CC",
+        "OpenWebText2",
+        "Wikipedia (en)",
+        "HackerNews",
+        "Enron Emails",
+        "Books3",
+        "BookCorpus2",
+        "PhilPapers",
+        "FreeLaw",
+        "PubMed Central",
+        "EuroParl",
+    }
+)
