@@ -1,7 +1,7 @@
 """The corpus a benchmark runs on: a Pile-layout directory given by the user, or a generated sample.
 
-`corpus_dir` writes the seeded sample (`pipeline.sample_corpus`, seed 0) when no directory is given;
-`read_documents` reads train files through the pipeline's own reader (`pipeline.input_files` +
+`corpus_dir` writes the seeded sample (`pipeline.sample.corpus`, seed 0) when no directory is given;
+`read_documents` reads train files through the pipeline's own reader (`pipeline.formats.input_files` +
 `stages.read.parse_lines`); `duplicate_groups` loads the sample's `ground_truth.jsonl`. Documents
 are keyed by `(file, line)`: the file relative to the corpus directory, the line 1-based, as in the
 ground truth.
@@ -16,14 +16,15 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.input_files import LineChunk, iter_line_chunks
-from pipeline.sample_corpus import GROUND_TRUTH, write_sample_corpus
+from pipeline.formats.input_files import LineChunk, iter_line_chunks
+from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
 from stages.read import ReadConfig, parse_lines
 
 SAMPLE_DOCS = 28_000
 """About 100 MB of text from `write_sample_corpus`."""
 SAMPLE_FILES = 4
-"""Train files of the generated sample: datatrove reads one file per task, and 4 files split evenly over 1, 2 or 4 workers."""
+"""Train files of the generated sample: datatrove reads one file per task, and 4 files split evenly over 1, 2 or 4
+workers."""
 
 Key = tuple[str, int]
 """(file relative to the corpus directory, 1-based line)."""

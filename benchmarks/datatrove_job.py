@@ -56,7 +56,11 @@ def stages(args: argparse.Namespace) -> dict[str, LocalPipelineExecutor]:
     work = args.work
     config = MinhashConfig()  # 5-grams, 14 buckets × 8 hashes, 64-bit xxhash: datatrove's defaults
     ftfy = FTFYFormatter(
-        fix_latin_ligatures=True, fix_character_width=True, uncurl_quotes=True, fix_line_breaks=True, normalization="NFC"
+        fix_latin_ligatures=True,
+        fix_character_width=True,
+        uncurl_quotes=True,
+        fix_line_breaks=True,
+        normalization="NFC",
     )
     keep = (lambda document: long_enough(document, args.min_chars)) if args.min_chars else (lambda document: True)
     common = {"workers": args.workers, "skip_completed": False}
@@ -74,7 +78,9 @@ def stages(args: argparse.Namespace) -> dict[str, LocalPipelineExecutor]:
             **common,
         ),
         "buckets": LocalPipelineExecutor(
-            pipeline=[MinhashDedupBuckets(input_folder=f"{work}/signatures", output_folder=f"{work}/buckets", config=config)],
+            pipeline=[
+                MinhashDedupBuckets(input_folder=f"{work}/signatures", output_folder=f"{work}/buckets", config=config)
+            ],
             tasks=config.num_buckets,
             logging_dir=f"{work}/logs/buckets",
             **common,

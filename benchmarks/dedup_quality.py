@@ -44,11 +44,11 @@ import pyarrow.parquet as pq
 import ray
 import zstandard
 
-from pipeline.filesystems import expand_inputs
+from pipeline.formats.filesystems import expand_inputs
 from pipeline.manifest import Manifest, parse_manifest
-from pipeline.progress import Progress
-from pipeline.runner import prepare_hash, run_manifest
-from pipeline.sample_corpus import GROUND_TRUTH, write_sample_corpus
+from pipeline.runtime.progress import Progress
+from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
 from stages.batch import make_doc_id
 from stages.minhash import exact_jaccard
 

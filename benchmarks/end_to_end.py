@@ -5,7 +5,7 @@
 The job: read `train/*.jsonl.zst` → ftfy (every fix, NFC) → SlimPajama's length filter → MinHash-LSH
 dedup (word 5-grams, 14 bands × 8 rows, datatrove's default banding) → GPT-2 ids with
 "<|endoftext|>" after every document → Megatron `.bin/.idx`. pileline runs it with
-`pipeline.runner.run_manifest` on an embedded Ray of `--cpus` CPUs (`benchmarks/pileline_job.py`);
+`pipeline.phases.runner.run_manifest` on an embedded Ray of `--cpus` CPUs (`benchmarks/pileline_job.py`);
 datatrove 0.10.1 runs it with its own steps and `--cpus` workers (`benchmarks/datatrove_job.py`) in
 its own venv, since it pins `xxhash<4`:
 
@@ -45,8 +45,8 @@ import zstandard
 from corpus import Key, corpus_dir, duplicate_groups, read_documents, text_megabytes, train_files
 from process_tree import Measured, run_measured
 
-from pipeline.indexed_dataset import IndexedDataset
-from pipeline.runner import package_versions
+from pipeline.formats.indexed_dataset import IndexedDataset
+from pipeline.phases.runner import package_versions
 from stages.minhash import exact_jaccard
 from stages.tokenize import ENDOFTEXT, gpt2_files
 
@@ -114,8 +114,11 @@ def run_side(name: str, command: list[str], work: Path, env: dict[str, str], cor
     return measured
 
 
-def run_pileline(manifest: dict, work: Path, env: dict[str, str], cores: set[int] | None = None) -> tuple[Measured, dict]:
-    """Run `manifest` with `pileline_job.py` (on `cores` only, if given): its cost and its timings (phases, run_seconds, totals)."""
+def run_pileline(
+    manifest: dict, work: Path, env: dict[str, str], cores: set[int] | None = None
+) -> tuple[Measured, dict]:
+    """Run `manifest` with `pileline_job.py` (on `cores` only, if given): its cost and its timings (phases,
+    run_seconds, totals)."""
     path = work / "pileline-manifest.yaml"
     path.write_bytes(orjson.dumps(manifest))
     timings = work / "pileline-timings.json"
@@ -149,7 +152,9 @@ def pileline_outcome(run: Path, corpus: Path, all_keys: set[Key]) -> Outcome:
     documents = pq.read_table(tables, columns=["source", "line", "file", "item"])
     shards: dict[str, IndexedDataset] = {}
     tokens = {}
-    for key, file, item in zip(keys(documents), documents.column("file").to_pylist(), documents.column("item").to_pylist()):
+    for key, file, item in zip(
+        keys(documents), documents.column("file").to_pylist(), documents.column("item").to_pylist()
+    ):
         shard = shards.get(file) or shards.setdefault(file, IndexedDataset(run / "tokens" / file))
         tokens[key] = shard[item]
     return Outcome(all_keys - rejected, removed, tokens)
@@ -237,31 +242,47 @@ def identity_problems(ours: Outcome, theirs: Outcome) -> list[str]:
     differ = [key for key in shared if not np.array_equal(ours.tokens[key], theirs.tokens[key])]
     if differ:
         problems.append(f"tokens: {len(differ)} of {len(shared)} documents both kept differ (e.g. {differ[:3]})")
-    print(f"identity: filter survivors {len(ours.survivors)} vs {len(theirs.survivors)}; "
-          f"token ids compared on {len(shared)} documents both kept, {len(differ)} differ", file=sys.stderr)
+    print(
+        f"identity: filter survivors {len(ours.survivors)} vs {len(theirs.survivors)}; "
+        f"token ids compared on {len(shared)} documents both kept, {len(differ)} differ",
+        file=sys.stderr,
+    )
     return problems
 
 
 def print_throughput(rows: list[tuple[str, Measured]], megabytes: float, docs: int, cpus: int) -> None:
     base = dict(rows).get("datatrove")
     print(f"\n### Throughput ({cpus} CPU{'s' if cpus > 1 else ''}, {megabytes:.1f} MB, {docs:,} documents)\n")
-    print("| peer | wall s | CPU s | MB/s per core | docs/s per core | MB per CPU-s | peak RSS | × datatrove (wall) | × datatrove (CPU) |")
+    print(
+        "| peer | wall s | CPU s | MB/s per core | docs/s per core | MB per CPU-s | peak RSS | × datatrove (wall) | "
+        "× datatrove (CPU) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, m in rows:
         ratio_wall = f"{base.wall / m.wall:.1f}×" if base else "—"
         ratio_cpu = f"{base.cpu / m.cpu:.1f}×" if base else "—"
         print(
-            f"| {name} | {m.wall:.1f} | {m.cpu:.1f} | {megabytes / (m.wall * cpus):.2f} | {docs / (m.wall * cpus):,.0f} | "
+            f"| {name} | {m.wall:.1f} | {m.cpu:.1f} | {megabytes / (m.wall * cpus):.2f} | "
+            f"{docs / (m.wall * cpus):,.0f} | "
             f"{megabytes / m.cpu:.2f} | {m.peak_rss / 2**20:,.0f} MB | {ratio_wall} | {ratio_cpu} |"
         )
 
 
 def print_quality(rows: list[tuple[str, Quality]], threshold: float) -> None:
-    print(f"\n### Dedup quality (planted groups; precise = kept copy's exact Jaccard ≥ {threshold - PRECISION_MARGIN:.2f})\n")
-    print("| peer | removed | removable (planted) | planted removed | recall | precise | precision | removed outside planted groups |")
+    print(
+        "\n### Dedup quality (planted groups; precise = kept copy's exact Jaccard ≥ "
+        f"{threshold - PRECISION_MARGIN:.2f})\n"
+    )
+    print(
+        "| peer | removed | removable (planted) | planted removed | recall | precise | precision | removed outside "
+        "planted groups |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, q in rows:
-        print(f"| {name} | {q.removed} | {q.removable} | {q.found} | {q.recall:.3f} | {q.precise} | {q.precision:.3f} | {q.unplanted} |")
+        print(
+            f"| {name} | {q.removed} | {q.removable} | {q.found} | {q.recall:.3f} | {q.precise} | {q.precision:.3f} "
+            f"| {q.unplanted} |"
+        )
 
 
 def print_phases(
@@ -300,21 +321,32 @@ def grouped_phases(phases: dict[str, float]) -> dict[str, float]:
     """pileline's phases with the many small dedup steps added up under `dedup: other steps`."""
     grouped: Counter = Counter()
     for phase, seconds in phases.items():
-        major = phase if phase in ("prepare", "dedup: band keys", "dedup: candidate edges") or phase.startswith("tokens") else "dedup: other steps"
+        major = (
+            phase
+            if phase in ("prepare", "dedup: band keys", "dedup: candidate edges") or phase.startswith("tokens")
+            else "dedup: other steps"
+        )
         grouped[major] += seconds
     return dict(grouped)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample")
+    parser.add_argument(
+        "--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample"
+    )
     parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
     parser.add_argument("--cpus", type=int, default=1, help="Ray CPUs for pileline, workers for datatrove (default 1)")
     parser.add_argument("--partition-docs", type=int, default=2000, help="pileline's partition_docs (default 2000)")
-    parser.add_argument("--threshold", type=float, default=0.8, help="pileline's dedup.threshold; precision cut = this − 0.1")
     parser.add_argument(
-        "--datatrove-python", type=Path, default=DATATROVE_PYTHON if DATATROVE_PYTHON.exists() else None,
-        help=f"interpreter of a venv with datatrove 0.10.1 (default {DATATROVE_PYTHON} if present; without one, pileline runs alone)",
+        "--threshold", type=float, default=0.8, help="pileline's dedup.threshold; precision cut = this − 0.1"
+    )
+    parser.add_argument(
+        "--datatrove-python",
+        type=Path,
+        default=DATATROVE_PYTHON if DATATROVE_PYTHON.exists() else None,
+        help=f"interpreter of a venv with datatrove 0.10.1 (default {DATATROVE_PYTHON} if present; without one, "
+             "pileline runs alone)",
     )
     parser.add_argument("--work", type=Path, help="keep every output here (default: a temporary directory)")
     args = parser.parse_args()
@@ -344,34 +376,58 @@ def main() -> None:
             theirs_cost = run_side(
                 "datatrove",
                 [
-                    str(args.datatrove_python), "-P", str(BENCHMARKS_DIR / "datatrove_job.py"), "--input", str(corpus / "train"),
-                    "--work", str(work / "datatrove"), "--tokenizer", str(tokenizer), "--workers", str(args.cpus),
+                    str(args.datatrove_python),
+                    "-P",
+                    str(BENCHMARKS_DIR / "datatrove_job.py"),
+                    "--input",
+                    str(corpus / "train"),
+                    "--work",
+                    str(work / "datatrove"),
+                    "--tokenizer",
+                    str(tokenizer),
+                    "--workers",
+                    str(args.cpus),
                 ],
-                work, {**env, "HF_HUB_OFFLINE": "1"},
+                work,
+                {**env, "HF_HUB_OFFLINE": "1"},
             )
             theirs = datatrove_outcome(work / "datatrove", "train")
             rows.insert(0, ("datatrove", theirs_cost))
-            quality.insert(0, ("datatrove", dedup_quality(theirs, duplicate_groups(corpus) or [], texts, args.threshold)))
+            quality.insert(
+                0, ("datatrove", dedup_quality(theirs, duplicate_groups(corpus) or [], texts, args.threshold))
+            )
             problems = identity_problems(ours, theirs)
         else:
             print("no datatrove interpreter (see --datatrove-python): pileline runs alone", file=sys.stderr)
 
         versions = package_versions()
-        print(f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
-              f"pileline {versions['pileline']}, ray {versions['ray']}, ftfy {versions['ftfy']}, tiktoken {versions['tiktoken']}")
+        print(
+            f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+            f"pileline {versions['pileline']}, ray {versions['ray']}, ftfy {versions['ftfy']}, tiktoken "
+            f"{versions['tiktoken']}"
+        )
         print_throughput(rows, megabytes, docs, args.cpus)
         if duplicate_groups(corpus) is not None:
             print_quality(quality, args.threshold)
         print_phases(
-            "pileline", grouped_phases(timings["phases"]), ours_cost.wall, timings["run_seconds"],
+            "pileline",
+            grouped_phases(timings["phases"]),
+            ours_cost.wall,
+            timings["run_seconds"],
             "(Ray start and stop, driver work between phases)",
         )
         if args.datatrove_python is not None:
             dt = orjson.loads((work / "datatrove" / "timings.json").read_bytes())
-            print_phases("datatrove", dt["seconds"], theirs_cost.wall, dt["run_seconds"], "(building the stages, between stages)")
             print_phases(
-                "datatrove", datatrove_steps(work / "datatrove"), theirs_cost.wall, dt["run_seconds"],
-                "(outside the steps' own timers)", title="time per step (its own stats.json)",
+                "datatrove", dt["seconds"], theirs_cost.wall, dt["run_seconds"], "(building the stages, between stages)"
+            )
+            print_phases(
+                "datatrove",
+                datatrove_steps(work / "datatrove"),
+                theirs_cost.wall,
+                dt["run_seconds"],
+                "(outside the steps' own timers)",
+                title="time per step (its own stats.json)",
             )
         if problems:
             print("\nFAIL: " + "\nFAIL: ".join(problems), file=sys.stderr)

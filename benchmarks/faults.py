@@ -6,7 +6,8 @@ The manifest is `manifests/pile-deduped.yaml` on a seeded sample (as in `scaling
 
 Driver kill: a local Ray (2 CPUs) is started here and `pileline run --address` drives it; for each
 phase a fresh run is killed once `--kill-after` of the phase's tasks (counted in an undisturbed run)
-have written their summaries, then the same command is run again. Reported: the phase's tasks finished at the kill, the tasks the second run computed in
+have written their summaries, then the same command is run again. Reported: the phase's tasks finished at the kill, the
+tasks the second run computed in
 that phase (at most those in flight, plus the ones never started), and whether the outputs equal an
 undisturbed run's byte for byte.
 
@@ -33,7 +34,7 @@ from pathlib import Path
 import orjson
 from scaling import machine, manifest_for
 
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.sample.corpus import write_sample_corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ray_cluster_for_tests import LocalRayCluster
@@ -56,7 +57,17 @@ def _outputs(run: Path) -> dict[str, str]:
 
 
 def _command(manifest: Path, out: Path, address: str, quiet: bool = True) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--out", str(out), "--address", address] + (["--quiet"] if quiet else [])
+    return [
+        sys.executable,
+        "-m",
+        "pipeline.cli.main",
+        "run",
+        str(manifest),
+        "--out",
+        str(out),
+        "--address",
+        address,
+    ] + (["--quiet"] if quiet else [])
 
 
 def _run(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -85,7 +96,9 @@ def driver_kills(manifest: Path, work: Path, kill_after: float) -> list[tuple]:
         for label, (phase, pattern) in PHASES.items():
             out = work / f"killed-{len(rows)}"
             threshold = max(1, int(kill_after * len(list((work / "clean").glob(pattern)))))
-            process = subprocess.Popen(_command(manifest, out, address), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                _command(manifest, out, address), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             while process.poll() is None and len(list(out.glob(pattern))) < threshold:
                 time.sleep(0.002)
             process.send_signal(signal.SIGKILL)
@@ -96,7 +109,20 @@ def driver_kills(manifest: Path, work: Path, kill_after: float) -> list[tuple]:
             reused, total = _reused(resumed.stdout, phase)
             total = total or len(list(out.glob(pattern)))
             tasks = re.search(r"tasks: ([\d,]+) computed, ([\d,]+) reused", resumed.stdout)
-            rows.append((label, finished_at_kill, total, reused, total - reused, tasks.group(1), tasks.group(2), resume_s, clean_s, _outputs(out) == expected))
+            rows.append(
+                (
+                    label,
+                    finished_at_kill,
+                    total,
+                    reused,
+                    total - reused,
+                    tasks.group(1),
+                    tasks.group(2),
+                    resume_s,
+                    clean_s,
+                    _outputs(out) == expected,
+                )
+            )
         return rows
     finally:
         ray.shutdown()
@@ -108,12 +134,20 @@ def node_losses(manifest: Path, work: Path, kill_after: float) -> list[tuple]:
         clean_s, _ = _run(_command(manifest, work / "cluster-clean", cluster.address))
     expected = _outputs(work / "cluster-clean")
     rows.append(("(undisturbed)", clean_s, clean_s, 0, 0, True))
-    for label, pattern in (("prepare", "stages/prepare-*/0*.json"), ("tokens: tokenize", "stages/tokens-*/tokens/*.json")):
+    for label, pattern in (
+        ("prepare", "stages/prepare-*/0*.json"),
+        ("tokens: tokenize", "stages/tokens-*/tokens/*.json"),
+    ):
         out = work / f"node-lost-{len(rows)}"
         threshold = max(1, int(kill_after * len(list((work / "cluster-clean").glob(pattern)))))
         with LocalRayCluster(workers=2, cpus=1) as cluster:
             started = time.perf_counter()
-            process = subprocess.Popen(_command(manifest, out, cluster.address, quiet=False), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            process = subprocess.Popen(
+                _command(manifest, out, cluster.address, quiet=False),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             while process.poll() is None and len(list(out.glob(pattern))) < threshold:
                 time.sleep(0.01)
             cluster.kill_worker(1)
@@ -124,7 +158,9 @@ def node_losses(manifest: Path, work: Path, kill_after: float) -> list[tuple]:
         output = stdout + stderr
         retried = len(re.findall(r"Task \w+ failed\. There are \d+ retries remaining", output))
         leftover = re.search(r"removed (\d+) temporary files left by tasks", output)
-        rows.append((label, seconds, clean_s, retried, int(leftover.group(1)) if leftover else 0, _outputs(out) == expected))
+        rows.append(
+            (label, seconds, clean_s, retried, int(leftover.group(1)) if leftover else 0, _outputs(out) == expected)
+        )
     return rows
 
 
@@ -132,7 +168,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=3000)
     parser.add_argument("--partition-docs", type=int, default=100)
-    parser.add_argument("--kill-after", type=float, default=0.5, help="share of a phase's tasks done when the driver or node is killed (default 0.5)")
+    parser.add_argument(
+        "--kill-after",
+        type=float,
+        default=0.5,
+        help="share of a phase's tasks done when the driver or node is killed (default 0.5)",
+    )
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="faults-", dir="/tmp") as scratch:
@@ -147,14 +188,29 @@ def main() -> None:
         losses = node_losses(manifest, work, args.kill_after)
 
     print(f"\nmachine: {machine()}")
-    print(f"corpus: {args.docs:,} sample documents, partition_docs {args.partition_docs}, manifests/pile-deduped.yaml (one epoch)")
-    print(f"\n### Driver SIGKILLed once {args.kill_after:.0%} of a phase's tasks were done, then the same command again (local Ray, 2 CPUs)\n")
-    print("| killed in | phase tasks done at kill | phase tasks | reused by the rerun | redone by the rerun | rerun: tasks computed | rerun: tasks reused | rerun s | undisturbed run s | identical |")
+    print(
+        f"corpus: {args.docs:,} sample documents, partition_docs {args.partition_docs}, manifests/pile-deduped.yaml "
+        "(one epoch)"
+    )
+    print(
+        f"\n### Driver SIGKILLed once {args.kill_after:.0%} of a phase's tasks were done, then the same command "
+        "again (local Ray, 2 CPUs)\n"
+    )
+    print(
+        "| killed in | phase tasks done at kill | phase tasks | reused by the rerun | redone by the rerun | rerun: "
+        "tasks computed | rerun: tasks reused | rerun s | undisturbed run s | identical |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in kills:
         label, at_kill, total, reused, redone, computed, reused_all, resume_s, clean_s, same = row
-        print(f"| {label} | {at_kill} | {total} | {reused} | {redone} | {computed} | {reused_all} | {resume_s:.1f} | {clean_s:.1f} | {same} |")
-    print(f"\n### A worker node SIGKILLed once {args.kill_after:.0%} of a phase's tasks were done (head + 2 × 1-CPU nodes)\n")
+        print(
+            f"| {label} | {at_kill} | {total} | {reused} | {redone} | {computed} | {reused_all} | {resume_s:.1f} | "
+            f"{clean_s:.1f} | {same} |"
+        )
+    print(
+        f"\n### A worker node SIGKILLed once {args.kill_after:.0%} of a phase's tasks were done (head + 2 × 1-CPU "
+        "nodes)\n"
+    )
     print("| node lost during | run s | undisturbed s | tasks retried by Ray | temporary files removed | identical |")
     print("|---|---:|---:|---:|---:|---|")
     for label, seconds, clean_s, retried, leftover, same in losses:

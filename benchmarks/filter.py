@@ -3,7 +3,7 @@
     python benchmarks/filter.py [--corpus DIR] [--docs N] [--batch-docs B] [--presets a,b] [--by-set]
 
 Reads the documents of a Pile-layout corpus (as benchmarks/normalize.py does), or of a sample written
-by `pipeline.sample_corpus.write_sample_corpus` (seed 0) when no corpus is given. For each preset it
+by `pipeline.sample.corpus.write_sample_corpus` (seed 0) when no corpus is given. For each preset it
 times `filter_batch` over batches of B rows, and a peer that decides each document alone in plain
 Python, in the style of datatrove's and SlimPajama's per-document filters, from the published
 definitions (as pileline states them: see stages/filters_gopher.py). Token presets use the runner's
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-
 from normalize import read_corpus
+
 from stages.filter import FilterConfig, filter_batch, needs_tokenizer
 from stages.tokenize import TokenizeConfig, load_tokenizer
 
@@ -66,11 +66,34 @@ def _gopher_quality(text: str, p: dict) -> str | None:
         ("min_mean_word_length", lambda: n and sum(map(len, words)) / n < p["min_mean_word_length"]),
         ("max_mean_word_length", lambda: n and sum(map(len, words)) / n > p["max_mean_word_length"]),
         ("max_hash_word_ratio", lambda: n and text.count("#") / n > p["max_hash_word_ratio"]),
-        ("max_ellipsis_word_ratio", lambda: n and (text.count("...") + text.count("\u2026")) / n > p["max_ellipsis_word_ratio"]),
-        ("max_bullet_line_fraction", lambda: lines and sum(x.lstrip().startswith(tuple(p["bullets"])) for x in lines) / len(lines) > p["max_bullet_line_fraction"]),
-        ("max_ellipsis_line_fraction", lambda: lines and sum(x.rstrip().endswith(("...", "\u2026")) for x in lines) / len(lines) > p["max_ellipsis_line_fraction"]),
-        ("min_alpha_word_fraction", lambda: n and sum(any(c.isalpha() for c in w) for w in words) / n < p["min_alpha_word_fraction"]),
-        ("min_stop_words", lambda: sum(w.lower().strip(string.punctuation) in stop for w in words) < p["min_stop_words"]),
+        (
+            "max_ellipsis_word_ratio",
+            lambda: n and (text.count("...") + text.count("\u2026")) / n > p["max_ellipsis_word_ratio"],
+        ),
+        (
+            "max_bullet_line_fraction",
+            lambda: (
+                lines
+                and sum(x.lstrip().startswith(tuple(p["bullets"])) for x in lines) / len(lines)
+                > p["max_bullet_line_fraction"]
+            ),
+        ),
+        (
+            "max_ellipsis_line_fraction",
+            lambda: (
+                lines
+                and sum(x.rstrip().endswith(("...", "\u2026")) for x in lines) / len(lines)
+                > p["max_ellipsis_line_fraction"]
+            ),
+        ),
+        (
+            "min_alpha_word_fraction",
+            lambda: n and sum(any(c.isalpha() for c in w) for w in words) / n < p["min_alpha_word_fraction"],
+        ),
+        (
+            "min_stop_words",
+            lambda: sum(w.lower().strip(string.punctuation) in stop for w in words) < p["min_stop_words"],
+        ),
     ]
     for rule, fires in checks:
         if p[rule] is not None and fires():
@@ -128,7 +151,9 @@ def peer(config: FilterConfig, encode_one: Callable[[str], list[int]] | None) ->
     params = config.params
     steps: dict[str, Callable[[str], str | None]] = {
         "empty": lambda t: "empty" if not t.strip() else None,
-        "min_clean_chars": lambda t: "min_clean_chars" if _slimpajama_short(t, params.min_clean_chars.min_chars) else None,
+        "min_clean_chars": lambda t: (
+            "min_clean_chars" if _slimpajama_short(t, params.min_clean_chars.min_chars) else None
+        ),
         "gopher_quality": lambda t: _gopher_quality(t, params.gopher_quality.model_dump()),
         "gopher_repetition": lambda t: _gopher_repetition(t, params.gopher_repetition.model_dump()),
         "min_tokens": lambda t: "min_tokens" if len(encode_one(t)) < params.min_tokens.min_tokens else None,
@@ -179,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="filter-bench-") as scratch:
         corpus = args.corpus
         if corpus is None:
-            from pipeline.sample_corpus import write_sample_corpus
+            from pipeline.sample.corpus import write_sample_corpus
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)
@@ -195,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         return reference.encode_ordinary(text)
 
     print(f"filter, one process; {len(texts)} docs, {sizes.sum() / 1e6:.1f} MB; speeds per CPU-second")
-    print(f"{'preset':<11} {'set':<20} {'docs':>7} {'dropped':>7} {'stage MB/s':>10} {'peer MB/s':>9} "
-          f"{'stage docs/s':>12} {'peer docs/s':>11} {'ratio':>6}")
+    print(
+        f"{'preset':<11} {'set':<20} {'docs':>7} {'dropped':>7} {'stage MB/s':>10} {'peer MB/s':>9} "
+        f"{'stage docs/s':>12} {'peer docs/s':>11} {'ratio':>6}"
+    )
     differing = 0
     groups = [("overall", np.arange(len(texts)))]
     if args.by_set:
@@ -223,9 +250,11 @@ def main(argv: list[str] | None = None) -> int:
                 reasons.update(r for r in got if r)
             mb = sizes[ix].sum() / 1e6
             dropped = sum(r is not None for r in got) / max(len(ix), 1)
-            print(f"{preset:<11} {name:<20} {len(ix):>7} {dropped:>7.1%} {mb / stage_seconds:>10.1f} "
-                  f"{mb / peer_seconds:>9.1f} {len(ix) / stage_seconds:>12.0f} {len(ix) / peer_seconds:>11.0f} "
-                  f"{peer_seconds / stage_seconds:>6.2f}")
+            print(
+                f"{preset:<11} {name:<20} {len(ix):>7} {dropped:>7.1%} {mb / stage_seconds:>10.1f} "
+                f"{mb / peer_seconds:>9.1f} {len(ix) / stage_seconds:>12.0f} {len(ix) / peer_seconds:>11.0f} "
+                f"{peer_seconds / stage_seconds:>6.2f}"
+            )
         print("            reasons: " + ", ".join(f"{r.removeprefix('filter:')} {c}" for r, c in reasons.most_common()))
     if differing:
         print(f"FAIL: {differing} decisions differ between the stage and the peer", file=sys.stderr)

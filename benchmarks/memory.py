@@ -1,6 +1,7 @@
 """Bounded memory: corpora several times larger than Ray's object store, peak RSS of driver and workers.
 
-    python benchmarks/memory.py [--docs 28000,112000] [--object-store-mb 80] [--cpus 2] [--partition-docs 2000] [--work DIR]
+    python benchmarks/memory.py [--docs 28000,112000] [--object-store-mb 80] [--cpus 2] [--partition-docs 2000] [--work
+    DIR]
 
 For each corpus size a seeded sample is written, a local Ray is started here with an object store
 of `--object-store-mb` (Ray's minimum is 75 MiB) and `--cpus` CPUs, and `pileline run --address`
@@ -31,7 +32,7 @@ from pathlib import Path
 import orjson
 from scaling import machine, manifest_for
 
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.sample.corpus import write_sample_corpus
 
 DRIVER_GROWTH_LIMIT = 1.25
 
@@ -62,7 +63,7 @@ def _status_kib(pid: int, field: str) -> int:
 def _is_driver(pid: int) -> bool:
     """True once `pid` runs the driver (not the forked copy of this process before its exec)."""
     try:
-        return b"pipeline.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"pipeline.cli.main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
@@ -92,13 +93,21 @@ def _ray_workers() -> list[int]:
 
 
 def _spilled_bytes(temp_dir: Path) -> int:
-    return sum(f.stat().st_size for d in temp_dir.glob("session_*/ray_spilled_objects*") for f in d.iterdir() if f.is_file())
+    return sum(
+        f.stat().st_size for d in temp_dir.glob("session_*/ray_spilled_objects*") for f in d.iterdir() if f.is_file()
+    )
 
 
 def measure(manifest: Path, cpus: int, store_bytes: int, temp_dir: Path) -> Peaks:
     import ray
 
-    ray.init(num_cpus=cpus, object_store_memory=store_bytes, include_dashboard=False, logging_level=logging.WARNING, _temp_dir=str(temp_dir))
+    ray.init(
+        num_cpus=cpus,
+        object_store_memory=store_bytes,
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        _temp_dir=str(temp_dir),
+    )
     peaks = Peaks()
     worker_peaks: dict[int, int] = {}
     done = threading.Event()
@@ -121,7 +130,7 @@ def measure(manifest: Path, cpus: int, store_bytes: int, temp_dir: Path) -> Peak
 
     try:
         address = ray.get_runtime_context().gcs_address
-        command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--address", address, "--quiet"]
+        command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--address", address, "--quiet"]
         watcher = threading.Thread(target=poll, daemon=True)
         watcher.start()
         started = time.perf_counter()
@@ -147,7 +156,9 @@ def measure(manifest: Path, cpus: int, store_bytes: int, temp_dir: Path) -> Peak
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", default="28000,112000", help="corpus sizes in documents (about 3,600 bytes of text each)")
+    parser.add_argument(
+        "--docs", default="28000,112000", help="corpus sizes in documents (about 3,600 bytes of text each)"
+    )
     parser.add_argument("--object-store-mb", type=int, default=80)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--partition-docs", type=int, default=2000)
@@ -164,7 +175,9 @@ def main() -> None:
             print(f"sample corpus: {summary.describe()}", file=sys.stderr)
             corpus_bytes = sum(p.stat().st_size for p in (side / "corpus").rglob("*.jsonl.zst"))
             manifest = side / "manifest.yaml"
-            manifest.write_bytes(orjson.dumps(manifest_for(side / "corpus", side / "run", args.cpus, args.partition_docs)))
+            manifest.write_bytes(
+                orjson.dumps(manifest_for(side / "corpus", side / "run", args.cpus, args.partition_docs))
+            )
             temp_dir = side / "ray"
             temp_dir.mkdir(parents=True, exist_ok=True)
             print(f"running {docs:,} documents …", file=sys.stderr, flush=True)
@@ -178,15 +191,22 @@ def main() -> None:
     print(f"\nmachine: {machine()}")
     print(f"object store: {args.object_store_mb} MiB; {args.cpus} CPUs; partition_docs {args.partition_docs}")
     print("\n### Peak memory for two corpus sizes\n")
-    print("| documents | zstd MB | JSON MB | × object store | run s | driver peak RSS | largest worker peak RSS | workers | peak of summed worker RSS | most spilled at once |")
+    print(
+        "| documents | zstd MB | JSON MB | × object store | run s | driver peak RSS | largest worker peak RSS | "
+        "workers | peak of summed worker RSS | most spilled at once |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for docs, lines, zst, json_bytes, p in rows:
+    for _docs, lines, zst, json_bytes, p in rows:
         print(
             f"| {lines:,} | {zst / 1e6:,.0f} | {json_bytes / 1e6:,.0f} | {json_bytes / store:.1f} | {p.seconds:.0f} | "
-            f"{p.driver / 2**20:,.0f} MiB | {p.worker_max / 2**20:,.0f} MiB | {p.workers} | {p.workers_sum / 2**20:,.0f} MiB | {p.spilled / 2**20:,.0f} MiB |"
+            f"{p.driver / 2**20:,.0f} MiB | {p.worker_max / 2**20:,.0f} MiB | {p.workers} | "
+            f"{p.workers_sum / 2**20:,.0f} MiB | {p.spilled / 2**20:,.0f} MiB |"
         )
     growth = rows[-1][4].driver / rows[0][4].driver
-    print(f"\ndriver peak grows {growth:.2f}× for {rows[-1][1] / rows[0][1]:.1f}× the documents (limit {DRIVER_GROWTH_LIMIT}×)")
+    print(
+        f"\ndriver peak grows {growth:.2f}× for {rows[-1][1] / rows[0][1]:.1f}× the documents (limit "
+        f"{DRIVER_GROWTH_LIMIT}×)"
+    )
     if growth > DRIVER_GROWTH_LIMIT:
         sys.exit(1)
 

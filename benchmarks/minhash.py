@@ -3,7 +3,7 @@
     python benchmarks/minhash.py [--corpus DIR] [--docs N] [--shingle word|char] [--ngram N] [--by-set]
 
 Without --corpus a seeded sample corpus (~100 MB of text, 28,000 documents, or --docs) is written
-to a temporary directory by `pipeline.sample_corpus`. Every peer gets the same documents (the
+to a temporary directory by `pipeline.sample.corpus`. Every peer gets the same documents (the
 train/*.jsonl.zst files read by the pipeline's reader) and the same shingles: datasketch and rensa
 get them from `stages.minhash.shingles` (their Python shingling is timed, as it is part of using
 them), the stage computes them vectorised from the Arrow text column. Each peer runs in its own
@@ -23,19 +23,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 import datasketch
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (registers pa.compute)
 import rensa
-
-from process_tree import run_pinned
 from corpus import SAMPLE_DOCS, read_documents
-from pipeline.sample_corpus import write_sample_corpus
+from process_tree import run_pinned
+
+from pipeline.sample.corpus import write_sample_corpus
 from stages.dedup import DedupConfig
 from stages.minhash import shingle_hash32, shingles, signatures
-
 
 
 def datasketch_signatures(texts: list[str], config: DedupConfig, hashfunc=None) -> np.ndarray:
@@ -88,7 +86,10 @@ def measure(table: pa.Table, config: DedupConfig, check_docs: int) -> tuple[list
         "stage, hash=sha1": (lambda: column, lambda c: signatures(c, sha1_config)),
         "stage, default hash": (lambda: column, lambda c: signatures(c, default_config)),
     }
-    results = {name: run_pinned(prepare, work, lambda inputs, work=work: work(inputs[:1])) for name, (prepare, work) in runs.items()}
+    results = {
+        name: run_pinned(prepare, work, lambda inputs, work=work: work(inputs[:1]))
+        for name, (prepare, work) in runs.items()
+    }
 
     ok = True
     if not np.array_equal(results["stage, hash=sha1"][0], results["datasketch MinHash.update_batch (sha1)"][0]):

@@ -3,7 +3,7 @@
     python benchmarks/normalize.py [--corpus DIR] [--docs N] [--chunk-docs B] [--normalization FORM]
 
 Reads the documents of a Pile-layout corpus (every `*.jsonl.zst`, `*.jsonl.gz`, `*.jsonl` under DIR,
-through the read stage), or of a sample written by `pipeline.sample_corpus.write_sample_corpus` (seed 0)
+through the read stage), or of a sample written by `pipeline.sample.corpus.write_sample_corpus` (seed 0)
 into a temporary directory when no corpus is given. For each pile_set_name it times
 `ftfy.fix_text(text, config.fixer_config())` on every document and `normalize_batch` on the same
 documents, alternating chunk by chunk in this one process (CPU time, one core); it exits 1, saying how
@@ -23,10 +23,9 @@ from pathlib import Path
 
 import ftfy
 import pyarrow as pa
-
 from corpus import SAMPLE_DOCS, read_documents
-from stages.normalize import NormalizeConfig, fix_text, normalize_batch
 
+from stages.normalize import NormalizeConfig, fix_text, normalize_batch
 
 
 def measure(table: pa.Table, config: NormalizeConfig, chunk_docs: int) -> tuple[float, float, list[str], list[str]]:
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="normalize-bench-") as scratch:
         corpus = args.corpus
         if corpus is None:
-            from pipeline.sample_corpus import write_sample_corpus
+            from pipeline.sample.corpus import write_sample_corpus
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)

@@ -2,7 +2,7 @@
 
     python -P benchmarks/pileline_job.py MANIFEST.yaml TIMINGS.json
 
-Runs `pipeline.runner.run_manifest` (an embedded Ray unless the manifest names an address) with a
+Runs `pipeline.phases.runner.run_manifest` (an embedded Ray unless the manifest names an address) with a
 `Progress` that keeps quiet and notes when each phase starts and ends. TIMINGS.json gets
 {"phases": {name: seconds}, "run_seconds": ..., "totals": ...}; the time not in any phase is Ray's
 start and stop plus the driver's own work between phases.
@@ -18,8 +18,8 @@ from pathlib import Path
 import orjson
 
 from pipeline.manifest import load_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
+from pipeline.phases.runner import run_manifest
+from pipeline.runtime.progress import Progress
 
 
 class PhaseClock(Progress):

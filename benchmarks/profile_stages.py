@@ -10,7 +10,7 @@ each timed on its own: streaming decompression and line splitting (`iter_line_ch
 before dropping duplicates). The configuration is `end_to_end.py`'s manifest (ftfy NFC, SlimPajama
 filter, word 5-grams with 14 × 8 banding, GPT-2 + EOD).
 
-Part 2: that manifest run for real by `pipeline.runner.run_manifest` on an embedded Ray of `--cpus`
+Part 2: that manifest run for real by `pipeline.phases.runner.run_manifest` on an embedded Ray of `--cpus`
 CPUs (`pileline_job.py`), with the wall time of each phase and the CPU seconds of all its processes.
 The difference between part 2's CPU and part 1's sum is what the run costs beyond the stage functions:
 Ray, Parquet and token files, the global dedup steps, interpreter start-up. Without --corpus a seeded
@@ -29,7 +29,7 @@ from pathlib import Path
 from corpus import corpus_dir, text_megabytes, train_files
 from end_to_end import grouped_phases, pileline_manifest, print_phases, run_pileline
 
-from pipeline.input_files import LineChunk, iter_line_chunks
+from pipeline.formats.input_files import LineChunk, iter_line_chunks
 from pipeline.manifest import Manifest, parse_manifest
 from stages.filter import filter_batch
 from stages.lsh import band_keys, lsh_params
@@ -39,7 +39,7 @@ from stages.read import parse_lines
 from stages.tokenize import load_tokenizer, tokenize_batch
 
 STAGES = (
-    ("read: decompress + lines", "pipeline.input_files.iter_line_chunks"),
+    ("read: decompress + lines", "pipeline.formats.input_files.iter_line_chunks"),
     ("read: parse", "stages.read.parse_lines"),
     ("normalize", "stages.normalize.normalize_batch"),
     ("filter", "stages.filter.filter_batch"),
@@ -80,7 +80,9 @@ def profile(files: list[Path], manifest: Manifest) -> tuple[Counter, float, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample")
+    parser.add_argument(
+        "--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample"
+    )
     parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
     parser.add_argument("--cpus", type=int, default=1, help="CPUs of the real run's embedded Ray (default 1)")
     parser.add_argument("--partition-docs", type=int, default=2000, help="partition_docs (default 2000)")
@@ -105,14 +107,24 @@ def main() -> None:
     print("| stage | function | CPU s | share | MB/s (one core) |")
     print("|---|---|---:|---:|---:|")
     for stage, function in STAGES:
-        print(f"| {stage} | `{function}` | {seconds[stage]:.2f} | {seconds[stage] / total:.1%} | {megabytes / seconds[stage]:.1f} |")
+        print(
+            f"| {stage} | `{function}` | {seconds[stage]:.2f} | {seconds[stage] / total:.1%} | "
+            f"{megabytes / seconds[stage]:.1f} |"
+        )
     print(f"| all stage functions | | {total:.2f} | 100% | {megabytes / total:.2f} |")
-    print(f"\n### The real run ({args.cpus} CPU{'s' if args.cpus > 1 else ''}): {run.wall:.1f} s wall, "
-          f"{run.cpu:.1f} CPU s of all its processes, peak RSS {run.peak_rss / 2**20:,.0f} MB")
-    print(f"\nCPU beyond the stage functions (Ray, Parquet and token files, global dedup, start-up): "
-          f"{run.cpu - total:.1f} s ({(run.cpu - total) / run.cpu:.0%} of the run's CPU)")
+    print(
+        f"\n### The real run ({args.cpus} CPU{'s' if args.cpus > 1 else ''}): {run.wall:.1f} s wall, "
+        f"{run.cpu:.1f} CPU s of all its processes, peak RSS {run.peak_rss / 2**20:,.0f} MB"
+    )
+    print(
+        f"\nCPU beyond the stage functions (Ray, Parquet and token files, global dedup, start-up): "
+        f"{run.cpu - total:.1f} s ({(run.cpu - total) / run.cpu:.0%} of the run's CPU)"
+    )
     print_phases(
-        "pileline", grouped_phases(timings["phases"]), run.wall, timings["run_seconds"],
+        "pileline",
+        grouped_phases(timings["phases"]),
+        run.wall,
+        timings["run_seconds"],
         "(Ray start and stop, driver work between phases)",
     )
 

@@ -2,7 +2,7 @@
 
     python benchmarks/read.py [--corpus DIR] [--docs N] [--repeat 3]
 
-The reader is what a prepare task runs before normalizing: `pipeline.input_files.iter_line_chunks`
+The reader is what a prepare task runs before normalizing: `pipeline.formats.input_files.iter_line_chunks`
 (streaming zstd decompression, line splitting, damage detection, bounded memory) then
 `stages.read.parse_lines` (orjson, reject reasons, doc ids, a pyarrow Table). The floors are a
 plain loop over the same files: `zstandard` stream decompression alone; then split into lines and
@@ -30,10 +30,10 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 import zstandard
-from process_tree import run_pinned
 from corpus import corpus_dir, read_documents, text_megabytes, train_files
+from process_tree import run_pinned
 
-from pipeline.input_files import READ_BLOCK, LineChunk, iter_line_chunks
+from pipeline.formats.input_files import READ_BLOCK, LineChunk, iter_line_chunks
 from stages.read import UNKNOWN_SET, ReadConfig, parse_lines
 
 CHUNK_LINES = 10_000
@@ -83,7 +83,8 @@ def with_loads(loads: Callable[[bytes], object]) -> Callable[[list[Path]], int]:
 
 
 def orjson_to_arrow(files: list[Path]) -> int:
-    """The floor with Arrow output: orjson per line, then the texts and set names as a pyarrow Table per 10,000 lines."""
+    """The floor with Arrow output: orjson per line, then the texts and set names as a pyarrow Table per 10,000
+    lines."""
     count = 0
     for path in files:
         texts, names = [], []
@@ -142,7 +143,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="a Pile-layout directory; default: a generated sample")
     parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per peer; the fastest (least CPU) is shown (default 3)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per peer; the fastest (least CPU) is shown (default 3)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="read-bench-") as scratch:
@@ -161,13 +164,20 @@ def main() -> None:
             "pileline reader (iter_line_chunks + parse_lines)": reader,
         }
         results = {
-            name: min((run_pinned(lambda: files, work, lambda files: next(zstd_blocks(files[0]))) for _ in range(args.repeat)), key=lambda r: r[1])
+            name: min(
+                (
+                    run_pinned(lambda: files, work, lambda files: next(zstd_blocks(files[0])))
+                    for _ in range(args.repeat)
+                ),
+                key=lambda r: r[1],
+            )
             for name, work in peers.items()
         }
         problems = identical_documents(files)
 
     print(
-        f"{docs:,} documents, {megabytes:.1f} MB of text ({json_megabytes:.1f} MB of JSON lines) in {len(files)} files; "
+        f"{docs:,} documents, {megabytes:.1f} MB of text ({json_megabytes:.1f} MB of JSON lines) in {len(files)} "
+        "files; "
         "one core per peer (CPU time; wall MB/s for reference)\n"
     )
     reader_cpu = results["pileline reader (iter_line_chunks + parse_lines)"][1]

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.run_directory import RunDirectory
-from pipeline.sample_corpus import write_sample_corpus
-from pipeline.tokens_plan import load_training_order
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.phases.tokens_plan import load_training_order
+from pipeline.sample.corpus import write_sample_corpus
 from stages.training_order import sample_pieces
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -36,8 +36,11 @@ BUCKET = "pileline-bench"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 """moto's request log colours the method."""
 PHASE_LINE = re.compile(r"^(tokens: [^:]+): .* ([\d,.]+) s$")
-READS = {"documents files (.bin)": re.compile(r"/tokens/documents-\d+\.bin"), "pieces": re.compile(r"/pieces/.*\.arrow"),
-         "scatter": re.compile(r"/scatter/.*\.arrow")}
+READS = {
+    "documents files (.bin)": re.compile(r"/tokens/documents-\d+\.bin"),
+    "pieces": re.compile(r"/pieces/.*\.arrow"),
+    "scatter": re.compile(r"/scatter/.*\.arrow"),
+}
 
 
 def _document_pieces(run: RunDirectory) -> int:
@@ -65,7 +68,10 @@ def main() -> None:
         )
         started = time.monotonic()
         finished = subprocess.run(
-            [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "2"], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--num-cpus", "2"],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         seconds = time.monotonic() - started
         (work / "run.log").write_text(finished.stdout + finished.stderr)
@@ -74,12 +80,22 @@ def main() -> None:
         run = RunDirectory(f"s3://{BUCKET}/run{query}")
         outputs = orjson.loads(run.read_bytes("manifest.json"))["outputs"]
         pieces = _document_pieces(run)
-    files = {kind: sum(re.search(rf"tokens/{kind}-\d+\.bin$", path) is not None for path in outputs) for kind in ("documents", "sequences")}
+    files = {
+        kind: sum(re.search(rf"tokens/{kind}-\d+\.bin$", path) is not None for path in outputs)
+        for kind in ("documents", "sequences")
+    }
     gets = [line for line in ANSI.sub("", log.read_text()).splitlines() if '"GET ' in line]
     reads = {name: sum(pattern.search(line) is not None for line in gets) for name, pattern in READS.items()}
-    phases = {m.group(1): float(m.group(2).replace(",", "")) for m in map(PHASE_LINE.match, (finished.stdout + finished.stderr).splitlines()) if m}
+    phases = {
+        m.group(1): float(m.group(2).replace(",", ""))
+        for m in map(PHASE_LINE.match, (finished.stdout + finished.stderr).splitlines())
+        if m
+    }
 
-    print(f"{args.docs:,} docs, {files['documents']} documents files, {files['sequences']} sequence files; run {seconds:.1f} s")
+    print(
+        f"{args.docs:,} docs, {files['documents']} documents files, {files['sequences']} sequence files; run "
+        f"{seconds:.1f} s"
+    )
     print(f"document pieces over all samples (one range request each, read piece by piece): {pieces:,}")
     print("\n| GET requests to | count |\n|---|---:|")
     for name, count in reads.items():

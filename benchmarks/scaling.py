@@ -1,7 +1,9 @@
 """Scaling: the whole pipeline on 1 and 2 CPUs, per-core stage costs, shuffle volumes, and the Pile on N nodes.
 
-    python benchmarks/scaling.py [--corpus DIR] [--docs 112000] [--partition-docs 2000] [--shard-mib 16] [--repeat 3] [--work DIR]
-                                 [--nodes 8,32,128] [--node-cpus 32] [--node-price 1.36] [--node-io-gbps 1.0] [--nic-gbps 1.25] [--reader-mbps 242]
+    python benchmarks/scaling.py [--corpus DIR] [--docs 112000] [--partition-docs 2000] [--shard-mib 16] [--repeat 3]
+    [--work DIR]
+                                 [--nodes 8,32,128] [--node-cpus 32] [--node-price 1.36] [--node-io-gbps 1.0]
+                                 [--nic-gbps 1.25] [--reader-mbps 242]
 
 The manifest is `manifests/pile-deduped.yaml` (ftfy NFC, cerebras filters, Pythia's MinHash-LSH at
 0.87 with the corpus's val file as holdout, GPT-2 + EOD, 2049-token sequences; one epoch instead of
@@ -49,14 +51,23 @@ PILE_JSON_GB = 30 * 43 * 2**30 / 1e9
 """The train files' JSON lines, ~43 GiB per file (REFERENCE.md): what the readers ship to the workers."""
 PILE_FILES = 30
 MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "pile-deduped.yaml"
-DOC_BOUND = ("dedup: band keys", "dedup: candidate edges", "dedup: components", "dedup: labels", "dedup: members", "dedup: keep rule", "dedup: clusters")
+DOC_BOUND = (
+    "dedup: band keys",
+    "dedup: candidate edges",
+    "dedup: components",
+    "dedup: labels",
+    "dedup: members",
+    "dedup: keep rule",
+    "dedup: clusters",
+)
 """Phases whose work grows with the number of documents (band rows, edges), not with text bytes."""
 SERIAL = ("tokens: training order",)
 """Phases that run as one task whatever the cluster size."""
 
 
 def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int, shard_bytes: int | None = None) -> dict:
-    """`manifests/pile-deduped.yaml` for one epoch of `corpus` (its val file as holdout), with `shard_bytes` if given."""
+    """`manifests/pile-deduped.yaml` for one epoch of `corpus` (its val file as holdout), with `shard_bytes` if
+    given."""
     data = yaml.safe_load(MANIFEST.read_text())
     data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
     data["ray"] = {"num_cpus": cpus}
@@ -143,8 +154,24 @@ def main() -> None:
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-    memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))) / 2**20
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    memory = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        / 2**20
+    )
     load = Path("/proc/loadavg").read_text().split()[:3]
     return f"{os.cpu_count()} × {model}, {memory:.0f} GiB; load average before the report {' '.join(load)}"
 
@@ -160,17 +187,25 @@ def report(args, trials: dict, megabytes: float, docs: int, identical: bool, hos
     (one, t1, run1), (_, t2, _) = runs[1], runs[2]
     print(f"\nmachine: {host}")
     print(
-        f"corpus: {docs:,} documents, {megabytes:,.1f} MB of text; partition_docs {args.partition_docs}; shard_bytes {args.shard_mib} MiB; "
+        f"corpus: {docs:,} documents, {megabytes:,.1f} MB of text; partition_docs {args.partition_docs}; shard_bytes "
+        f"{args.shard_mib} MiB; "
         f"outputs identical in every run on 1 and 2 CPUs: {identical}"
     )
     ratios = [a[1]["run_seconds"] / b[1]["run_seconds"] for a, b in zip(trials[1], trials[2])]
-    print(f"\n### Throughput on 1 and 2 CPUs (median of {args.repeat} runs each; speedup of the pairs run back to back: {', '.join(f'{r:.2f}' for r in ratios)})\n")
-    print("| CPUs | run s | command s | CPU s | MB/s | MB/s per core | docs/s per core | speedup (run) | speedup (command) |")
+    print(
+        f"\n### Throughput on 1 and 2 CPUs (median of {args.repeat} runs each; speedup of the pairs run back to "
+        f"back: {', '.join(f'{r:.2f}' for r in ratios)})\n"
+    )
+    print(
+        "| CPUs | run s | command s | CPU s | MB/s | MB/s per core | docs/s per core | speedup (run) | speedup "
+        "(command) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for cpus, (measured, timings, _) in runs.items():
         run_s = timings["run_seconds"]
         print(
-            f"| {cpus} | {run_s:.1f} | {measured.wall:.1f} | {measured.cpu:.1f} | {megabytes / run_s:.2f} | {megabytes / run_s / cpus:.2f} | "
+            f"| {cpus} | {run_s:.1f} | {measured.wall:.1f} | {measured.cpu:.1f} | {megabytes / run_s:.2f} | "
+            f"{megabytes / run_s / cpus:.2f} | "
             f"{docs / run_s / cpus:,.0f} | {t1['run_seconds'] / run_s:.2f} | {one.wall / measured.wall:.2f} |"
         )
     p1, p2 = grouped(t1["phases"]), grouped(t2["phases"])
@@ -181,11 +216,20 @@ def report(args, trials: dict, megabytes: float, docs: int, identical: bool, hos
     for phase, seconds in p1.items():
         other = p2.get(phase, 0.0)
         speedup = f"{seconds / other:.2f}" if other else "—"
-        print(f"| {phase} | {seconds:.2f} | {other:.2f} | {speedup} | {seconds / gigabytes:,.0f} | {seconds / docs * 1e6:,.0f} |")
+        print(
+            f"| {phase} | {seconds:.2f} | {other:.2f} | {speedup} | {seconds / gigabytes:,.0f} | "
+            f"{seconds / docs * 1e6:,.0f} |"
+        )
     work1, work2 = sum(p1.values()), sum(p2.values())
-    print(f"| **all phases** | {work1:.2f} | {work2:.2f} | **{work1 / work2:.2f}** | {work1 / gigabytes:,.0f} | {work1 / docs * 1e6:,.0f} |")
+    print(
+        f"| **all phases** | {work1:.2f} | {work2:.2f} | **{work1 / work2:.2f}** | {work1 / gigabytes:,.0f} | "
+        f"{work1 / docs * 1e6:,.0f} |"
+    )
     outside1 = t1["run_seconds"] - sum(p1.values())
-    print(f"| (driver between phases, Ray start/stop) | {outside1:.2f} | {t2['run_seconds'] - sum(p2.values()):.2f} | — | — | — |")
+    print(
+        f"| (driver between phases, Ray start/stop) | {outside1:.2f} | {t2['run_seconds'] - sum(p2.values()):.2f} | "
+        "— | — | — |"
+    )
 
     volumes = step_bytes(run1)
     print("\n### Bytes written to the run directory per step (1-CPU run)\n")
@@ -196,16 +240,22 @@ def report(args, trials: dict, megabytes: float, docs: int, identical: bool, hos
 
     efficiency = min(1.0, t1["run_seconds"] / t2["run_seconds"] / 2)
     scale_bytes, scale_docs = PILE_TEXT_GB / gigabytes, PILE_DOCS / docs
-    parallel = sum(s * (scale_docs if phase in DOC_BOUND else scale_bytes) for phase, s in p1.items() if phase not in SERIAL)
+    parallel = sum(
+        s * (scale_docs if phase in DOC_BOUND else scale_bytes) for phase, s in p1.items() if phase not in SERIAL
+    )
     serial = sum(p1.get(phase, 0.0) * scale_docs for phase in SERIAL)
     shuffle_gb = sum(volumes.values()) / 1e9 * scale_bytes * 2  # each file is written once and read about once
     print(
         f"\n### The Pile on N nodes of {args.node_cpus} cores (estimate)\n\n"
         f"Scaled from the 1-CPU run: {parallel / 3600:,.0f} core-hours of parallel work, {serial / 3600:.2f} h serial "
-        f"(training order); storage traffic ~{shuffle_gb / 1e3:,.1f} TB; parallel efficiency {efficiency:.2f} (measured at 2 CPUs).\n"
+        f"(training order); storage traffic ~{shuffle_gb / 1e3:,.1f} TB; parallel efficiency {efficiency:.2f} "
+        "(measured at 2 CPUs).\n"
     )
     one_reader = PILE_JSON_GB / PILE_FILES / (args.reader_mbps / 1e3) / 3600
-    print("| nodes | cores | compute h | storage h (at node I/O) | reading h (readers, NICs) | wall h | node-hours | cost $ |")
+    print(
+        "| nodes | cores | compute h | storage h (at node I/O) | reading h (readers, NICs) | wall h | node-hours | "
+        "cost $ |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for nodes in (int(n) for n in args.nodes.split(",")):
         cores = nodes * args.node_cpus
@@ -214,7 +264,8 @@ def report(args, trials: dict, megabytes: float, docs: int, identical: bool, hos
         reading = max(one_reader, PILE_JSON_GB / (min(nodes, PILE_FILES) * args.nic_gbps) / 3600)
         wall = max(compute, storage, reading) + serial / 3600
         print(
-            f"| {nodes} | {cores:,} | {compute:.2f} | {storage:.2f} | {reading:.2f} | {wall:.2f} | {wall * nodes:,.0f} | "
+            f"| {nodes} | {cores:,} | {compute:.2f} | {storage:.2f} | {reading:.2f} | {wall:.2f} | "
+            f"{wall * nodes:,.0f} | "
             f"{wall * nodes * args.node_price:,.0f} |"
         )
 

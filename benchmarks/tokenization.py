@@ -3,7 +3,7 @@
     python benchmarks/tokenize.py [--corpus DIR] [--docs N] [--batch-docs B] [--by-set] [--long-docs] [--repeat R]
 
 Reads the documents of a Pile-layout corpus (every `*.jsonl.zst`, `*.jsonl.gz`, `*.jsonl` under DIR,
-through the read stage), or of a sample written by `pipeline.sample_corpus.write_sample_corpus` (seed 0)
+through the read stage), or of a sample written by `pipeline.sample.corpus.write_sample_corpus` (seed 0)
 into a temporary directory when no corpus is given. `--long-docs` adds pathological documents (900 kB
 runs of spaces and of newlines, 1 MB of one letter, a 1 MB random word, 4 MB of prose) as the set
 "synthetic-long"; whitespace runs of 999,999 characters or more are left out, as tiktoken cannot take them.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+
 # One core per engine: `tokenizers` (rayon) reads these when it first parallelises.
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["RAYON_NUM_THREADS"] = "1"
@@ -41,9 +42,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-
 from corpus import SAMPLE_DOCS, read_documents
-from stages.tokenize import GPT2_ENCODER_SHA256, GPT2_MERGES_SHA256, TokenizeConfig, gpt2_files, load_tokenizer, tokenize_batch
+
+from stages.tokenize import (
+    GPT2_ENCODER_SHA256,
+    GPT2_MERGES_SHA256,
+    TokenizeConfig,
+    gpt2_files,
+    load_tokenizer,
+    tokenize_batch,
+)
 
 ENGINES = ("tokenizers", "tiktoken", "stage")
 TEXTS: pa.Array = pa.array([], type=pa.string())
@@ -55,7 +63,9 @@ GROUPS: list[tuple[str, np.ndarray]] = []
 def long_documents() -> list[str]:
     """Documents that stress BPE on long pieces: long whitespace runs, one-letter run, random word, prose."""
     rng = random.Random(0)
-    prose = " ".join(rng.choice(["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog.", "\n\n"]) for _ in range(800_000))
+    prose = " ".join(
+        rng.choice(["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog.", "\n\n"]) for _ in range(800_000)
+    )
     return [
         "a" + " " * 900_000 + "b",
         "\n" * 900_000,
@@ -125,7 +135,9 @@ def run_engine(engine: str, batch_docs: int) -> Run:
         outputs = []
         for first in range(0, len(texts), batch_docs):
             batch = texts.slice(first, batch_docs)
-            outputs.append(tokenize_batch(batch, tokenizer, append_eod=True) if engine == "stage" else encode(batch.to_pylist()))
+            outputs.append(
+                tokenize_batch(batch, tokenizer, append_eod=True) if engine == "stage" else encode(batch.to_pylist())
+            )
         cpu_seconds[name] = time.process_time() - start
         documents = iter_documents(outputs) if engine == "stage" else (ids for batch in outputs for ids in batch)
         for row, ids in zip(rows, documents):
@@ -153,14 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, help=f"documents to read (sample default {SAMPLE_DOCS})")
     parser.add_argument("--batch-docs", type=int, default=1000, help="documents per tokenize_batch / encode_batch call")
     parser.add_argument("--by-set", action="store_true", help="also print MB/s per pile_set_name")
-    parser.add_argument("--long-docs", action="store_true", help="add pathological long documents (set 'synthetic-long')")
+    parser.add_argument(
+        "--long-docs", action="store_true", help="add pathological long documents (set 'synthetic-long')"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of all engines; the best time per set counts")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="tokenize-bench-") as scratch:
         corpus = args.corpus
         if corpus is None:
-            from pipeline.sample_corpus import write_sample_corpus
+            from pipeline.sample.corpus import write_sample_corpus
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)
@@ -176,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         rows_by_set[name].append(row)
     TEXTS = texts
     GROUPS = [(name, np.array(rows)) for name, rows in sorted(rows_by_set.items(), key=lambda item: -len(item[1]))]
-    megabytes = {name: sum(len(t.encode("utf-8", "surrogatepass")) for t in texts.take(pa.array(rows)).to_pylist()) / 1e6 for name, rows in GROUPS}
+    megabytes = {
+        name: sum(len(t.encode("utf-8", "surrogatepass")) for t in texts.take(pa.array(rows)).to_pylist()) / 1e6
+        for name, rows in GROUPS
+    }
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     runs: dict[str, Run] = {}
@@ -205,16 +222,24 @@ def main(argv: list[str] | None = None) -> int:
             f"{engine:<11} {total_mb / cpu:>7.2f} {docs / cpu:>8.0f} {run.tokens / cpu / 1e6:>7.2f} "
             f"{cpu / stage_cpu:>8.2f} {run.wall_seconds:>7.1f} {run.peak_rss_mib:>12.0f}"
         )
-    print(f"(peak RSS is each engine's own process; the parent, holding the documents, had {baseline:.0f} MiB before forking)")
+    print(
+        f"(peak RSS is each engine's own process; the parent, holding the documents, had {baseline:.0f} MiB before "
+        "forking)"
+    )
     if args.by_set:
         print()
-        header = f"{'pile_set_name':<20} {'docs':>6} {'MB':>7} " + " ".join(f"{e + ' MB/s':>15}" for e in ENGINES) + f" {'stage/tiktoken':>14}"
+        header = (
+            f"{'pile_set_name':<20} {'docs':>6} {'MB':>7} "
+            + " ".join(f"{e + ' MB/s':>15}" for e in ENGINES)
+            + f" {'stage/tiktoken':>14}"
+        )
         print(header)
         print("-" * len(header))
         for name, rows in GROUPS:
             speeds = [megabytes[name] / max(runs[e].cpu_seconds[name], 1e-9) for e in ENGINES]
             print(
-                f"{name:<20} {len(rows):>6} {megabytes[name]:>7.2f} " + " ".join(f"{s:>15.2f}" for s in speeds)
+                f"{name:<20} {len(rows):>6} {megabytes[name]:>7.2f} "
+                + " ".join(f"{s:>15.2f}" for s in speeds)
                 + f" {speeds[2] / speeds[1]:>14.2f}"
             )
 
@@ -223,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         differing = np.flatnonzero(runs[engine].digests != runs["tiktoken"].digests)
         if differing.size:
             failed = True
-            print(f"FAIL: {engine}: {differing.size} documents differ from tiktoken, first rows {differing[:5].tolist()}", file=sys.stderr)
+            print(
+                f"FAIL: {engine}: {differing.size} documents differ from tiktoken, first rows {differing[:5].tolist()}",
+                file=sys.stderr,
+            )
     if failed:
         return 1
     print("identical ids from all three engines for every document")

@@ -27,7 +27,9 @@ class RayConfig(StageConfig):
 
     address: str | None = None
     num_cpus: int | None = Field(None, ge=1)
-    max_in_flight: int | None = Field(None, ge=1, description="tasks in flight; default 2 × the cluster's CPUs, re-read as nodes join")
+    max_in_flight: int | None = Field(
+        None, ge=1, description="tasks in flight; default 2 × the cluster's CPUs, re-read as nodes join"
+    )
 
 
 class Manifest(StageConfig):

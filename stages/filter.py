@@ -46,9 +46,20 @@ from stages.filters_gopher import (
 from stages.filters_text import MinCleanCharsParams, empty, min_clean_chars
 from stages.filters_tokens import Encode, MinTokensParams, MinUniqueTokensParams, min_tokens, min_unique_tokens
 
-__all__ = ["FILTER_ORDER", "PRESETS", "Encode", "FilterConfig", "FilterParams", "filter_batch", "needs_tokenizer", "reasons"]
+__all__ = [
+    "FILTER_ORDER",
+    "PRESETS",
+    "Encode",
+    "FilterConfig",
+    "FilterParams",
+    "filter_batch",
+    "needs_tokenizer",
+    "reasons",
+]
 
-FilterName = Literal["empty", "min_clean_chars", "min_tokens", "min_unique_tokens", "gopher_quality", "gopher_repetition"]
+FilterName = Literal[
+    "empty", "min_clean_chars", "min_tokens", "min_unique_tokens", "gopher_quality", "gopher_repetition"
+]
 PresetName = Literal["none", "cerebras", "slimpajama", "gpt-neo", "gpt-j", "gopher"]
 
 FILTER_ORDER: tuple[str, ...] = (

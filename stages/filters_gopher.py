@@ -290,7 +290,8 @@ def _ngram_levels(word_ids: np.ndarray, word_doc: np.ndarray, n_docs: int, max_n
 
     `word_ids` are batch-wide word ids. Only n-grams that can repeat within a document are tracked:
     an n-gram occurring twice has a prefix (n-1)-gram repeated in its document and a last word seen
-    twice in the batch, so positions failing either test are unique and leave the later levels. Ids are exact: each level
+    twice in the batch, so positions failing either test are unique and leave the later levels. Ids are exact: each
+    level
     groups (previous id, next word) pairs by sorting, with no hashing.
     """
     n_words = len(word_ids)
@@ -329,7 +330,9 @@ def _top_ngram_chars(level: _NGramLevel, word_doc: np.ndarray, cumulative_chars:
     return (best // scale) * (best % scale)
 
 
-def _duplicate_ngram_chars(level: _NGramLevel, word_length: np.ndarray, word_doc: np.ndarray, n_docs: int) -> np.ndarray:
+def _duplicate_ngram_chars(
+    level: _NGramLevel, word_length: np.ndarray, word_doc: np.ndarray, n_docs: int
+) -> np.ndarray:
     """Per document: characters of the words covered by an n-gram occurrence repeating an earlier one."""
     later = np.ones(len(level.position), dtype=bool)
     later[level.first] = False
@@ -351,7 +354,10 @@ def gopher_repetition(texts: pa.Array, params: GopherRepetitionParams) -> np.nda
     chars = char_counts(text.data)
     text_chars = chars[text.offsets[1:]] - chars[text.offsets[:-1]]
     all_lines, filled = lines(text, space)
-    for unit, spans in (("line", lambda: all_lines.subset(filled)), ("paragraph", lambda: paragraphs(all_lines, filled))):
+    for unit, spans in (
+        ("line", lambda: all_lines.subset(filled)),
+        ("paragraph", lambda: paragraphs(all_lines, filled)),
+    ):
         names = (f"max_duplicate_{unit}_fraction", f"max_duplicate_{unit}_char_fraction")
         limits = (p[names[0]], p[names[1]])
         if limits != (None, None):

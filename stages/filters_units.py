@@ -80,7 +80,9 @@ def text_bytes(texts: pa.Array) -> TextBytes:
         texts = pc.fill_null(texts, "")
     offset_type = np.int64 if pa.types.is_large_string(texts.type) else np.int32
     buffers = texts.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=offset_type)[texts.offset : texts.offset + len(texts) + 1].astype(np.int64)
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)[texts.offset : texts.offset + len(texts) + 1].astype(
+        np.int64
+    )
     data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
     return TextBytes(data[offsets[0] : offsets[-1]], offsets - offsets[0])
 

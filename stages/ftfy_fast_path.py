@@ -246,7 +246,7 @@ FIX_TRIGGERS: dict[str, frozenset[str]] = {
 """For each fix in `FIX_ORDER`, the characters without which it returns its input unchanged."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def unnormalized_chars(form: str) -> frozenset[str]:
     """Characters outside which text is in normalization `form`: marks, and all not `form`_QC=Yes.
 

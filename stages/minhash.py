@@ -413,7 +413,7 @@ def fmix64(values: np.ndarray) -> np.ndarray:
 def _sha1_hashes(canon: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """datasketch's `sha1_hash32` (first 4 digest bytes, little-endian) of every span."""
     data, sha1 = canon.tobytes(), hashlib.sha1
-    digests = b"".join([sha1(data[l:r]).digest()[:4] for l, r in zip(left.tolist(), right.tolist())])
+    digests = b"".join([sha1(data[lo:hi]).digest()[:4] for lo, hi in zip(left.tolist(), right.tolist())])
     return np.frombuffer(digests, dtype="<u4").astype(np.uint32)
 
 

@@ -1,6 +1,6 @@
 """Read: turn raw JSON lines of one input file into a document batch and a batch of rejected lines.
 
-Pure: the caller streams the file (`pipeline.input_files`) and hands over lines with their 1-based
+Pure: the caller streams the file (`pipeline.formats.input_files`) and hands over lines with their 1-based
 numbers. A line is rejected, never dropped silently, when it is blank, not valid UTF-8, not a JSON
 object, lacks `text`, has a non-string `text`, or is larger than `max_doc_bytes`.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-
 
 import orjson
 import pyarrow as pa

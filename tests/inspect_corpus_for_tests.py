@@ -100,7 +100,13 @@ def corpus_manifest(root: Path, out: Path, partition_docs: int = 4):
             "seed": 99,
             "partition_docs": partition_docs,
             "filter": {"preset": "slimpajama"},
-            "dedup": {"shingle": "word", "ngram": 5, "num_perm": 128, "threshold": 0.7, "holdout": [str(root / "val.jsonl.zst")]},
+            "dedup": {
+                "shingle": "word",
+                "ngram": 5,
+                "num_perm": 128,
+                "threshold": 0.7,
+                "holdout": [str(root / "val.jsonl.zst")],
+            },
         }
     )
 
@@ -108,8 +114,8 @@ def corpus_manifest(root: Path, out: Path, partition_docs: int = 4):
 def finished_run(tmp_path_factory) -> tuple[Path, dict]:
     """The corpus and its run, made once per test session under pytest's base temporary directory and
     reused by every test module that asks (they read the run and never change it)."""
-    from pipeline.progress import Progress
-    from pipeline.runner import run_manifest
+    from pipeline.phases.runner import run_manifest
+    from pipeline.runtime.progress import Progress
 
     root = tmp_path_factory.getbasetemp() / "inspect-corpus"
     docs = write_corpus(root)

@@ -97,7 +97,9 @@ def _serve(workers: int, cpus: int, object_store_mb: int) -> None:
     )
     nodes = [cluster.add_node(num_cpus=cpus, object_store_memory=store) for _ in range(workers)]
     cluster.wait_for_nodes()
-    pids = [[process.process.pid for processes in node.all_processes.values() for process in processes] for node in nodes]
+    pids = [
+        [process.process.pid for processes in node.all_processes.values() for process in processes] for node in nodes
+    ]
     print(json.dumps({"address": cluster.address, "workers": pids}), flush=True)
     try:
         for line in sys.stdin:
@@ -123,17 +125,31 @@ AUTOSCALING_CONFIG = {
     "cluster_name": "pileline-test",
     "max_workers": 2,
     "provider": {
-        "type": "fake_multinode", "use_node_id_as_ip": True, "disable_node_updaters": True, "disable_launch_config_check": True,
+        "type": "fake_multinode",
+        "use_node_id_as_ip": True,
+        "disable_node_updaters": True,
+        "disable_launch_config_check": True,
     },
     "available_node_types": {
         "ray.head.default": {"resources": {"CPU": 0}, "node_config": {}, "max_workers": 0},
         "ray.worker.cpu": {"resources": {"CPU": 1}, "node_config": {}, "min_workers": 0, "max_workers": 2},
     },
     "head_node_type": "ray.head.default",
-    "auth": {}, "upscaling_speed": 1.0, "idle_timeout_minutes": 5, "docker": {},
-    "initialization_commands": [], "setup_commands": [], "head_setup_commands": [], "worker_setup_commands": [],
-    "head_start_ray_commands": [], "worker_start_ray_commands": [], "file_mounts": {}, "cluster_synced_files": [],
-    "file_mounts_sync_continuously": False, "rsync_exclude": [], "rsync_filter": [],
+    "auth": {},
+    "upscaling_speed": 1.0,
+    "idle_timeout_minutes": 5,
+    "docker": {},
+    "initialization_commands": [],
+    "setup_commands": [],
+    "head_setup_commands": [],
+    "worker_setup_commands": [],
+    "head_start_ray_commands": [],
+    "worker_start_ray_commands": [],
+    "file_mounts": {},
+    "cluster_synced_files": [],
+    "file_mounts_sync_continuously": False,
+    "rsync_exclude": [],
+    "rsync_filter": [],
 }
 """Ray's fake multi-node provider (nodes are local processes the autoscaler starts), like
 `ray.cluster_utils.AutoscalingCluster`, whose example config the wheel lacks and which stops every
@@ -164,9 +180,17 @@ class LocalAutoscalingCluster:
             json.dump(config, out)
         env = {**os.environ, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
         command = [
-            os.path.join(os.path.dirname(sys.executable), "ray"), "start", "--head", "--node-ip-address=127.0.0.1",
-            f"--port={port}", "--num-cpus=0", f"--temp-dir={self._temp}", f"--autoscaling-config={config_path}",
-            "--include-dashboard=false", "--disable-usage-stats", f"--object-store-memory={100 << 20}",
+            os.path.join(os.path.dirname(sys.executable), "ray"),
+            "start",
+            "--head",
+            "--node-ip-address=127.0.0.1",
+            f"--port={port}",
+            "--num-cpus=0",
+            f"--temp-dir={self._temp}",
+            f"--autoscaling-config={config_path}",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--object-store-memory={100 << 20}",
         ]
         started = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         if started.returncode != 0:

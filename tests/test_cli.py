@@ -6,9 +6,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from input_files_for_tests import doc_line, write_lines
-from pipeline.cli import build_parser, main
+
+from pipeline.cli.main import build_parser, main
 
 COMMANDS = ["run", "sample", "demo", "inspect", "verify", "stats", "report", "clusters"]
 
@@ -49,7 +49,9 @@ def test_a_misspelt_key_names_the_key(tmp_path, capsys):
 
 def test_a_bad_value_names_the_key_and_value(tmp_path, capsys):
     manifest = tmp_path / "m.yaml"
-    manifest.write_text("inputs: [a]\noutput: o\nfilter:\n  preset: gopher\n  params:\n    gopher_quality:\n      min_words: -3\n")
+    manifest.write_text(
+        "inputs: [a]\noutput: o\nfilter:\n  preset: gopher\n  params:\n    gopher_quality:\n      min_words: -3\n"
+    )
     assert main(["run", str(manifest)]) == 2
     line = _error_line(capsys)
     assert "filter.params.gopher_quality.min_words" in line and "-3" in line
@@ -86,7 +88,11 @@ def test_commands_on_a_directory_that_is_not_a_run(tmp_path, capsys):
 
 def test_sample_writes_a_pile_layout_corpus(tmp_path, capsys):
     assert main(["sample", str(tmp_path / "s"), "--docs", "40", "--seed", "5"]) == 0
-    assert sorted(p.name for p in (tmp_path / "s" / "train").iterdir()) == ["00.jsonl.zst", "01.jsonl.zst", "02.jsonl.zst"]
+    assert sorted(p.name for p in (tmp_path / "s" / "train").iterdir()) == [
+        "00.jsonl.zst",
+        "01.jsonl.zst",
+        "02.jsonl.zst",
+    ]
     assert (tmp_path / "s" / "ground_truth.jsonl").exists()
     assert "40 train docs" in capsys.readouterr().out
 

@@ -17,9 +17,9 @@ import ray
 from ray_cluster_for_tests import LocalAutoscalingCluster, LocalRayCluster
 
 from pipeline.manifest import load_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.phases.runner import run_manifest
+from pipeline.runtime.progress import Progress
+from pipeline.sample.corpus import write_sample_corpus
 
 
 def _outputs(run_dir: Path) -> dict[str, str]:
@@ -44,13 +44,26 @@ def single_node_run(tmp_path_factory, ray_instance) -> Path:
 
 
 def _command(root: Path, out: Path, address: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "run", str(root / "run.yaml"), "--out", str(out), "--address", address, "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "pipeline.cli.main",
+        "run",
+        str(root / "run.yaml"),
+        "--out",
+        str(out),
+        "--address",
+        address,
+        "--quiet",
+    ]
 
 
 def test_a_two_worker_cluster_writes_the_single_node_bytes(single_node_run):
     root = single_node_run
     with LocalRayCluster(workers=2, cpus=1) as cluster:
-        finished = subprocess.run(_command(root, root / "multi", cluster.address), check=False, capture_output=True, text=True, timeout=300)
+        finished = subprocess.run(
+            _command(root, root / "multi", cluster.address), check=False, capture_output=True, text=True, timeout=300
+        )
     assert finished.returncode == 0, finished.stderr[-3000:]
     expected = _outputs(root / "single")
     assert any(path.startswith("tokens/sequences-") for path in expected)
@@ -62,9 +75,15 @@ def test_losing_a_worker_node_mid_run_changes_nothing(single_node_run):
     root = single_node_run
     run_dir = root / "node-lost"
     with LocalRayCluster(workers=2, cpus=1) as cluster:
-        process = subprocess.Popen(_command(root, run_dir, cluster.address), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            _command(root, run_dir, cluster.address), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + 240
-        while len(list(run_dir.glob("stages/prepare-*/0*.json"))) < 3 and time.monotonic() < deadline and process.poll() is None:
+        while (
+            len(list(run_dir.glob("stages/prepare-*/0*.json"))) < 3
+            and time.monotonic() < deadline
+            and process.poll() is None
+        ):
             time.sleep(0.01)
         assert process.poll() is None, "the run ended before the node could be killed"
         cluster.kill_worker(1)
@@ -82,7 +101,9 @@ def test_an_autoscaling_cluster_grows_from_no_workers_and_writes_the_single_node
     run_dir = root / "autoscaled"
     with LocalAutoscalingCluster() as cluster, open(tmp_path / "stderr", "w+") as stderr:
         assert cluster.worker_nodes() == 0
-        process = subprocess.Popen(_command(root, run_dir, cluster.address), stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        process = subprocess.Popen(
+            _command(root, run_dir, cluster.address), stdout=subprocess.DEVNULL, stderr=stderr, text=True
+        )
         most = 0
         deadline = time.monotonic() + 300
         while process.poll() is None and time.monotonic() < deadline:
@@ -102,7 +123,13 @@ def test_a_cluster_that_wants_a_token_gets_a_one_line_hint(single_node_run, ray_
     env = {key: value for key, value in os.environ.items() if key != "RAY_AUTH_MODE"}
     env["RAY_gcs_server_port_wait_time_s"] = "1"
     address = ray.get_runtime_context().gcs_address
-    finished = subprocess.run(_command(single_node_run, single_node_run / "refused", address), env=env, capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(
+        _command(single_node_run, single_node_run / "refused", address),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert finished.returncode == 2
     error = finished.stderr.strip().splitlines()[-1]
     assert error.startswith(f"pileline: error: cannot connect to Ray at {address}: "), error

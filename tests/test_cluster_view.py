@@ -13,26 +13,26 @@ from inspect_corpus_for_tests import CLUSTERS, FILE_INDEX
 from inspect_corpus_for_tests import finished_run as shared_run
 from rich.console import Console
 
-from pipeline import cluster_table
-from pipeline.audit_sample import draw_sample
-from pipeline.cluster_table import (
+from pipeline.cli.inspect_commands import register
+from pipeline.errors import UserError
+from pipeline.inspection import cluster_table
+from pipeline.inspection.audit_sample import draw_sample
+from pipeline.inspection.cluster_table import (
     cluster_composition,
     cluster_rows,
     document_rows,
     group_ranges,
     largest_clusters,
 )
-from pipeline.cluster_view import (
+from pipeline.inspection.cluster_view import (
     describe_clusters,
     find_document,
     parse_document,
     show_clusters,
 )
-from pipeline.errors import UserError
-from pipeline.inspect_commands import register
-from pipeline.parallel_map import parallel_map
-from pipeline.run_stats import CLUSTERS as CLUSTERS_FILE
-from pipeline.run_stats import RunFiles
+from pipeline.inspection.run_files import CLUSTERS as CLUSTERS_FILE
+from pipeline.inspection.run_files import RunFiles
+from pipeline.runtime.ray_or_local_map import parallel_map
 from stages.batch import make_doc_id
 
 
@@ -116,8 +116,13 @@ def test_parse_document(finished_run):
     assert parse_document(files, "01.jsonl.zst:2") == _id(("01", 2))
     assert parse_document(files, "train/00.jsonl.zst:10") == _id(("00", 10))
     assert parse_document(files, f"{files.source_of(1)}:3") == _id(("01", 3))
-    for bad, message in (("07.jsonl.zst:1", "not an input"), ("00.jsonl.zst:11", "has 10 lines"), ("00.jsonl.zst", "SOURCE:LINE"),
-                         ("00.jsonl.zst:0", "SOURCE:LINE"), ("jsonl.zst:1", "not an input")):
+    for bad, message in (
+        ("07.jsonl.zst:1", "not an input"),
+        ("00.jsonl.zst:11", "has 10 lines"),
+        ("00.jsonl.zst", "SOURCE:LINE"),
+        ("00.jsonl.zst:0", "SOURCE:LINE"),
+        ("jsonl.zst:1", "not an input"),
+    ):
         with pytest.raises(UserError, match=message):
             parse_document(files, bad)
 
@@ -149,8 +154,13 @@ def test_scans_do_not_depend_on_row_groups_or_buckets(finished_run, tmp_path, mo
     run, _ = finished_run
     files = RunFiles(str(run))
     ids = [_id(keeper) for keeper in CLUSTERS]
-    expected = (largest_clusters(files, 3), cluster_rows(files, ids, limit=1), document_rows(files, [_id(("01", 5))]),
-                cluster_composition(files, ids), draw_sample(files, 4, 5))
+    expected = (
+        largest_clusters(files, 3),
+        cluster_rows(files, ids, limit=1),
+        document_rows(files, [_id(("01", 5))]),
+        cluster_composition(files, ids),
+        draw_sample(files, 4, 5),
+    )
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     table = pq.read_table(copy / CLUSTERS_FILE)
@@ -158,8 +168,13 @@ def test_scans_do_not_depend_on_row_groups_or_buckets(finished_run, tmp_path, mo
     monkeypatch.setattr(cluster_table, "IDS_PER_BUCKET", 3)
     split = RunFiles(str(copy))
     assert len(group_ranges(split)) == 8
-    got = (largest_clusters(split, 3), cluster_rows(split, ids, limit=1), document_rows(split, [_id(("01", 5))]),
-           cluster_composition(split, ids), draw_sample(split, 4, 5))
+    got = (
+        largest_clusters(split, 3),
+        cluster_rows(split, ids, limit=1),
+        document_rows(split, [_id(("01", 5))]),
+        cluster_composition(split, ids),
+        draw_sample(split, 4, 5),
+    )
     assert got[0] == expected[0]
     for a, b in zip(got[1:3], expected[1:3]):
         assert a.to_pylist() == b.to_pylist()
@@ -174,4 +189,6 @@ def test_parallel_map_combines_in_argument_order(ray_instance):
         time.sleep(0.05 * (3 - x % 3))
         return x * x
 
-    assert parallel_map(_slow_square, [(x,) for x in range(7)], lambda acc, y: acc + [y], [], max_in_flight=3) == [x * x for x in range(7)]
+    assert parallel_map(_slow_square, [(x,) for x in range(7)], lambda acc, y: acc + [y], [], max_in_flight=3) == [
+        x * x for x in range(7)
+    ]

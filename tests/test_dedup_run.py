@@ -8,14 +8,14 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
-
 from input_files_for_tests import doc_line, write_lines
-from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase
-from pipeline.ray_runtime import InFlightLimit
+
+from pipeline.formats.run_directory import RunDirectory
 from pipeline.manifest import parse_manifest
-from pipeline.progress import Progress
-from pipeline.run_directory import RunDirectory
-from pipeline.runner import prepare_hash, run_manifest
+from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase
+from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit
 from stages.batch import make_doc_id
 
 VOCABULARY = [f"w{i}" for i in range(5000)]
@@ -146,7 +146,7 @@ def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, 
     run_manifest(_manifest(root, reference), Progress(quiet=True))
     manifest = _manifest(root, reference)
     run = RunDirectory(str(reference))
-    from pipeline.filesystems import expand_inputs
+    from pipeline.formats.filesystems import expand_inputs
 
     files = expand_inputs(manifest.inputs)
     prepare_dir = f"stages/prepare-{prepare_hash(manifest, files)}"

@@ -15,16 +15,16 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
-
 from input_files_for_tests import doc_line, write_lines
-from pipeline.dedup_phase import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
-from pipeline.filesystems import expand_inputs
+
+from pipeline.formats.filesystems import expand_inputs
+from pipeline.formats.run_directory import RunDirectory
 from pipeline.manifest import parse_manifest
-from pipeline.prepare_phase import run_prepare_phase
-from pipeline.ray_runtime import InFlightLimit
-from pipeline.progress import Progress
-from pipeline.run_directory import RunDirectory
-from pipeline.runner import prepare_hash
+from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
+from pipeline.phases.prepare import run_prepare_phase
+from pipeline.phases.runner import prepare_hash
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit
 from stages.batch import make_doc_id, split_doc_id
 
 THRESHOLD = 0.8
@@ -64,7 +64,9 @@ def _corpus(root: Path) -> dict[str, tuple[int, int, str, str]]:
     """Two train files of unrelated documents with one planted pair per kind, original in file 00 and
     copy in file 01; returns kind -> (original doc_id, copy doc_id, original text, copy text)."""
     rng = random.Random(11)
-    files: list[list[str]] = [[" ".join(rng.sample(VOCABULARY, DOC_WORDS)) for _ in range(FILLERS_PER_FILE)] for _ in range(2)]
+    files: list[list[str]] = [
+        [" ".join(rng.sample(VOCABULARY, DOC_WORDS)) for _ in range(FILLERS_PER_FILE)] for _ in range(2)
+    ]
     planted = {}
     fresh = iter(f"x{i}" for i in range(1000))
     for n, (kind, positions) in enumerate(PLANTS.items()):
@@ -91,8 +93,16 @@ def _manifest(root: Path, out: Path, verify: str, partition_docs: int = 4):
             "output": str(out),
             "partition_docs": partition_docs,
             "filter": {"preset": "none"},
-            "dedup": {"shingle": "word", "ngram": 5, "num_perm": NUM_PERM, "hash": "sha1", "threshold": THRESHOLD,
-                      "bands": BANDS, "rows": ROWS, "verify": verify},
+            "dedup": {
+                "shingle": "word",
+                "ngram": 5,
+                "num_perm": NUM_PERM,
+                "hash": "sha1",
+                "threshold": THRESHOLD,
+                "bands": BANDS,
+                "rows": ROWS,
+                "verify": verify,
+            },
         }
     )
 
@@ -105,8 +115,11 @@ def _dedup(manifest, tag: str):
     prepare_dir = f"stages/prepare-{prepare_hash(manifest, files)}"
     prepared = run_prepare_phase(run, prepare_dir, files, manifest, InFlightLimit(None), Progress(quiet=True))
     summaries = prepared.summaries
-    refs = [PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), False)
-            for index in range(len(files)) for pid in prepared.file_info[index]["partitions"]]
+    refs = [
+        PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), False)
+        for index in range(len(files))
+        for pid in prepared.file_info[index]["partitions"]
+    ]
     plan = make_plan(run, prepare_dir, f"stages/test-{tag}", refs, 100, manifest)
     result = run_dedup_phase(plan, InFlightLimit(None), Progress(quiet=True))
     rows = {}

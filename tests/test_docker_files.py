@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import tomllib
 from functools import cache
 from importlib import import_module
 from pathlib import Path
 
 import pytest
 import ray
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -23,8 +23,8 @@ from ray.autoscaler._private.util import prepare_config, validate_config
 from ray.scripts.scripts import start as ray_start_command
 
 import pipeline
-from pipeline.cli import build_parser
-from pipeline.filesystems import is_uri
+from pipeline.cli.main import build_parser
+from pipeline.formats.filesystems import is_uri
 from pipeline.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +104,9 @@ def rayjob() -> dict:
 def pod_specs() -> list[dict]:
     """The head pod spec, then one per worker group."""
     cluster = rayjob()["spec"]["rayClusterSpec"]
-    return [cluster["headGroupSpec"]["template"]["spec"]] + [group["template"]["spec"] for group in cluster["workerGroupSpecs"]]
+    return [cluster["headGroupSpec"]["template"]["spec"]] + [
+        group["template"]["spec"] for group in cluster["workerGroupSpecs"]
+    ]
 
 
 def parse_ray_start(arguments: list[str]) -> dict:
@@ -233,7 +235,11 @@ def test_head_and_worker_start_commands_call_ray_start_with_the_right_flags():
 
 def test_every_cluster_node_mounts_the_shared_run_directory_into_the_container():
     config = cluster_config()
-    mounts = [command for command in config["initialization_commands"] if re.search(rf"\bmount -t \S+ .* {RUN_MOUNT}$", command)]
+    mounts = [
+        command
+        for command in config["initialization_commands"]
+        if re.search(rf"\bmount -t \S+ .* {RUN_MOUNT}$", command)
+    ]
     assert mounts, f"no initialization command mounts a shared file system at {RUN_MOUNT}"
     assert f"--volume {RUN_MOUNT}:{RUN_MOUNT}" in config["docker"]["run_options"]
 

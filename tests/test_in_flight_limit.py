@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.ray_runtime import InFlightLimit
+from pipeline.runtime.ray_session import InFlightLimit
 
 
 def test_twice_the_cpus_of_the_session_ray(ray_instance):

@@ -1,7 +1,7 @@
 """MMIDIDX writer and reader: bytes checked by hand and by an independent parser written here.
 
 The parser below follows the layout of Megatron / GPT-NeoX `MMapIndexedDataset.Index` with `struct`
-and `np.frombuffer`; it shares no code with `pipeline.indexed_dataset`.
+and `np.frombuffer`; it shares no code with `pipeline.formats.indexed_dataset`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow.fs as pafs
 import pytest
 
-import pipeline.indexed_dataset as indexed_dataset
-from pipeline.indexed_dataset import IndexedDataset, IndexedDatasetWriter, RangeIndexedDataset
+import pipeline.formats.indexed_dataset as indexed_dataset
+from pipeline.formats.indexed_dataset import IndexedDataset, IndexedDatasetWriter, RangeIndexedDataset
 
 CODES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 8: np.uint16}
 
@@ -33,7 +33,15 @@ def parse(prefix: Path) -> dict:
     dtype = np.dtype(CODES[code]).newbyteorder("<")
     data = Path(f"{prefix}.bin").read_bytes()
     items = [np.frombuffer(data, dtype=dtype, count=int(s), offset=int(p)) for s, p in zip(sizes, pointers)]
-    return {"version": version, "code": code, "sizes": sizes, "pointers": pointers, "doc_idx": doc_idx, "items": items, "bin": data}
+    return {
+        "version": version,
+        "code": code,
+        "sizes": sizes,
+        "pointers": pointers,
+        "doc_idx": doc_idx,
+        "items": items,
+        "bin": data,
+    }
 
 
 def test_hand_computed_bytes(tmp_path):
@@ -59,7 +67,9 @@ def test_hand_computed_bytes(tmp_path):
 def test_round_trip_with_empty_and_multi_item_documents(tmp_path, dtype, code):
     rng = np.random.default_rng(7)
     high = 50257 if dtype == np.uint16 else 2**31 - 1
-    documents = [[rng.integers(0, high, size=int(n)) for n in rng.integers(0, 40, size=rng.integers(1, 4))] for _ in range(300)]
+    documents = [
+        [rng.integers(0, high, size=int(n)) for n in rng.integers(0, 40, size=rng.integers(1, 4))] for _ in range(300)
+    ]
     documents[5] = [np.array([], dtype=np.int64)]
     documents[6] = [np.array([], dtype=np.int64), np.array([4, 5])]
     prefix = tmp_path / "mixed"
@@ -79,7 +89,10 @@ def test_round_trip_with_empty_and_multi_item_documents(tmp_path, dtype, code):
     assert [list(map(int, a)) for a in parsed["items"]] == [list(map(int, a)) for a in all_items]
     item_sizes = np.array([item.size for item in all_items])
     assert parsed["sizes"].tolist() == item_sizes.tolist()
-    assert parsed["pointers"].tolist() == (np.concatenate([[0], np.cumsum(item_sizes)[:-1]]) * np.dtype(dtype).itemsize).tolist()
+    assert (
+        parsed["pointers"].tolist()
+        == (np.concatenate([[0], np.cumsum(item_sizes)[:-1]]) * np.dtype(dtype).itemsize).tolist()
+    )
     assert parsed["doc_idx"].tolist() == np.concatenate([[0], np.cumsum([len(items) for items in documents])]).tolist()
     assert len(parsed["bin"]) == item_sizes.sum() * np.dtype(dtype).itemsize
 
@@ -211,7 +224,9 @@ def test_finalize_renames_the_index_last(tmp_path, monkeypatch):
     assert renamed == [("order.bin", False), ("order.idx", False)]
 
 
-@pytest.mark.parametrize("reader_of", [IndexedDataset, lambda prefix: RangeIndexedDataset(pafs.LocalFileSystem(), str(prefix))])
+@pytest.mark.parametrize(
+    "reader_of", [IndexedDataset, lambda prefix: RangeIndexedDataset(pafs.LocalFileSystem(), str(prefix))]
+)
 def test_pieces_of_an_item_read_alone(tmp_path, reader_of):
     rng = np.random.default_rng(11)
     items = [rng.integers(0, 50257, size=int(n)).astype(np.uint16) for n in (0, 1, 9, 300, 17)]

@@ -344,7 +344,7 @@ def test_config_accepts_each_documented_value():
 
 
 def test_sample_corpus_documents_equal_ftfy(tmp_path):
-    sample_corpus = pytest.importorskip("pipeline.sample_corpus")
+    sample_corpus = pytest.importorskip("pipeline.sample.corpus")
     import orjson
     import zstandard
 

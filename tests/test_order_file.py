@@ -1,4 +1,5 @@
-"""Memory-mapped `.npz` members equal what `np.load` reads; remote run directories get one local copy per file version."""
+"""Memory-mapped `.npz` members equal what `np.load` reads; remote run directories get one local copy per file
+version."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from pipeline.order_file import local_copy, npz_memmaps, open_npz, remove_local_copy
-from pipeline.run_directory import RunDirectory
+from pipeline.formats.order_file import local_copy, npz_memmaps, open_npz, remove_local_copy
+from pipeline.formats.run_directory import RunDirectory
 
 
 def _arrays() -> dict[str, np.ndarray]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import zstandard
+from input_files_for_tests import doc_line, write_lines
 
-from pipeline.input_files import LineChunk, StreamDamage, iter_line_chunks
+from pipeline.formats.input_files import LineChunk, StreamDamage, iter_line_chunks
 from stages.batch import make_doc_id, split_doc_id
 from stages.read import ReadConfig, parse_lines
-from input_files_for_tests import doc_line, write_lines
 
 
 def _parse(lines, max_doc_bytes=1 << 20):
@@ -134,7 +134,8 @@ def test_corrupt_zstd_block_is_reported(tmp_path):
 def test_a_file_that_is_not_zstd_and_a_missing_file_are_reported(tmp_path):
     plain = tmp_path / "plain.jsonl.zst"
     plain.write_bytes(doc_line("not compressed") + b"\n")
-    assert _collect(plain) == [StreamDamage(1, "not_zstd", "does not start with a zstd frame (wrong format or corrupt)", b"")]
+    not_zstd = "does not start with a zstd frame (wrong format or corrupt)"
+    assert _collect(plain) == [StreamDamage(1, "not_zstd", not_zstd, b"")]
     missing = _collect(tmp_path / "missing.jsonl.zst")
     assert len(missing) == 1 and missing[0].reason == "unreadable_file" and missing[0].line == 1
 

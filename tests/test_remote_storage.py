@@ -24,13 +24,13 @@ import pyarrow.fs as pafs
 import pytest
 from s3_server_for_tests import CREDENTIALS, s3_server
 
-from pipeline.filesystems import child_location, expand_inputs, location_name
+from pipeline.formats.filesystems import child_location, expand_inputs, location_name
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.inspection.verify import verify_run
 from pipeline.manifest import load_manifest
-from pipeline.progress import Progress
-from pipeline.run_directory import RunDirectory
-from pipeline.runner import run_manifest
-from pipeline.sample_corpus import write_sample_corpus
-from pipeline.verify import verify_run
+from pipeline.phases.runner import run_manifest
+from pipeline.runtime.progress import Progress
+from pipeline.sample.corpus import write_sample_corpus
 
 BUCKET = "pileline-test"
 SETTINGS = (
@@ -54,7 +54,9 @@ def corpus(tmp_path_factory, ray_instance, s3):
     write_sample_corpus(root / "sample", docs=300, seed=21)
     filesystem, _ = pafs.FileSystem.from_uri(f"s3://{BUCKET}{s3}")
     for path in sorted((root / "sample").rglob("*.jsonl.zst")):
-        with filesystem.open_output_stream(f"{BUCKET}/in/{path.relative_to(root / 'sample')}", compression=None) as stream:
+        with filesystem.open_output_stream(
+            f"{BUCKET}/in/{path.relative_to(root / 'sample')}", compression=None
+        ) as stream:
             stream.write(path.read_bytes())
     (root / "local.yaml").write_text(
         f"inputs: ['{root / 'sample' / 'train'}/*.jsonl.zst']\noutput: {root / 'local'}\n"
@@ -74,13 +76,22 @@ def test_paths_join_before_a_uri_query_and_names_drop_it(s3):
 
 def test_a_glob_on_s3_keeps_the_query_and_sorts_by_name(corpus, s3):
     found = expand_inputs([f"s3://{BUCKET}/in/train/*.jsonl.zst{s3}", f"s3://{BUCKET}/in/val.jsonl.zst{s3}"])
-    assert found == [f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst{s3}" for n in range(3)] + [f"s3://{BUCKET}/in/val.jsonl.zst{s3}"]
+    assert found == [f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst{s3}" for n in range(3)] + [
+        f"s3://{BUCKET}/in/val.jsonl.zst{s3}"
+    ]
 
 
-def _run(manifest: Path, *flags: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "2", "--quiet", *flags]
+def _run(
+    manifest: Path, *flags: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--num-cpus", "2", "--quiet", *flags]
     return subprocess.run(
-        command, check=False, capture_output=True, text=True, timeout=timeout, env={**os.environ, **CREDENTIALS, **(env or {})}
+        command,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **CREDENTIALS, **(env or {})},
     )
 
 
@@ -123,9 +134,13 @@ def test_inputs_and_run_directory_on_s3(corpus, s3):
         f"s3://{BUCKET}/in/val.jsonl.zst"
     ]
     files = [path.rsplit("/", 1)[-1] for path in expected]
-    assert sum(f.startswith("documents-") and f.endswith(".bin") for f in files) > 2, "pieces come from several documents files"
+    assert sum(f.startswith("documents-") and f.endswith(".bin") for f in files) > 2, (
+        "pieces come from several documents files"
+    )
     assert sum(f.startswith("sequences-") and f.endswith(".bin") for f in files) > 2
-    assert not [p for p in _remote_files(remote, "stages") if "/pieces/" in p or "/scatter/" in p], "the shuffle's files are deleted"
+    assert not [p for p in _remote_files(remote, "stages") if "/pieces/" in p or "/scatter/" in p], (
+        "the shuffle's files are deleted"
+    )
     tables = [path for path in expected if path.startswith("tokens/documents-") and path.endswith(".parquet")]
     sources = {source for path in tables for source in remote.read_parquet(path).column("source").to_pylist()}
     assert sources == {f"s3://{BUCKET}/in/train/{n:02d}.jsonl.zst" for n in range(3)}
@@ -142,8 +157,21 @@ def test_a_run_directory_on_s3_matches_a_local_one_after_a_driver_kill(corpus, s
     """Local inputs, run directory on S3: killed mid-dedup, run again, same bytes as the local run."""
     location = f"s3://{BUCKET}/killed{s3}"
     run = RunDirectory(location)
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(corpus / "local.yaml"), "--out", location, "--num-cpus", "2", "--quiet"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS})
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli.main",
+        "run",
+        str(corpus / "local.yaml"),
+        "--out",
+        location,
+        "--num-cpus",
+        "2",
+        "--quiet",
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS}
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if any("/edges/" in path and path.endswith(".json") for path in _remote_files(run, "stages")):

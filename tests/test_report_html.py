@@ -21,10 +21,11 @@ from inspect_corpus_for_tests import (
 from inspect_corpus_for_tests import finished_run as shared_run
 from PIL import Image
 
-from pipeline.audit_sample import audit, draw_sample, wilson_interval, word_diff
-from pipeline.inspect_commands import register
-from pipeline.run_stats import RunFiles, gather_stats
-from pipeline.stats_tables import stats_tables
+from pipeline.cli.inspect_commands import register
+from pipeline.inspection.audit_sample import audit, draw_sample, wilson_interval, word_diff
+from pipeline.inspection.run_files import RunFiles
+from pipeline.inspection.run_stats import gather_stats
+from pipeline.inspection.stats_tables import stats_tables
 from stages.batch import make_doc_id
 
 VOID = {"meta", "img", "br", "hr", "input", "link", "source", "col", "wbr"}
@@ -118,7 +119,10 @@ def test_report_is_the_same_without_ray(report, tmp_path):
     place, and must write the same bytes."""
     run, _, page = report
     out = tmp_path / "local.html"
-    script = "import sys; from pipeline.report_html import write_report; write_report(sys.argv[1], sys.argv[2], 50)"
+    script = (
+        "import sys; from pipeline.inspection.report_html import write_report; "
+        "write_report(sys.argv[1], sys.argv[2], 50)"
+    )
     subprocess.run([sys.executable, "-c", script, str(run), str(out)], check=True, timeout=120)
     assert out.read_text(encoding="utf-8") == page
 
@@ -159,6 +163,7 @@ def _oracle_jaccard(a: str, b: str) -> float:
     def grams(text):
         words = text.lower().split()
         return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
+
     return len(grams(a) & grams(b)) / len(grams(a) | grams(b))
 
 

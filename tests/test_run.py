@@ -11,12 +11,12 @@ from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
-
 from input_files_for_tests import doc_line, write_lines
-from pipeline.accounting import balances
+
 from pipeline.manifest import parse_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
+from pipeline.phases.accounting import balances
+from pipeline.phases.runner import run_manifest
+from pipeline.runtime.progress import Progress
 
 SETS = ["Pile-CC", "ArXiv", "Github", "FreeLaw"]
 WORDS = "the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches".split()
@@ -128,7 +128,8 @@ def test_a_rerun_reuses_finished_partitions_and_changes_nothing(tmp_path, ray_in
     second = run_manifest(manifest, Progress(quiet=True))
     assert second.computed_partitions == 0 and second.reused_partitions == first.computed_partitions
     assert second.totals == first.totals
-    assert [(p.phase, p.computed) for p in second.phases if p.computed] == [], "every phase of the rerun reuses its work"
+    recomputed = [(p.phase, p.computed) for p in second.phases if p.computed]
+    assert recomputed == [], "every phase of the rerun reuses its work"
     assert [p.phase for p in second.phases if p.reused] == [p.phase for p in first.phases if p.computed]
 
 
@@ -155,7 +156,16 @@ def test_a_killed_run_resumes_to_identical_outputs(tmp_path, ray_instance):
         f"inputs: ['{tmp_path / 'in'}/*.jsonl.zst']\noutput: {tmp_path / 'killed'}\npartition_docs: 10\n"
         "filter: {preset: slimpajama}\ndedup: {enabled: false}\n"
     )
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest_path), "--quiet", "--address", _ray_address(ray_instance)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli.main",
+        "run",
+        str(manifest_path),
+        "--quiet",
+        "--address",
+        _ray_address(ray_instance),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stage_root = tmp_path / "killed" / "stages"
     deadline = time.monotonic() + 120
@@ -167,7 +177,9 @@ def test_a_killed_run_resumes_to_identical_outputs(tmp_path, ray_instance):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (tmp_path / "killed" / "manifest.json").exists(), "the run finished before it could be killed"
-    finished_before = len([p for p in stage_root.glob("*/*-*.json") if not p.name.startswith("file-")])  # partitions, not file records
+    finished_before = len(
+        [p for p in stage_root.glob("*/*-*.json") if not p.name.startswith("file-")]
+    )  # partitions, not file records
 
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
@@ -188,7 +200,9 @@ def _manifest_from_yaml(path: Path, output: Path):
 def test_the_resolved_manifest_validates_again(tmp_path, ray_instance):
     """manifest.json's `manifest` is the full resolved configuration, and it loads back unchanged."""
     _good_file(tmp_path / "in" / "a.jsonl.zst", 0, 30)
-    manifest = _manifest([tmp_path / "in" / "*"], tmp_path / "run", filter={"preset": "gopher"}, dedup={"preset": "slimpajama"})
+    manifest = _manifest(
+        [tmp_path / "in" / "*"], tmp_path / "run", filter={"preset": "gopher"}, dedup={"preset": "slimpajama"}
+    )
     run_manifest(manifest, Progress(quiet=True))
     resolved = orjson.loads((tmp_path / "run" / "manifest.json").read_bytes())["manifest"]
     assert parse_manifest(resolved) == manifest

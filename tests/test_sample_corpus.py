@@ -1,4 +1,4 @@
-"""pipeline.sample_corpus: byte determinism, the Pile layout, realistic and repairable text, and a ground
+"""pipeline.sample.corpus: byte determinism, the Pile layout, realistic and repairable text, and a ground
 truth checked against oracles written here (our own word-5-gram Jaccard, ftfy itself, arithmetic)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import zstandard
 
 from pipeline.errors import UserError
-from pipeline.sample_corpus import write_sample_corpus
+from pipeline.sample.corpus import write_sample_corpus
 
 # The 22 names as the Pile writes them (lm-evaluation-harness lm_eval/tasks/pile.py).
 PILE_SETS = {

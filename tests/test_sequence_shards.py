@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.sequence_shards import _concatenated_ranges
+from pipeline.phases.sequences import _concatenated_ranges
 
 
 def test_concatenated_ranges_are_the_slices_one_after_another():

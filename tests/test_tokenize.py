@@ -21,13 +21,14 @@ import pytest
 import regex
 import tiktoken
 import tokenizers
+from gpt2_oracle import ENCODER_JSON, ENCODER_JSON_SHA256, VOCAB_BPE, VOCAB_BPE_SHA256, tiktoken_gpt2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from gpt2_oracle import ENCODER_JSON, ENCODER_JSON_SHA256, VOCAB_BPE, VOCAB_BPE_SHA256, tiktoken_gpt2
 import stages.tokenize as tokenize_module
 from stages.tokenize import TokenizeConfig, load_tokenizer, token_dtype, tokenize_batch
+
 
 @pytest.fixture(scope="module")
 def oracle() -> tiktoken.Encoding:
@@ -290,7 +291,9 @@ def trained_tokenizer_json(path: Path, special: list[str], post_bos: bool = Fals
     tokenizer.train_from_iterator(corpus, trainer)
     if post_bos:
         bos = tokenizer.token_to_id(special[0])
-        tokenizer.post_processor = tokenizers.processors.TemplateProcessing(single=f"{special[0]} $A", special_tokens=[(special[0], bos)])
+        tokenizer.post_processor = tokenizers.processors.TemplateProcessing(
+            single=f"{special[0]} $A", special_tokens=[(special[0], bos)]
+        )
     tokenizer.save(str(path))
     return path
 

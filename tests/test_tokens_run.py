@@ -16,14 +16,14 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-
 from gpt2_oracle import tiktoken_gpt2
-from pipeline.manifest import parse_manifest
-from pipeline.progress import Progress
-from pipeline.runner import run_manifest
-from pipeline.sample_corpus import write_sample_corpus
-from pipeline.token_reader import DocumentShards, SequenceShards
 from test_training_order import neox_getitem, neox_index_mappings
+
+from pipeline.formats.token_reader import DocumentShards, SequenceShards
+from pipeline.manifest import parse_manifest
+from pipeline.phases.runner import run_manifest
+from pipeline.runtime.progress import Progress
+from pipeline.sample.corpus import write_sample_corpus
 
 SEQ_LEN = 63
 SEED = 99
@@ -101,7 +101,7 @@ def test_documents_are_the_kept_documents_in_doc_id_order_with_tiktoken_ids(toke
     assert len(files) > 1, "shard_bytes is small enough to split the documents file"
     items = {name: read_mmidx(run / "tokens" / name) for name in files}
     assert all(dtype == np.dtype("<u2") for dtype, _, _ in items.values())
-    for name, (_, its, doc_idx) in items.items():
+    for _, its, doc_idx in items.values():
         assert doc_idx.tolist() == list(range(len(its) + 1))
     oracle = tiktoken_gpt2()
     raw = _raw_texts(tokens_run / "sample")
@@ -117,8 +117,14 @@ def test_sequences_follow_the_gpt_neox_order(tokens_run):
     meta = orjson.loads((run / "tokens" / "sequences.json").read_bytes())
     documents = [item.tolist() for d in meta["documents"] for item in read_mmidx(run / "tokens" / d["file"])[1]]
     sizes = np.array([len(d) for d in documents], dtype=np.int32)
-    epochs, tokens_per_epoch, doc_idx, sample_idx, shuffle_idx = neox_index_mappings(sizes, meta["num_samples"], SEQ_LEN, SEED)
-    assert (meta["epochs"], meta["tokens_per_epoch"], meta["total_samples"]) == (epochs, tokens_per_epoch, len(shuffle_idx))
+    epochs, tokens_per_epoch, doc_idx, sample_idx, shuffle_idx = neox_index_mappings(
+        sizes, meta["num_samples"], SEQ_LEN, SEED
+    )
+    assert (meta["epochs"], meta["tokens_per_epoch"], meta["total_samples"]) == (
+        epochs,
+        tokens_per_epoch,
+        len(shuffle_idx),
+    )
     samples = [item for shard in meta["shards"] for item in read_mmidx(run / "tokens" / shard["file"])[1]]
     assert len(meta["shards"]) > 1
     assert len(samples) == len(shuffle_idx)
@@ -160,14 +166,18 @@ def test_recorded_digests_are_the_files_sha256_and_cover_every_output(tokens_run
         if path.is_file() and path.name != "report.html"
     }
     assert set(outputs) == on_disk
-    assert {"tokens/documents-00000.bin", "tokens/documents-00000.parquet", "tokens/sequences-00000.idx"} <= set(outputs)
+    assert {"tokens/documents-00000.bin", "tokens/documents-00000.parquet", "tokens/sequences-00000.idx"} <= set(
+        outputs
+    )
     for path, digest in outputs.items():
         assert hashlib.sha256((run / path).read_bytes()).hexdigest() == digest, path
 
 
 def test_tokens_are_identical_for_any_partition_size_and_tasks_in_flight(tokens_run, tmp_path):
     sample = tokens_run / "sample"
-    run_manifest(_manifest(sample, tmp_path / "other", partition_docs=500, ray={"max_in_flight": 1}), Progress(quiet=True))
+    run_manifest(
+        _manifest(sample, tmp_path / "other", partition_docs=500, ray={"max_in_flight": 1}), Progress(quiet=True)
+    )
     expected = _tokens_outputs(tokens_run / "run")
     assert any(k.startswith("tokens/sequences-") for k in expected)
     assert _tokens_outputs(tmp_path / "other") == expected
@@ -175,8 +185,21 @@ def test_tokens_are_identical_for_any_partition_size_and_tasks_in_flight(tokens_
 
 def test_tokens_are_identical_on_a_one_cpu_embedded_ray(tokens_run, tmp_path):
     manifest = tmp_path / "one-cpu.yaml"
-    manifest.write_text(orjson.dumps(_manifest(tokens_run / "sample", tmp_path / "one").model_dump(mode="json")).decode())
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(manifest), "--num-cpus", "1", "--partition-docs", "61", "--quiet"]
+    manifest.write_text(
+        orjson.dumps(_manifest(tokens_run / "sample", tmp_path / "one").model_dump(mode="json")).decode()
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli.main",
+        "run",
+        str(manifest),
+        "--num-cpus",
+        "1",
+        "--partition-docs",
+        "61",
+        "--quiet",
+    ]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     assert _tokens_outputs(tmp_path / "one") == _tokens_outputs(tokens_run / "run")

@@ -1,0 +1,1 @@
+"""The `pileline` command line."""

@@ -1,0 +1,135 @@
+"""The run directory: every file written atomically (temp name, then rename), on any pyarrow filesystem.
+
+A file under its final name is always complete: a crash leaves at most a `*.tmp-*` file, which no
+reader trusts and the next run removes. Paths given to this module are relative to the run root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+import orjson
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from pipeline.formats.filesystems import child_location, resolve
+
+TMP_MARK = ".tmp-"
+"""Our temporary files contain this; files ending in `.tmp` (the MMIDIDX writer's) are temporary too."""
+HASH_BLOCK = 8 << 20
+
+
+def is_temporary(name: str) -> bool:
+    """True for a file name that an unfinished write left behind."""
+    return TMP_MARK in name or name.endswith(".tmp")
+
+
+def stream_sha256(stream: BinaryIO) -> str:
+    """Hex sha256 of everything left in a readable stream."""
+    digest = hashlib.sha256()
+    while block := stream.read(HASH_BLOCK):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+class RunDirectory:
+    """A run's root (local path or URI); picklable, so Ray tasks write to the same place."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self.filesystem, self.root = resolve(location)
+
+    def __reduce__(self):
+        return (RunDirectory, (self.location,))
+
+    def path(self, relative: str) -> str:
+        """The filesystem path of `relative`."""
+        return f"{self.root.rstrip('/')}/{relative}"
+
+    def uri(self, relative: str) -> str:
+        """A location string for `relative` that `pipeline.formats.filesystems.resolve` understands."""
+        return child_location(self.location, relative)
+
+    def exists(self, relative: str) -> bool:
+        return self.filesystem.get_file_info(self.path(relative)).type == pafs.FileType.File
+
+    def list_files(self, relative_dir: str, suffix: str = "") -> list[str]:
+        """Relative paths of finished files under `relative_dir` ending in `suffix`, sorted."""
+        selector = pafs.FileSelector(self.path(relative_dir), recursive=True, allow_not_found=True)
+        prefix = self.root.rstrip("/") + "/"
+        return sorted(
+            info.path[len(prefix) :]
+            for info in self.filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.File and info.path.endswith(suffix) and not is_temporary(info.base_name)
+        )
+
+    @contextmanager
+    def open_atomic(self, relative: str) -> Iterator[BinaryIO]:
+        """A writable stream whose bytes appear under `relative` only when the block ends without error."""
+        final = self.path(relative)
+        parent = final.rsplit("/", 1)[0]
+        self.filesystem.create_dir(parent, recursive=True)
+        temporary = f"{final}{TMP_MARK}{uuid.uuid4().hex[:12]}"
+        stream = self.filesystem.open_output_stream(temporary, compression=None)
+        try:
+            yield stream
+            stream.close()
+        except BaseException:
+            stream.close()
+            self.filesystem.delete_file(temporary)
+            raise
+        self.filesystem.move(temporary, final)
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        with self.open_atomic(relative) as stream:
+            stream.write(data)
+
+    def write_json(self, relative: str, value: object) -> None:
+        self.write_bytes(relative, orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+    def read_json(self, relative: str) -> object:
+        return orjson.loads(self.read_bytes(relative))
+
+    def read_bytes(self, relative: str) -> bytes:
+        with self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
+            return stream.read()
+
+    def write_parquet(self, relative: str, table: pa.Table) -> None:
+        """Write `table` as Parquet with fixed settings, so equal tables give equal bytes."""
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd", write_statistics=False, store_schema=True)
+        self.write_bytes(relative, buffer.getvalue())
+
+    def read_parquet(self, relative: str, columns: list[str] | None = None) -> pa.Table:
+        return pq.read_table(self.path(relative), columns=columns, filesystem=self.filesystem)
+
+    def sha256(self, relative: str) -> str:
+        with self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
+            return stream_sha256(stream)
+
+    def delete(self, relative: str) -> None:
+        self.filesystem.delete_file(self.path(relative))
+
+    def delete_dir(self, relative: str) -> None:
+        """Delete a directory and everything under it (intermediate files no step reads again); nothing if missing."""
+        path = self.path(relative)
+        if self.filesystem.get_file_info(path).type == pafs.FileType.Directory:
+            self.filesystem.delete_dir(path)
+
+    def remove_temporaries(self) -> int:
+        """Delete `*.tmp-*` files left by a crashed run; returns how many."""
+        selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
+        stale = [
+            i.path
+            for i in self.filesystem.get_file_info(selector)
+            if i.type == pafs.FileType.File and is_temporary(i.base_name)
+        ]
+        for path in stale:
+            self.filesystem.delete_file(path)
+        return len(stale)

@@ -1,0 +1,1 @@
+"""Reading a finished run: its files, statistics, tables, report, clusters, audit, step view, verify."""

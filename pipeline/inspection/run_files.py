@@ -1,0 +1,143 @@
+"""Where a finished run keeps what the inspection commands read: manifest, partitions, documents, rejects, texts."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+
+from pipeline.errors import UserError
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.phases.prepare_partition import REJECTS_DIR
+from stages.batch import make_doc_id
+
+MANIFEST = "manifest.json"
+DEDUP_STATS = "stats/dedup.json"
+TOKEN_STATS = "stats/tokens.json"
+CLUSTERS = "dedup/clusters.parquet"
+STAGES_DIR = "stages"
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    """A prepared partition: its name, input file, the doc_id range it covers, and whether it is holdout."""
+
+    name: str
+    file_index: int
+    first_doc_id: int
+    last_doc_id: int
+    holdout: bool
+
+
+class RunFiles:
+    """Where a finished run keeps what the inspection commands read; small and picklable for Ray tasks."""
+
+    def __init__(self, run_dir: str) -> None:
+        self.run = RunDirectory(run_dir)
+        if not self.run.exists(MANIFEST):
+            raise UserError(f"{run_dir}: not a finished run directory (no {MANIFEST}); run `pileline run` to make one")
+        record = self.run.read_json(MANIFEST)
+        if not isinstance(record, dict) or "inputs" not in record or "totals" not in record:
+            raise UserError(f"{run_dir}/{MANIFEST}: not a pileline run manifest (no inputs or totals)")
+        self.record = record
+        self.prepare_dir = _prepare_dir(self.run, record)
+        self.partitions = tuple(self._partitions())
+
+    def _partitions(self) -> list[PartitionInfo]:
+        out = []
+        for index, source in enumerate(self.record["inputs"]):
+            info_path = f"{self.prepare_dir}/file-{index:05d}.json"
+            if not self.run.exists(info_path):
+                raise UserError(
+                    f"{self.run.location}: {info_path} is missing; the run's intermediate files were removed"
+                )
+            names = self.run.read_json(info_path)["partitions"]
+            firsts = [int(name.split("-")[1]) for name in names]
+            lasts = [line - 1 for line in firsts[1:]] + [max(source["lines"], firsts[-1] if firsts else 0)]
+            for name, first, last in zip(names, firsts, lasts):
+                out.append(
+                    PartitionInfo(
+                        name, index, make_doc_id(index, first), make_doc_id(index, last), bool(source.get("holdout"))
+                    )
+                )
+        return out
+
+    @property
+    def location(self) -> str:
+        return self.run.location
+
+    @property
+    def manifest(self) -> dict:
+        """The resolved run configuration."""
+        return self.record["manifest"]
+
+    def train_partitions(self) -> list[PartitionInfo]:
+        return [p for p in self.partitions if not p.holdout]
+
+    def partition_of(self, doc_id: int) -> PartitionInfo:
+        """The partition whose doc_id range holds `doc_id` (partitions are in doc_id order)."""
+        index = bisect.bisect_right([p.first_doc_id for p in self.partitions], doc_id) - 1
+        if index < 0 or doc_id > self.partitions[index].last_doc_id:
+            raise UserError(f"{self.location}: no partition holds document {doc_id}")
+        return self.partitions[index]
+
+    def docs_path(self, partition: str) -> str:
+        return f"{self.prepare_dir}/{partition}.docs.parquet"
+
+    def rejects_path(self, partition: str) -> str:
+        return f"{REJECTS_DIR}/{partition}.parquet"
+
+    def texts(self, partition: str, doc_ids: list[int], columns: tuple[str, ...] = ("text",)) -> dict[int, dict]:
+        """`{doc_id: {column: value}}` for the given documents of one partition (missing ones are left out).
+
+        Reads the partition's `doc_id` and the named columns only, and keeps only the rows asked for.
+        """
+        if not doc_ids:
+            return {}
+        table = self.run.read_parquet(self.docs_path(partition), columns=["doc_id", *columns])
+        table = table.filter(pc.is_in(table.column("doc_id"), value_set=pa.array(sorted(set(doc_ids)), pa.int64())))
+        return {row.pop("doc_id"): row for row in table.to_pylist()}
+
+    def summary(self, partition: str) -> dict:
+        return self.run.read_json(f"{self.prepare_dir}/{partition}.json")
+
+    def optional_json(self, relative: str) -> dict | None:
+        return self.run.read_json(relative) if self.run.exists(relative) else None
+
+    def has_clusters(self) -> bool:
+        return self.run.exists(CLUSTERS)
+
+    def source_of(self, file_index: int) -> str:
+        return self.record["inputs"][file_index]["path"]
+
+
+def _prepare_dir(run: RunDirectory, record: dict) -> str:
+    """The prepare stage directory this run's manifest.json was made from.
+
+    A finished run keeps exactly one; when an interrupted later run left others, the one whose name
+    is the hash of this manifest's configuration is taken.
+    """
+    selector = pafs.FileSelector(run.path(STAGES_DIR), recursive=False, allow_not_found=True)
+    infos = run.filesystem.get_file_info(selector)
+    names = sorted(
+        i.base_name for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith("prepare-")
+    )
+    if len(names) == 1:
+        return f"{STAGES_DIR}/{names[0]}"
+    if not names:
+        raise UserError(
+            f"{run.location}: no {STAGES_DIR}/prepare-* directory; the run's intermediate files were removed"
+        )
+    from pipeline.manifest import parse_manifest
+    from pipeline.phases.runner import prepare_hash
+
+    expected = f"prepare-{prepare_hash(parse_manifest(record['manifest']), [r['path'] for r in record['inputs']])}"
+    if expected in names:
+        return f"{STAGES_DIR}/{expected}"
+    raise UserError(
+        f"{run.location}: several {STAGES_DIR}/prepare-* directories and none matches manifest.json; re-run "
+        "`pileline run`"
+    )

@@ -1,0 +1,249 @@
+"""The numbers of a finished run, gathered from its files into one dict (what `pileline stats --json` prints).
+
+`gather_stats` reads small files only: `manifest.json` (accounting per input), the prepare
+partitions' JSON summaries (per-subset counts and bytes, filter drops), `stats/dedup.json` and
+`stats/tokens.json`; no document text, so `stats` is quick on a run of the full Pile. The files
+are located by `pipeline.inspection.run_files.RunFiles`.
+
+Keys of the result:
+    run         the run directory, pileline version, seed and filter preset
+    documents   input lines → kept / filtered / duplicates / contaminated / rejected (train files),
+                `holdout` (the dedup holdout files), and `by_set` (per `pile_set_name`: documents and
+                bytes in, after filters, after dedup, and the duplicate rate)
+    filters     per filter: documents dropped, in total and per subset
+    dedup       `params` (with bands, rows, theoretical false positive/negative), candidate pairs,
+                edges, components, `by_set`, `cross_set` {removed subset: {kept subset: n}},
+                `cluster_sizes` {size: count} and `cluster_size_summary`
+    tokens      `stats/tokens.json` with `available`; before = after filters, after = after dedup
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from pipeline.inspection.run_files import DEDUP_STATS, TOKEN_STATS, RunFiles
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _set_counts(files: RunFiles) -> tuple[dict[str, Counter], dict[str, Counter]]:
+    """Per subset (train partitions): docs/bytes in and after filters; per filter: drops per subset."""
+    by_set: dict[str, Counter] = {}
+    filters: dict[str, Counter] = {}
+    for part in files.train_partitions():
+        for name, counts in files.summary(part.name)["by_set"].items():
+            by_set.setdefault(name, Counter()).update(counts)
+            for key, n in counts.items():
+                if key.startswith("filter:"):
+                    filters.setdefault(key.removeprefix("filter:"), Counter())[name] += n
+    return by_set, filters
+
+
+def cluster_size_summary(cluster_sizes: dict[str, int]) -> dict:
+    """Components, documents in them, largest, mean, median, 90th and 99th percentile size (by component)."""
+    sizes = sorted((int(size), count) for size, count in cluster_sizes.items() if count)
+    components = sum(count for _, count in sizes)
+    documents = sum(size * count for size, count in sizes)
+
+    def quantile(q: float) -> int | None:
+        if not components:
+            return None
+        rank = max(1, math.ceil(q * components))
+        seen = 0
+        for size, count in sizes:
+            seen += count
+            if seen >= rank:
+                return size
+        return sizes[-1][0]
+
+    return {
+        "components": components,
+        "documents": documents,
+        "largest": sizes[-1][0] if sizes else None,
+        "mean": documents / components if components else None,
+        "median": quantile(0.5),
+        "p90": quantile(0.9),
+        "p99": quantile(0.99),
+    }
+
+
+def _dedup_section(files: RunFiles) -> dict:
+    stats = files.optional_json(DEDUP_STATS)
+    if stats is None:
+        return {
+            "enabled": False,
+            "params": {},
+            "by_set": {},
+            "cross_set": {},
+            "cluster_sizes": {},
+            "cluster_size_summary": cluster_size_summary({}),
+        }
+    by_set = {
+        name: {**counts, "dup_rate": _rate(counts["duplicates"] + counts["contaminated"], counts["documents"])}
+        for name, counts in stats["by_set"].items()
+    }
+    documents = sum(c["documents"] for c in stats["by_set"].values())
+    return {
+        "enabled": True,
+        **stats,
+        "documents": documents,
+        "dup_rate": _rate(stats["duplicates"] + stats["contaminated"], documents),
+        "by_set": by_set,
+        "cluster_size_summary": cluster_size_summary(stats["cluster_sizes"]),
+    }
+
+
+def _tokens_section(files: RunFiles) -> dict:
+    stats = files.optional_json(TOKEN_STATS)
+    if stats is None:
+        return {
+            "available": False,
+            "tokenizer": None,
+            "append_eod": None,
+            "documents": None,
+            "tokens": None,
+            "by_set": {},
+        }
+    return {"available": True, **stats}
+
+
+def gather_stats(run_dir: str | RunFiles) -> dict:
+    """Every number of `pileline stats` for the run at `run_dir`, as one JSON-ready dict (see the module doc)."""
+    files = run_dir if isinstance(run_dir, RunFiles) else RunFiles(run_dir)
+    record = files.record
+    totals = record["totals"]
+    holdout = record.get("holdout_totals") or {"files": 0, "lines": 0, "kept": 0}
+    set_counts, filter_counts = _set_counts(files)
+    dedup = _dedup_section(files)
+    tokens = _tokens_section(files)
+
+    by_set = {}
+    for name in sorted(set(set_counts) | set(dedup["by_set"])):
+        counts = set_counts.get(name, Counter())
+        removed = dedup["by_set"].get(name, {})
+        duplicates, contaminated = removed.get("duplicates", 0), removed.get("contaminated", 0)
+        after_filters = counts["kept"]
+        by_set[name] = {
+            "documents_in": counts["docs"],
+            "bytes_in": counts["docs_bytes"],
+            "filtered": counts["docs"] - counts["kept"],
+            "documents_after_filters": after_filters,
+            "bytes_after_filters": counts["kept_bytes"],
+            "duplicates": duplicates,
+            "exact_duplicates": removed.get("exact", 0),
+            "near_duplicates": removed.get("near", 0),
+            "contaminated": contaminated,
+            "dup_rate": _rate(duplicates + contaminated, after_filters),
+            "documents_out": after_filters - duplicates - contaminated,
+            "bytes_out": counts["kept_bytes"]
+            - removed.get("duplicates_bytes", 0)
+            - removed.get("contaminated_bytes", 0),
+        }
+    filtered = sum(totals["filtered"].values())
+    rejected = sum(totals["rejected"].values())
+    documents = {
+        "files": totals["files"],
+        "in": totals["lines"],
+        "kept": totals["kept"],
+        "filtered": filtered,
+        "duplicates": totals["duplicates"],
+        "exact_duplicates": dedup.get("exact", {}).get("documents", 0),
+        "near_duplicates": dedup.get("near", {}).get("documents", 0),
+        "contaminated": totals["contaminated"],
+        "rejected": rejected,
+        "rejected_by_reason": dict(totals["rejected"]),
+        "bytes_in": sum(c["bytes_in"] for c in by_set.values()),
+        "bytes_out": sum(c["bytes_out"] for c in by_set.values()),
+        "holdout": {"files": holdout["files"], "in": holdout["lines"], "kept": holdout["kept"]},
+        "by_set": by_set,
+    }
+    filters = {
+        name: {
+            "documents": totals["filtered"].get(name, 0),
+            "by_set": dict(sorted(filter_counts.get(name, Counter()).items())),
+        }
+        for name in sorted(set(totals["filtered"]) | set(filter_counts))
+    }
+    run = {
+        "dir": files.location,
+        "pileline": record.get("pileline"),
+        "seed": files.manifest.get("seed"),
+        "filter_preset": files.manifest.get("filter", {}).get("preset"),
+    }
+    return {"run": run, "documents": documents, "filters": filters, "dedup": dedup, "tokens": tokens}
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * _rate(part, whole):.1f}%"
+
+
+def describe_dedup_params(params: dict) -> str:
+    """One line: keep rule, shingles, permutations, threshold, banding and its theoretical recall and error rates."""
+    mode = params.get("mode", "components")
+    rule = "threshold-true" if mode == "threshold" else "connected components"
+    recall = f"recall at the threshold {100 * params['recall_at_threshold']:.1f}%, " if "recall_at_threshold" in params else ""
+    return (
+        f"{rule}, {params['shingle']} {params['ngram']}-grams, {params['num_perm']} permutations, "
+        f"threshold {params['threshold']}, {params['bands']} bands × {params['rows']} rows ({params['banding']}; "
+        f"theoretical {recall}FP {params['false_positive']:.4f}, "
+        f"FN {params['false_negative']:.4f})"
+    )
+
+
+def giant_component_warnings(dedup: dict) -> list[str]:
+    """One line per component (before splitting) larger than `dedup.warn_component_size`: over-merging to look at."""
+    limit = dedup.get("params", {}).get("warn_component_size")
+    if limit is None:
+        return []
+    return [
+        f"warning: dedup component {c['component_id']} has {c['size']:,} members (over {limit:,}); "
+        f"{c['kept']:,} kept after the keep rule — see `pileline clusters RUN --cluster {c['component_id']}`"
+        for c in dedup.get("largest_components", [])
+        if c["size"] > limit
+    ]
+
+
+def summary_text(run_dir: str) -> str:
+    """A short, plain-text summary of a finished run: the lines the demo prints at its end."""
+    stats = gather_stats(run_dir)
+    d = stats["documents"]
+    first = (
+        f"stats: {d['in']:,} documents in {d['files']} files → {d['kept']:,} kept ({_percent(d['kept'], d['in'])}); "
+        f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates ({d['exact_duplicates']:,} exact copies, "
+        f"{d['near_duplicates']:,} near), {d['contaminated']:,} as copies of holdout, "
+        f"{d['rejected']:,} rejected"
+    )
+    lines = [first]
+    dedup = stats["dedup"]
+    if dedup["enabled"]:
+        sizes = dedup["cluster_size_summary"]
+        lines.append(f"dedup: {describe_dedup_params(dedup['params'])}")
+        removed = _percent(dedup["duplicates"] + dedup["contaminated"], dedup["documents"])
+        lines.append(
+            f"dedup: {dedup['candidate_pairs']:,} candidate pairs → {sizes['components']:,} clusters holding "
+            f"{sizes['documents']:,} "
+            f"documents (largest {sizes['largest'] or 0:,}); {removed} of the documents that passed the filters removed"
+        )
+        worst = sorted(
+            ((c["dup_rate"], name) for name, c in d["by_set"].items() if c["duplicates"] + c["contaminated"]),
+            reverse=True,
+        )[:5]
+        if worst:
+            lines.append(
+                "dedup: highest duplicate rates: " + ", ".join(f"{name} {100 * rate:.1f}%" for rate, name in worst)
+            )
+    else:
+        lines.append("dedup: not run")
+    tokens = stats["tokens"]
+    if tokens["available"]:
+        before = sum(c.get("tokens_before", 0) for c in tokens["by_set"].values())
+        lines.append(
+            f"tokens: {tokens['tokens']:,} {tokens['tokenizer']} tokens in {tokens['documents']:,} documents "
+            f"({before:,} before dedup)"
+        )
+    else:
+        lines.append("tokens: n/a (no stats/tokens.json)")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Phase drivers on Ray: prepare, dedup, tokens, sequences, their tasks and the runner that chains them."""

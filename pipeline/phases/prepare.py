@@ -1,0 +1,152 @@
+"""The prepare phase on Ray: one streaming reader task per input file, one task per partition.
+
+A reader streams its file and yields, per partition of `partition_docs` lines, a small description
+and (unless the partition is already finished) the raw lines, with backpressure so a reader runs at
+most a few partitions ahead. The driver keeps a bounded number of partition tasks in flight, so
+memory stays flat whatever the corpus size. Finished partitions and files are skipped on resume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import ray
+
+from pipeline.formats.filesystems import file_size, location_name
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.manifest import Manifest
+from pipeline.phases.prepare_partition import PartitionSpec, prepare_partition
+from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def _prepare(
+    run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest
+) -> dict:
+    """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""
+    summary_path = f"{stage_dir}/{spec.partition_id}.json"
+    if run.exists(summary_path):
+        return run.read_json(summary_path)
+    raw = [] if lines is None else lines.to_pylist()
+    return prepare_partition(run, stage_dir, spec, raw, damage, manifest)
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """Partition summaries by id, input file info by index, and how many partitions were reused or computed."""
+
+    summaries: dict[str, dict]
+    file_info: dict[int, dict]
+    reused: int
+    computed: int
+
+
+@dataclass
+class _FileState:
+    index: int
+    location: str
+    partitions: list[str] = field(default_factory=list)
+    sha256: str | None = None
+
+
+def run_prepare_phase(
+    run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, limit: InFlightLimit, progress: Progress
+) -> PrepareResult:
+    """Prepare every partition of every file not finished by an earlier run."""
+    summaries: dict[str, dict] = {}
+    file_info: dict[int, dict] = {}
+    finished_by_file: dict[int, set[int]] = {}
+    for path in run.list_files(stage_dir, ".json"):
+        name = path.rsplit("/", 1)[-1]
+        if name.startswith("file-"):
+            info = run.read_json(path)
+            file_info[info["index"]] = info
+        else:
+            summary = run.read_json(path)
+            summaries[summary["partition"]] = summary
+            finished_by_file.setdefault(summary["file_index"], set()).add(summary["first_line"])
+    pending = [index for index in range(len(files)) if index not in file_info]
+    reused = len(summaries)
+    known = sum(len(file_info[i]["partitions"]) for i in file_info)
+    progress.start_phase("prepare")
+    progress.advance(done=reused, reused=reused, total=None if pending else known)
+    if not pending:
+        progress.finish_phase()
+        return PrepareResult(summaries, file_info, reused, 0)
+
+    manifest_ref = ray.put(manifest)
+    readers: dict = {}
+    states: dict[int, _FileState] = {}
+    in_flight: dict = {}
+    queue = list(pending)
+
+    def close_file_if_complete(state: _FileState) -> None:
+        if state.sha256 is None or any(pid not in summaries for pid in state.partitions):
+            return
+        info = {
+            "index": state.index,
+            "path": location_name(state.location),
+            "bytes": file_size(state.location),
+            "sha256": state.sha256,
+            "partitions": state.partitions,
+        }
+        run.write_json(f"{stage_dir}/file-{state.index:05d}.json", info)
+        file_info[state.index] = info
+
+    while queue or readers or in_flight:
+        while queue and len(readers) < limit.cpus():
+            index = queue.pop(0)
+            states[index] = _FileState(index, files[index])
+            generator = read_partitions.options(
+                _generator_backpressure_num_objects=READER_AHEAD_OBJECTS, scheduling_strategy="SPREAD"
+            ).remote(
+                index,
+                files[index],
+                manifest.partition_docs,
+                manifest.read.max_doc_bytes,
+                frozenset(finished_by_file.get(index, ())),
+            )
+            readers[generator] = index
+        waitables = list(in_flight)
+        if len(in_flight) < limit():
+            waitables += list(readers)
+        ready, _ = ray.wait(waitables, num_returns=1, timeout=1.0)
+        for ref in ready:
+            if ref in in_flight:
+                summary = ray.get(ref)
+                state = states[in_flight.pop(ref)]
+                summaries[summary["partition"]] = summary
+                progress.advance(docs=summary["lines"], nbytes=summary["line_bytes"], done=1)
+                close_file_if_complete(state)
+                continue
+            index = readers[ref]
+            state = states[index]
+            try:
+                item = ray.get(next(ref))
+            except StopIteration:
+                del readers[ref]
+                continue
+            if item["kind"] == "end":
+                state.sha256 = item["sha256"]
+                close_file_if_complete(state)
+                continue
+            spec = PartitionSpec(index, item["first_line"], location_name(state.location))
+            state.partitions.append(spec.partition_id)
+            if item["kind"] == "damage":
+                damage = item["damage"]
+                progress.log(
+                    f"{spec.source}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept"
+                )
+            if not item["todo"]:
+                continue
+            lines_ref = next(ref) if item["kind"] == "chunk" else None
+            damage = item.get("damage")
+            task = _prepare.remote(run, stage_dir, spec, lines_ref, damage, manifest_ref)
+            in_flight[task] = index
+        if not queue and not readers:
+            progress.advance(total=sum(len(s.partitions) for s in states.values()) + known)
+    progress.finish_phase()
+    return PrepareResult(summaries, file_info, reused, len(summaries) - reused)

@@ -1,0 +1,145 @@
+"""The per-partition half of the flow: read → normalize → filter → MinHash, written as one partition.
+
+`prepare_partition` composes the pure stages, writes the partition's documents and rejects
+atomically, and writes its summary last: the summary's presence is what marks a partition finished,
+so a crash at any point leaves the partition to be redone, never half-trusted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.formats.input_files import StreamDamage
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.manifest import Manifest
+from pipeline.phases.tokenizer_cache import cached_tokenizer
+from stages.batch import REJECT_RAW_BYTES, REJECT_SCHEMA
+from stages.filter import filter_batch, needs_tokenizer
+from stages.normalize import normalize_batch
+from stages.read import parse_lines
+
+REJECTS_DIR = "rejects"
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """A partition's identity: input file index and first line (1-based), plus where it came from."""
+
+    file_index: int
+    first_line: int
+    source: str
+
+    @property
+    def partition_id(self) -> str:
+        return partition_id(self.file_index, self.first_line)
+
+
+def partition_id(file_index: int, first_line: int) -> str:
+    """The deterministic name of a partition: `FFFFF-LLLLLLLLLLLL` (file index, first line)."""
+    return f"{file_index:05d}-{first_line:012d}"
+
+
+def _filtered_rejects(dropped: pa.Table) -> pa.Table:
+    raw = pc.binary_slice(pc.cast(dropped.column("text"), pa.binary()), 0, REJECT_RAW_BYTES)
+    return pa.table(
+        {
+            "source": dropped.column("source"),
+            "line": dropped.column("line"),
+            "reason": dropped.column("reason"),
+            "pile_set_name": dropped.column("pile_set_name"),
+            "raw": raw,
+        },
+        schema=REJECT_SCHEMA,
+    )
+
+
+def _damage_rejects(spec: PartitionSpec, damage: StreamDamage) -> pa.Table:
+    return pa.table(
+        {
+            "source": [spec.source],
+            "line": [damage.line],
+            "reason": [damage.reason],
+            "pile_set_name": [None],
+            "raw": [damage.raw[:REJECT_RAW_BYTES]],
+        },
+        schema=REJECT_SCHEMA,
+    )
+
+
+def _by_set(table: pa.Table, key: str, out: dict) -> None:
+    if table.num_rows == 0:
+        return
+    names = table.column("pile_set_name").to_pylist()
+    sizes = pc.binary_length(pc.cast(table.column("text"), pa.binary())).to_pylist()
+    for name, size in zip(names, sizes):
+        entry = out[name]
+        entry[key] += 1
+        entry[f"{key}_bytes"] += size
+
+
+def prepare_partition(
+    run: RunDirectory,
+    stage_dir: str,
+    spec: PartitionSpec,
+    lines: list[bytes],
+    damage: StreamDamage | None,
+    manifest: Manifest,
+) -> dict:
+    """Process one partition and write `<stage_dir>/<id>.docs.parquet`, its rejects, then its summary."""
+    docs, rejects = parse_lines(lines, spec.first_line, spec.file_index, spec.source, manifest.read)
+    docs = normalize_batch(docs, manifest.normalize)
+    encode = None
+    if needs_tokenizer(manifest.filter):
+        tokenizer = cached_tokenizer(manifest.tokenize)
+        encode = tokenizer.encode_batch
+    kept, dropped = filter_batch(docs, manifest.filter, encode)
+    if manifest.dedup.enabled:
+        from stages.exact_copies import text_hashes
+        from stages.minhash import signatures
+
+        sig = signatures(kept.column("text"), manifest.dedup)
+        flat = pa.array(np.ascontiguousarray(sig, dtype=np.uint32).reshape(-1))
+        kept = kept.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, manifest.dedup.num_perm))
+        kept = kept.append_column("text_hash", text_hashes(kept.column("text")))
+    reject_tables = [rejects, _filtered_rejects(dropped)]
+    if damage is not None:
+        reject_tables.append(_damage_rejects(spec, damage))
+    all_rejects = pa.concat_tables(reject_tables)
+
+    pid = spec.partition_id
+    run.write_parquet(f"{stage_dir}/{pid}.docs.parquet", kept)
+    reject_path = f"{REJECTS_DIR}/{pid}.parquet"
+    if all_rejects.num_rows:
+        run.write_parquet(reject_path, all_rejects)
+    elif run.exists(reject_path):
+        run.delete(reject_path)
+
+    by_set: dict = defaultdict(Counter)
+    _by_set(docs, "docs", by_set)
+    _by_set(kept, "kept", by_set)
+    filtered = Counter(r.removeprefix("filter:") for r in dropped.column("reason").to_pylist())
+    for name, reason in zip(dropped.column("pile_set_name").to_pylist(), dropped.column("reason").to_pylist()):
+        by_set[name][reason] += 1
+    rejected = Counter(rejects.column("reason").to_pylist())
+    if damage is not None:
+        rejected[damage.reason] += 1
+    summary = {
+        "partition": pid,
+        "file_index": spec.file_index,
+        "source": spec.source,
+        "first_line": spec.first_line,
+        "lines": len(lines) + (1 if damage is not None else 0),
+        "line_bytes": sum(len(line) for line in lines),
+        "kept": kept.num_rows,
+        "filtered": dict(sorted(filtered.items())),
+        "rejected": dict(sorted(rejected.items())),
+        "by_set": {name: dict(sorted(counts.items())) for name, counts in sorted(by_set.items())},
+        "damage": None if damage is None else {"line": damage.line, "reason": damage.reason, "detail": damage.detail},
+    }
+    run.write_json(f"{stage_dir}/{pid}.json", summary)
+    return summary

@@ -1,0 +1,288 @@
+"""Run a manifest: inputs → prepare partitions → global dedup → tokens → manifest.json.
+
+Each phase writes its outputs under a directory named by the hash of the configuration it depends
+on, so a re-run reuses exactly the work whose inputs and settings are unchanged and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import orjson
+
+from pipeline import __version__
+from pipeline.errors import UserError
+from pipeline.formats.filesystems import expand_inputs, location_name
+from pipeline.formats.run_directory import RunDirectory
+from pipeline.manifest import Manifest
+from pipeline.phases.accounting import balances, input_record, totals
+from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
+from pipeline.phases.prepare import run_prepare_phase
+from pipeline.phases.prepare_partition import REJECTS_DIR
+from pipeline.phases.tokens import run_tokens_phase
+from pipeline.phases.tokens_plan import LAYOUT_FORMAT, DedupClusters, TokensPlan
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_or_local_map import parallel_map
+from pipeline.runtime.ray_session import InFlightLimit, ray_session
+from pipeline.inspection.run_stats import giant_component_warnings
+from stages.batch import make_doc_id
+from stages.filter import needs_tokenizer
+from stages.exact_copies import TEXT_HASH_BYTES
+from stages.lsh import lsh_params
+
+STAGES_DIR = "stages"
+OUTPUT_DIRS = (REJECTS_DIR, "dedup", "stats", "tokens")
+REPORT_FILE = "stats/report.html"
+"""Written by `pileline report` after a run, about that run: neither an output of the run nor stale."""
+VERSIONED_PACKAGES = (
+    "ray",
+    "pyarrow",
+    "numpy",
+    "ftfy",
+    "datasketch",
+    "tokenizers",
+    "tiktoken",
+    "zstandard",
+    "pydantic",
+)
+
+
+@dataclass
+class PhaseWork:
+    """How many of a phase's items (partitions, buckets, files) this run computed and how many it reused."""
+
+    phase: str
+    unit: str
+    computed: int = 0
+    reused: int = 0
+
+
+class WorkTally:
+    """A `Progress` that also keeps, per phase, the items computed and reused (from `advance(done, reused)`)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.phases: list[PhaseWork] = []
+
+    def start_phase(self, phase: str, unit: str = "partitions") -> None:
+        self.progress.start_phase(phase, unit)
+        self.phases.append(PhaseWork(phase, unit))
+
+    def advance(self, docs: int = 0, nbytes: int = 0, done: int = 0, total: int | None = None, reused: int = 0) -> None:
+        self.progress.advance(docs=docs, nbytes=nbytes, done=done, total=total, reused=reused)
+        if self.phases:
+            self.phases[-1].computed += done - reused
+            self.phases[-1].reused += reused
+
+    def finish_phase(self) -> None:
+        self.progress.finish_phase()
+
+    def log(self, message: str) -> None:
+        self.progress.log(message)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run reports: where it is, the totals, and how much work was reused.
+
+    `reused_partitions` and `computed_partitions` count the prepare phase; `phases` every phase.
+    """
+
+    output: str
+    totals: dict
+    reused_partitions: int
+    computed_partitions: int
+    seconds: float
+    phases: tuple[PhaseWork, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _hash(payload: object) -> str:
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def prepare_hash(manifest: Manifest, files: list[str]) -> str:
+    """The configuration the prepare phase's partitions depend on (inputs by name, without URI queries)."""
+    dedup = manifest.dedup
+    payload = {
+        "inputs": [location_name(location) for location in files],
+        "partition_docs": manifest.partition_docs,
+        "read": manifest.read.model_dump(mode="json"),
+        "normalize": manifest.normalize.model_dump(mode="json"),
+        "filter": manifest.filter.model_dump(mode="json"),
+        "signature": dedup.enabled and {k: getattr(dedup, k) for k in ("shingle", "ngram", "num_perm", "seed", "hash")},
+        "text_hash": dedup.enabled and TEXT_HASH_BYTES,
+        "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.model_dump(mode="json"),
+    }
+    return _hash(payload)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"pileline": __version__, "python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _discard_stale(run: RunDirectory, keep: set[str], progress: Progress) -> None:
+    """Remove intermediate directories made with another configuration (their results are not reused)."""
+    import pyarrow.fs as pafs
+
+    selector = pafs.FileSelector(run.path(STAGES_DIR), recursive=False, allow_not_found=True)
+    for info in run.filesystem.get_file_info(selector):
+        if info.type == pafs.FileType.Directory and info.base_name not in keep:
+            progress.log(f"discarding {STAGES_DIR}/{info.base_name}: made with another configuration")
+            run.filesystem.delete_dir(info.path)
+
+
+def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, banding, limit, progress):
+    """Run the dedup phase; returns (plan, {file index: removed counts}, outputs, giant component warnings)."""
+    summaries, file_info = prepared.summaries, prepared.file_info
+    refs = [
+        PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), index >= train_count)
+        for index in range(len(files))
+        for pid in file_info[index]["partitions"]
+    ]
+    docs_by_set: Counter = Counter()
+    for ref in refs:
+        if not ref.holdout:
+            docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[ref.partition]["by_set"].items()})
+    total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
+    plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest, params=banding)
+    deduped = run_dedup_phase(plan, limit, progress)
+    stats = write_dedup_outputs(plan, deduped, dict(docs_by_set))
+    warnings = giant_component_warnings(stats)
+    removed: dict[int, Counter] = {}
+    for ref, summary in zip(refs, deduped.partitions):
+        counts = removed.setdefault(summaries[ref.partition]["file_index"], Counter())
+        counts.update({"duplicates": summary["duplicates"], "contaminated": summary["contaminated"]})
+    return plan, removed, ["dedup/clusters.parquet", "stats/dedup.json"], warnings
+
+
+def _remove_stale_outputs(run: RunDirectory, produced: set[str]) -> None:
+    """Delete output files this run did not produce (left by a run with other settings)."""
+    for directory in OUTPUT_DIRS:
+        for path in run.list_files(directory):
+            if path not in produced and path != REPORT_FILE:
+                run.delete(path)
+
+
+def _output_digest(run: RunDirectory, relative: str) -> tuple[str, str]:
+    return relative, run.sha256(relative)
+
+
+def _output_digests(run: RunDirectory, known: dict[str, str], max_in_flight: int) -> dict[str, str]:
+    """sha256 of every output file: `known` where the writing task took it, the rest hashed by parallel
+    tasks (a Pile run's token files are ~1 TB, so they are hashed as they are written)."""
+    paths = [path for directory in OUTPUT_DIRS for path in run.list_files(directory) if path != REPORT_FILE]
+    found = {path: known[path] for path in paths if path in known}
+    paths = [path for path in paths if path not in found]
+
+    def collect(digests: dict[str, str], pair: tuple[str, str]) -> dict[str, str]:
+        digests[pair[0]] = pair[1]
+        return digests
+
+    hashed = parallel_map(_output_digest, [(run, path) for path in paths], collect, {}, max_in_flight)
+    return dict(sorted({**found, **hashed}.items()))
+
+
+def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunResult:
+    """Run every phase of `manifest` into `manifest.output`, reusing finished work."""
+    tally = WorkTally(progress or Progress())
+    progress = tally
+    started = time.monotonic()
+    train_files = expand_inputs(manifest.inputs)
+    holdout_files = expand_inputs(manifest.dedup.holdout) if manifest.dedup.enabled and manifest.dedup.holdout else []
+    if both := sorted(set(train_files) & set(holdout_files)):
+        raise UserError(f"{both[0]}: named both as an input and as dedup.holdout")
+    files = train_files + holdout_files
+    run = RunDirectory(manifest.output)
+    removed_temporaries = run.remove_temporaries()
+    if removed_temporaries:
+        progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
+    prepare_key = prepare_hash(manifest, files)
+    dedup_key = _hash([prepare_key, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare_key
+    tokens_key = _hash([dedup_key, manifest.tokenize.model_dump(mode="json")])
+    layout_key = _hash([tokens_key, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])
+    prepare_dir = f"{STAGES_DIR}/prepare-{prepare_key}"
+    keep_dirs = {f"prepare-{prepare_key}", f"tokens-{tokens_key}", f"layout-{layout_key}"}
+    # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
+    banding = lsh_params(manifest.dedup) if manifest.dedup.enabled else None
+
+    with ray_session(manifest.ray):
+        limit = InFlightLimit(manifest.ray.max_in_flight)
+        prepared = run_prepare_phase(run, prepare_dir, files, manifest, limit, progress)
+        file_info = prepared.file_info
+        partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
+        produced = {f"{REJECTS_DIR}/{pid}.parquet" for pid in partitions}
+        removed: dict[int, Counter] = {}
+        warnings: list[str] = []
+        clusters = None
+        if manifest.dedup.enabled:
+            plan, removed, outputs, warnings = _dedup(
+                run,
+                prepare_dir,
+                f"{STAGES_DIR}/dedup-{dedup_key}",
+                files,
+                len(train_files),
+                prepared,
+                manifest,
+                banding,
+                limit,
+                progress,
+            )
+            keep_dirs.add(plan.work_dir.split("/", 1)[1])
+            clusters = DedupClusters(f"{plan.work_dir}/clusters")
+            produced.update(outputs)
+        train_partitions = tuple(pid for index in range(len(train_files)) for pid in file_info[index]["partitions"])
+        tokens_plan = TokensPlan(
+            run,
+            prepare_dir,
+            clusters,
+            f"{STAGES_DIR}/tokens-{tokens_key}",
+            f"{STAGES_DIR}/layout-{layout_key}",
+            train_partitions,
+            manifest,
+        )
+        tokens_result = run_tokens_phase(tokens_plan, limit, progress)
+        produced.update(tokens_result.outputs)
+        _discard_stale(run, keep_dirs, progress)
+        _remove_stale_outputs(run, produced)
+        if abandoned := run.remove_temporaries():
+            progress.log(f"removed {abandoned} temporary files left by tasks that failed and were retried")
+        outputs = _output_digests(run, tokens_result.digests, limit())
+
+    records = []
+    for index, location in enumerate(files):
+        info = file_info[index]
+        summaries = (prepared.summaries[pid] for pid in info["partitions"])
+        record = input_record(location_name(location), info, summaries, removed.get(index))
+        record["holdout"] = index >= len(train_files)
+        if not balances(record):
+            raise RuntimeError(f"accounting does not balance for {location}: {record}")
+        records.append(record)
+    total = totals([r for r in records if not r["holdout"]])
+    run.write_json(
+        "manifest.json",
+        {
+            "pileline": __version__,
+            "manifest": manifest.model_dump(mode="json"),
+            "versions": package_versions(),
+            "inputs": records,
+            "totals": total,
+            "holdout_totals": totals([r for r in records if r["holdout"]]),
+            "outputs": outputs,
+        },
+    )
+    return RunResult(
+        manifest.output, total, prepared.reused, prepared.computed, time.monotonic() - started, tuple(tally.phases),
+        tuple(warnings),
+    )

@@ -1,0 +1,1 @@
+"""The Ray runtime: the session, bounded task maps, progress display."""

@@ -1,0 +1,103 @@
+"""Connect to Ray: an embedded local instance by default, an existing cluster with an address."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from pipeline.errors import UserError
+from pipeline.manifest import RayConfig
+
+
+@contextmanager
+def ray_session(config: RayConfig) -> Iterator[None]:
+    """Start and stop an embedded Ray (or connect to `config.address`) unless one is already up.
+
+    Without an address the embedded instance is always a new local one (`address="local"`), never a
+    cluster that happens to be running on this machine.
+    """
+    if ray.is_initialized():
+        yield
+        return
+    address = config.address or os.environ.get("RAY_ADDRESS")
+    kwargs = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": True}
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(address="local", num_cpus=config.num_cpus or os.cpu_count(), **kwargs)
+    except ConnectionError as error:
+        raise UserError(f"cannot connect to Ray at {address}: {error}{_token_hint(error)}") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _token_hint(error: BaseException | None) -> str:
+    """What to do when the cluster refused us for want of a token: Ray (2.60, as pinned) enables token
+    auth on `ray start --head` when ~/.ray/auth_token exists, but a driver given an explicit address
+    sends the token only with RAY_AUTH_MODE=token. Ray keeps the refusal only in a cause's text."""
+    refused = False
+    while error is not None and not refused:
+        refused = isinstance(error, ray.exceptions.AuthenticationError) or "InvalidAuthToken" in str(error)
+        error = error.__cause__ or error.__context__
+    if not refused or os.environ.get("RAY_AUTH_MODE") == "token":
+        return ""
+    return (
+        " (the cluster asks for a token: set RAY_AUTH_MODE=token; "
+        "Ray reads the token from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
+    )
+
+
+def _cluster_cpus() -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+class InFlightLimit:
+    """How many tasks a phase keeps in flight: `ray.max_in_flight` if the manifest sets it, else 2 × the
+    cluster's CPUs now. The count is re-read every `refresh_seconds`, so on an autoscaling cluster the
+    queued tasks make the autoscaler add nodes and the bound grows as they join."""
+
+    def __init__(
+        self, configured: int | None, refresh_seconds: float = 5.0, cpus: Callable[[], int] = _cluster_cpus
+    ) -> None:
+        self.configured = configured
+        self.refresh_seconds = refresh_seconds
+        self._read_cpus = cpus
+        self._cpus = 0
+        self._read_at = float("-inf")
+
+    def cpus(self) -> int:
+        """The cluster's CPUs, at most `refresh_seconds` old."""
+        now = time.monotonic()
+        if now - self._read_at >= self.refresh_seconds:
+            self._cpus = self._read_cpus()
+            self._read_at = now
+        return self._cpus
+
+    def __call__(self) -> int:
+        return self.configured or 2 * self.cpus()
+
+
+def on_every_node(task: ray.remote_function.RemoteFunction, *args) -> None:
+    """Run `task(*args)` once on each alive node (pinned there, no CPU asked) and wait for them all.
+    For per-node housekeeping: a node lost meanwhile took its local files with it, so it is skipped."""
+    refs = [
+        task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(
+            *args
+        )
+        for node in ray.nodes()
+        if node["Alive"]
+    ]
+    for ref in refs:
+        try:
+            ray.get(ref)
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.TaskUnschedulableError):
+            continue

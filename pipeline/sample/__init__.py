@@ -1,0 +1,1 @@
+"""The seeded synthetic sample corpus in the Pile's layout."""
