@@ -6,7 +6,8 @@ Corpora (both written by this script, deterministic):
 - `sample`: `pileline sample`'s generator (`--docs`, default 6000); the pairs are its ground truth
   (each group member with the group's original, and each chain link with the previous one).
 - `heldout`: text the project never generated: this Python's standard-library and installed packages'
-  sources and docs (`.py`, `.md`, `.rst`, `.txt` files of 300 to 20,000 words, `--docs` of them at most), plus near-copies injected with word-5-gram Jaccard drawn
+  sources and docs (`.py`, `.md`, `.rst`, `.txt` files of 300 to 20,000 words, `--docs` of them at most),
+  plus near-copies injected with word-5-gram Jaccard drawn
   uniformly from [0.75, 1) (and chains: a copy of a copy); the pairs are the injected ones.
 
 Each method runs on the same prepared documents (no quality filter, no holdout):
@@ -46,8 +47,8 @@ import zstandard
 
 from pipeline.formats.filesystems import expand_inputs
 from pipeline.manifest import Manifest, parse_manifest
-from pipeline.runtime.progress import Progress
 from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.runtime.progress import Progress
 from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
 from stages.batch import make_doc_id
 from stages.minhash import exact_jaccard
@@ -111,7 +112,11 @@ def write_heldout_corpus(out: Path, docs: int, seed: int) -> list[tuple[tuple[in
     texts = []
     for root in (Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"])):
         for path in sorted(p for suffix in ("py", "md", "rst", "txt") for p in root.rglob(f"*.{suffix}")):
-            if "test" in path.parts or "tests" in path.parts or (root.name != "site-packages" and "site-packages" in path.parts):
+            if (
+                "test" in path.parts
+                or "tests" in path.parts
+                or (root.name != "site-packages" and "site-packages" in path.parts)
+            ):
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
             if 300 <= len(text.split()) <= 20_000:
@@ -147,7 +152,9 @@ def sample_pairs(corpus: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     pairs = []
     for line in (corpus / GROUND_TRUTH).read_bytes().splitlines():
         group = orjson.loads(line)
-        members = [(files.index(Path(m["file"]).name), m["line"]) for m in group["members"] if m["file"].startswith("train/")]
+        members = [
+            (files.index(Path(m["file"]).name), m["line"]) for m in group["members"] if m["file"].startswith("train/")
+        ]
         for i in range(1, len(members)):
             pairs.append((members[i - 1] if group["kind"] == "chain" else members[0], members[i]))
     return pairs
@@ -179,7 +186,9 @@ def load_documents(manifest: Manifest) -> tuple[dict[int, str], dict[int, np.nda
     for path in sorted(prepare_dir.glob("*.docs.parquet")):
         table = pq.read_table(path, columns=["doc_id", "text", "signature"])
         ids = table.column("doc_id").to_pylist()
-        values = table.column("signature").combine_chunks().flatten().to_numpy().reshape(len(ids), manifest.dedup.num_perm)
+        values = (
+            table.column("signature").combine_chunks().flatten().to_numpy().reshape(len(ids), manifest.dedup.num_perm)
+        )
         texts.update(zip(ids, table.column("text").to_pylist()))
         signatures.update(zip(ids, values))
     return texts, signatures
@@ -197,8 +206,13 @@ def datasketch_removed(manifest: Manifest, signatures: dict[int, np.ndarray]) ->
     lsh = datasketch.MinHashLSH(threshold=dedup.threshold, num_perm=dedup.num_perm)
     template = datasketch.MinHash(num_perm=dedup.num_perm, seed=dedup.seed)
     minhashes = {
-        doc: datasketch.MinHash(num_perm=dedup.num_perm, seed=dedup.seed, hashvalues=values, permutations=template.permutations,
-                                scheme="affine32")
+        doc: datasketch.MinHash(
+            num_perm=dedup.num_perm,
+            seed=dedup.seed,
+            hashvalues=values,
+            permutations=template.permutations,
+            scheme="affine32",
+        )
         for doc, values in signatures.items()
     }
     with lsh.insertion_session() as session:
@@ -268,20 +282,31 @@ def main() -> None:
     started = time.perf_counter()
     reference = datasketch_removed(components, signatures)
     reference_seconds = time.perf_counter() - started
-    removed_by = {"components (pythia)": pileline_removed(components), "threshold-true": pileline_removed(threshold),
-                  "datasketch.MinHashLSH": reference}
+    removed_by = {
+        "components (pythia)": pileline_removed(components),
+        "threshold-true": pileline_removed(threshold),
+        "datasketch.MinHashLSH": reference,
+    }
     if removed_by["components (pythia)"] != reference:
-        raise SystemExit("FAIL: pileline's components differ from datasketch.MinHashLSH's on the same signatures and banding")
+        raise SystemExit(
+            "FAIL: pileline's components differ from datasketch.MinHashLSH's on the same signatures and banding"
+        )
     results = {name: measure(removed, pairs, texts, dedup) for name, removed in removed_by.items()}
-    print(f"\ncorpus: {args.corpus}, {len(texts):,} documents, {len(pairs):,} planted pairs; threshold {dedup.threshold}, "
-          f"word 5-grams, {dedup.num_perm} permutations; work dir {work}")
+    print(
+        f"\ncorpus: {args.corpus}, {len(texts):,} documents, {len(pairs):,} planted pairs; "
+        f"threshold {dedup.threshold}, "
+        f"word 5-grams, {dedup.num_perm} permutations; work dir {work}"
+    )
     bins = [k for k in next(iter(results.values())) if k != "precision"]
     print(f"| method | recall {bins[0]} | recall {bins[1]} | precision at J >= {dedup.threshold} |")
     print("|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {_ratio(r[bins[0]])} | {_ratio(r[bins[1]])} | {_ratio(r['precision'])} |")
-    print(f"\ndedup phase seconds: components {components_seconds:.2f}, threshold-true {threshold_seconds:.2f}, "
-          f"ratio {threshold_seconds / components_seconds:.2f}; datasketch (single process, LSH + components) {reference_seconds:.2f}")
+    print(
+        f"\ndedup phase seconds: components {components_seconds:.2f}, threshold-true {threshold_seconds:.2f}, "
+        f"ratio {threshold_seconds / components_seconds:.2f}; "
+        f"datasketch (single process, LSH + components) {reference_seconds:.2f}"
+    )
 
 
 if __name__ == "__main__":

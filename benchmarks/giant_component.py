@@ -66,8 +66,12 @@ def main() -> None:
         raise SystemExit(f"FAIL: expected one component, got {np.unique(labels).size}")
     n = nodes.size
     zeros, holdout, no_copy = np.zeros(n, np.int64), np.zeros(n, bool), np.full(n, -1, np.int64)
-    components = measured("keep rule: components", keep_with_copies, "components", labels, nodes, zeros, holdout, no_copy, src, dst)
-    threshold = measured("keep rule: threshold-true", keep_with_copies, "threshold", labels, nodes, zeros, holdout, no_copy, src, dst)
+    components = measured(
+        "keep rule: components", keep_with_copies, "components", labels, nodes, zeros, holdout, no_copy, src, dst
+    )
+    threshold = measured(
+        "keep rule: threshold-true", keep_with_copies, "threshold", labels, nodes, zeros, holdout, no_copy, src, dst
+    )
     print(f"\nkept: components {int(components.kept.sum()):,}, threshold-true {int(threshold.kept.sum()):,} of {n:,}")
 
 

@@ -234,8 +234,12 @@ def choose_kept(
 
 
 def split_at_threshold(
-    cluster_ids: np.ndarray, doc_ids: np.ndarray, priority_ranks: np.ndarray, is_holdout: np.ndarray,
-    edge_a: np.ndarray, edge_b: np.ndarray,
+    cluster_ids: np.ndarray,
+    doc_ids: np.ndarray,
+    priority_ranks: np.ndarray,
+    is_holdout: np.ndarray,
+    edge_a: np.ndarray,
+    edge_b: np.ndarray,
 ) -> KeepDecision:
     """The `threshold` keep rule: members removed only for a kept document they share a verified edge with.
 
@@ -271,7 +275,7 @@ def split_at_threshold(
     for i in np.unique(later).tolist():
         if holdout_list[i]:
             continue
-        for j in earlier_list[starts_list[i]:starts_list[i + 1]]:
+        for j in earlier_list[starts_list[i] : starts_list[i + 1]]:
             if kept_at[j]:
                 kept_at[i] = False
                 keeper_at[i] = j
@@ -286,8 +290,14 @@ def split_at_threshold(
 
 
 def keep_with_copies(
-    mode: str, cluster_ids: np.ndarray, doc_ids: np.ndarray, priority_ranks: np.ndarray, is_holdout: np.ndarray,
-    copy_of: np.ndarray, edge_a: np.ndarray, edge_b: np.ndarray,
+    mode: str,
+    cluster_ids: np.ndarray,
+    doc_ids: np.ndarray,
+    priority_ranks: np.ndarray,
+    is_holdout: np.ndarray,
+    copy_of: np.ndarray,
+    edge_a: np.ndarray,
+    edge_b: np.ndarray,
 ) -> KeepDecision:
     """The keep rule of `mode` ("components" or "threshold") with exact copies taken out first.
 
@@ -306,10 +316,15 @@ def keep_with_copies(
         copy_ids, copy_reps = doc_ids[copy], copy_of[copy]
         by_copy = np.argsort(copy_ids)
         copy_ids, copy_reps = copy_ids[by_copy], copy_reps[by_copy]
-        edge_a, edge_b = _through_copies(_as_ids(edge_a), copy_ids, copy_reps), _through_copies(_as_ids(edge_b), copy_ids, copy_reps)
+        edge_a, edge_b = (
+            _through_copies(_as_ids(edge_a), copy_ids, copy_reps),
+            _through_copies(_as_ids(edge_b), copy_ids, copy_reps),
+        )
         if edge_a.size and not (np.all(_contains(ordered, edge_a)) and np.all(_contains(ordered, edge_b))):
             raise ValueError("an edge names a document that is not a member row")
-        decision = split_at_threshold(cluster_ids[rest], rest_ids, priority_ranks[rest], is_holdout[rest], edge_a, edge_b)
+        decision = split_at_threshold(
+            cluster_ids[rest], rest_ids, priority_ranks[rest], is_holdout[rest], edge_a, edge_b
+        )
     elif mode == "components":
         decision = choose_kept(cluster_ids[rest], doc_ids[rest], priority_ranks[rest], is_holdout[rest])
     else:
@@ -322,7 +337,9 @@ def keep_with_copies(
         rest_ids = doc_ids[rest]
         by_id = np.argsort(rest_ids)
         where = np.searchsorted(rest_ids[by_id], copy_of[copy])
-        if np.any(where >= rest.size) or not np.array_equal(rest_ids[by_id][np.minimum(where, rest.size - 1)], copy_of[copy]):
+        if np.any(where >= rest.size) or not np.array_equal(
+            rest_ids[by_id][np.minimum(where, rest.size - 1)], copy_of[copy]
+        ):
             raise ValueError("an exact copy's representative is not a member row (or is a copy itself)")
         keeper[copy] = decision.keeper[by_id[where]]
     holdout_ids = np.sort(doc_ids[is_holdout])

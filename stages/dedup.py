@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-
 from pydantic import Field, field_validator, model_validator
 
 from stages.config import StageConfig
@@ -22,7 +21,12 @@ DEDUP_PRESETS: dict[str, dict] = {
     "slimpajama": {"shingle": "char", "ngram": 13, "num_perm": 128, "threshold": 0.8, "bands": 9, "rows": 13},
     "pile-owt2": {"shingle": "word", "ngram": 5, "num_perm": 10, "threshold": 0.5},
     "threshold-true": {
-        "shingle": "word", "ngram": 5, "num_perm": 128, "threshold": 0.87, "mode": "threshold", "verify": "exact",
+        "shingle": "word",
+        "ngram": 5,
+        "num_perm": 128,
+        "threshold": 0.87,
+        "mode": "threshold",
+        "verify": "exact",
     },
 }
 PRESET_NAMES = Literal["pythia", "slimpajama", "pile-owt2", "threshold-true"]
@@ -71,11 +75,13 @@ class DedupConfig(StageConfig):
     @classmethod
     def _check_weights(cls, weights: tuple[float, float]) -> tuple[float, float]:
         if min(weights) < 0 or abs(sum(weights) - 1.0) > 1e-9:
-            raise ValueError(f"weights (false positive, false negative) must be non-negative and sum to 1, got {list(weights)}")
+            raise ValueError(
+                f"weights (false positive, false negative) must be non-negative and sum to 1, got {list(weights)}"
+            )
         return weights
 
     @model_validator(mode="after")
-    def _check_banding(self) -> "DedupConfig":
+    def _check_banding(self) -> DedupConfig:
         if (self.bands is None) != (self.rows is None):
             raise ValueError("bands and rows must be given together")
         if self.bands is not None and self.bands * self.rows > self.num_perm:

@@ -27,7 +27,9 @@ class CopyPairs(NamedTuple):
 
 def text_hashes(texts: pa.Array | pa.ChunkedArray) -> pa.FixedSizeBinaryArray:
     """The 128-bit BLAKE2b hash of each text's UTF-8 bytes (collisions: ~1e-21 over the Pile's 2e8 documents)."""
-    digests = [hashlib.blake2b(text.encode("utf-8"), digest_size=TEXT_HASH_BYTES).digest() for text in texts.to_pylist()]
+    digests = [
+        hashlib.blake2b(text.encode("utf-8"), digest_size=TEXT_HASH_BYTES).digest() for text in texts.to_pylist()
+    ]
     return pa.array(digests, type=pa.binary(TEXT_HASH_BYTES))
 
 

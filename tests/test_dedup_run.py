@@ -57,8 +57,13 @@ def _corpus(root: Path) -> dict:
     for name, docs in files.items():
         write_lines(root / "train" / f"{name}.jsonl.zst", [doc_line(t, s) for t, s in docs])
     write_lines(root / "val.jsonl.zst", [doc_line(unique(), "Pile-CC"), doc_line(held, "Books3")])
-    return {"exact": [("00", 5), ("01", 21), ("02", 11)], "chain": [(n, i + 1) for n, i in chain_places],
-            "priority": [("00", 13), ("01", 13)], "held": ("02", 19), "chain_words": chain}
+    return {
+        "exact": [("00", 5), ("01", 21), ("02", 11)],
+        "chain": [(n, i + 1) for n, i in chain_places],
+        "priority": [("00", 13), ("01", 13)],
+        "held": ("02", 19),
+        "chain_words": chain,
+    }
 
 
 def _manifest(root: Path, out: Path, **dedup):
@@ -159,8 +164,11 @@ def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, 
     plan = make_plan(run, prepare_dir, f"stages/test-k-{buckets}", refs, 100, manifest, buckets)
     assert plan.buckets == buckets
     result = run_dedup_phase(plan, InFlightLimit(None), Progress(quiet=True))
-    got = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for p in plan.partitions
-                 for r in run.read_parquet(plan.step_path("clusters", p.partition, ".parquet")).to_pylist())
+    got = sorted(
+        (r["doc_id"], r["cluster_id"], r["kept"])
+        for p in plan.partitions
+        for r in run.read_parquet(plan.step_path("clusters", p.partition, ".parquet")).to_pylist()
+    )
     expected = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for r in _clusters(reference))
     assert got == expected
     assert result.rounds >= 1
@@ -186,7 +194,11 @@ def test_threshold_mode_splits_the_chain_and_counts_exact_copies_apart(corpus, t
     root, planted = corpus
     texts = _texts(root)
     chain_texts = [" ".join(words) for words in planted["chain_words"]]
-    assert _jaccard5(chain_texts[0], chain_texts[-1]) < 0.7 <= min(_jaccard5(a, b) for a, b in zip(chain_texts, chain_texts[1:]))
+    assert (
+        _jaccard5(chain_texts[0], chain_texts[-1])
+        < 0.7
+        <= min(_jaccard5(a, b) for a, b in zip(chain_texts, chain_texts[1:]))
+    )
     run_manifest(_manifest(root, tmp_path / "run", mode="threshold"), Progress(quiet=True))
     rows = _clusters(tmp_path / "run")
     by_place = {_place(r): r for r in rows}
@@ -216,8 +228,11 @@ def test_threshold_mode_splits_the_chain_and_counts_exact_copies_apart(corpus, t
     removed = sum(not r["kept"] for r in rows)
     assert stats["duplicates"] == removed == stats["exact"]["documents"] + stats["near"]["documents"]
     assert stats["params"]["banding"] == "recall" and stats["params"]["recall_at_threshold"] >= 0.95
-    assert stats["largest_components"][0] == {"component_id": min(r["doc_id"] for r in chain), "size": 6,
-                                              "kept": sum(r["kept"] for r in chain)}
+    assert stats["largest_components"][0] == {
+        "component_id": min(r["doc_id"] for r in chain),
+        "size": 6,
+        "kept": sum(r["kept"] for r in chain),
+    }
     record = orjson.loads((tmp_path / "run" / "manifest.json").read_bytes())
     assert sum(r["duplicates"] for r in record["inputs"]) == removed
 
@@ -226,7 +241,11 @@ def test_threshold_mode_does_not_depend_on_partition_size_or_tasks_in_flight(cor
     root, _ = corpus
     run_manifest(_manifest(root, tmp_path / "a", mode="threshold", partition_docs=5), Progress(quiet=True))
     manifest = _manifest(root, tmp_path / "b", mode="threshold", partition_docs=1000)
-    run_manifest(manifest.model_copy(update={"ray": manifest.ray.model_copy(update={"max_in_flight": 1})}), Progress(quiet=True))
+    run_manifest(
+        manifest.model_copy(update={"ray": manifest.ray.model_copy(update={"max_in_flight": 1})}), Progress(quiet=True)
+    )
     a = (tmp_path / "a" / "dedup" / "clusters.parquet").read_bytes()
     assert a == (tmp_path / "b" / "dedup" / "clusters.parquet").read_bytes()
-    assert (tmp_path / "a" / "stats" / "dedup.json").read_bytes() == (tmp_path / "b" / "stats" / "dedup.json").read_bytes()
+    assert (tmp_path / "a" / "stats" / "dedup.json").read_bytes() == (
+        tmp_path / "b" / "stats" / "dedup.json"
+    ).read_bytes()

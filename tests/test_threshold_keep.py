@@ -83,13 +83,20 @@ def test_exact_copies_follow_their_representative_and_lend_it_their_edges():
     component = np.ones(4, np.int64)
     copy_of = np.array([-1, 1, -1, -1])
     decision = keep_with_copies(
-        "threshold", component, members, np.zeros(4, np.int64), np.zeros(4, bool), copy_of,
-        np.array([7, 9]), np.array([5, 7]),
+        "threshold",
+        component,
+        members,
+        np.zeros(4, np.int64),
+        np.zeros(4, bool),
+        copy_of,
+        np.array([7, 9]),
+        np.array([5, 7]),
     )
     assert decision.kept.tolist() == [True, False, False, True]
     assert decision.keeper.tolist() == [1, 1, 1, 9]
-    components = keep_with_copies("components", component, members, np.zeros(4, np.int64), np.zeros(4, bool), copy_of,
-                                  np.zeros(0), np.zeros(0))
+    components = keep_with_copies(
+        "components", component, members, np.zeros(4, np.int64), np.zeros(4, bool), copy_of, np.zeros(0), np.zeros(0)
+    )
     assert components.kept.tolist() == [True, False, False, False] and set(components.keeper.tolist()) == {1}
 
 
@@ -103,7 +110,9 @@ def test_copy_pairs_pick_the_first_in_keep_order_across_any_bucketing():
     got = sorted(zip(pairs.copy.tolist(), pairs.representative.tolist()))
     # "a": holdout 50 first; "b": 10 before 60.
     assert got == [(20, 50), (30, 50), (60, 10)]
-    halves = [copy_pairs(words[m], doc_ids[m], ranks[m], holdout[m]) for m in (words[:, 0] % 2 == 0, words[:, 0] % 2 == 1)]
+    halves = [
+        copy_pairs(words[m], doc_ids[m], ranks[m], holdout[m]) for m in (words[:, 0] % 2 == 0, words[:, 0] % 2 == 1)
+    ]
     split = sorted(itertools.chain.from_iterable(zip(h.copy.tolist(), h.representative.tolist()) for h in halves))
     assert split == got
 
@@ -140,4 +149,11 @@ def test_an_empty_bucket_and_an_edge_to_a_stranger_are_handled():
     decision = keep_with_copies("threshold", empty, empty, empty, np.zeros(0, bool), empty, empty, empty)
     assert decision.kept.size == 0 and decision.keeper.size == 0
     with pytest.raises(ValueError, match="not a member row"):
-        split_at_threshold(np.ones(2, np.int64), np.array([1, 2]), np.zeros(2, np.int64), np.zeros(2, bool), np.array([2]), np.array([99]))
+        split_at_threshold(
+            np.ones(2, np.int64),
+            np.array([1, 2]),
+            np.zeros(2, np.int64),
+            np.zeros(2, bool),
+            np.array([2]),
+            np.array([99]),
+        )

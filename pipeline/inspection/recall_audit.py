@@ -54,7 +54,14 @@ def measure_recall(files: RunFiles, seed: int) -> dict:
     dedup = files.manifest["dedup"]
     threshold = dedup["threshold"]
     doc_ids, signatures, texts = _sampled_documents(files, seed)
-    result = {"documents": int(doc_ids.size), "threshold": threshold, "pairs": 0, "caught": 0, "recall": None, "interval": (0.0, 1.0)}
+    result = {
+        "documents": int(doc_ids.size),
+        "threshold": threshold,
+        "pairs": 0,
+        "caught": 0,
+        "recall": None,
+        "interval": (0.0, 1.0),
+    }
     if doc_ids.size < 2 or signatures.shape[1] < DENSE_BANDS * DENSE_ROWS:
         return result
     keys = band_keys(np.ascontiguousarray(signatures, dtype=np.uint32), DENSE_BANDS, DENSE_ROWS)
@@ -63,7 +70,8 @@ def measure_recall(files: RunFiles, seed: int) -> dict:
     estimate = (signatures[src] == signatures[dst]).mean(axis=1) if src.size else np.zeros(0)
     close = estimate >= threshold - ESTIMATE_SLACK
     pairs = [
-        (int(a), int(b)) for a, b in zip(src[close], dst[close])
+        (int(a), int(b))
+        for a, b in zip(src[close], dst[close])
         if exact_jaccard(texts[a], texts[b], dedup["shingle"], dedup["ngram"]) >= threshold
     ]
     if not pairs:
@@ -71,4 +79,10 @@ def measure_recall(files: RunFiles, seed: int) -> dict:
     involved = sorted({doc_ids[i] for pair in pairs for i in pair})
     removed = {row["doc_id"] for row in document_rows(files, [int(d) for d in involved]).to_pylist() if not row["kept"]}
     caught = sum(doc_ids[a] in removed or doc_ids[b] in removed for a, b in pairs)
-    return {**result, "pairs": len(pairs), "caught": caught, "recall": caught / len(pairs), "interval": wilson_interval(caught, len(pairs))}
+    return {
+        **result,
+        "pairs": len(pairs),
+        "caught": caught,
+        "recall": caught / len(pairs),
+        "interval": wilson_interval(caught, len(pairs)),
+    }

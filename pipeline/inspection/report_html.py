@@ -17,6 +17,7 @@ from pipeline.inspection.audit_sample import audit
 from pipeline.inspection.cluster_table import largest_clusters
 from pipeline.inspection.cluster_view import describe_clusters, place, subsets_text
 from pipeline.inspection.length_stats import length_histograms
+from pipeline.inspection.recall_audit import measure_recall
 from pipeline.inspection.report_plots import (
     Plot,
     cluster_size_plot,
@@ -27,7 +28,6 @@ from pipeline.inspection.report_plots import (
     volume_plot,
 )
 from pipeline.inspection.run_files import RunFiles
-from pipeline.inspection.recall_audit import measure_recall
 from pipeline.inspection.run_stats import describe_dedup_params, gather_stats, giant_component_warnings
 from pipeline.inspection.stats_tables import (
     NOT_AVAILABLE,
@@ -104,7 +104,7 @@ def table_html(table: StatsTable) -> str:
     note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
     return (
         f'<h3 id="table-{table.key}">{_e(table.title)}</h3>'
-        f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>{foot}</table>{note}'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>{foot}</table>{note}"
     )
 
 
@@ -116,7 +116,11 @@ def figure_html(plot: Plot | None, caption: str, missing: str) -> str:
 
 def _recall_card(params: dict, recalled: dict | None) -> tuple[str, str, str]:
     """The first-page recall: measured on a sample (`recall_audit`) beside the banding's theoretical figure."""
-    theory = f"theory {100 * params['recall_at_threshold']:.1f}% at J = {params['threshold']}" if "recall_at_threshold" in params else ""
+    theory = (
+        f"theory {100 * params['recall_at_threshold']:.1f}% at J = {params['threshold']}"
+        if "recall_at_threshold" in params
+        else ""
+    )
     label = f"dedup recall at J ≥ {params.get('threshold', NOT_AVAILABLE)} (measured)"
     if not recalled or recalled["recall"] is None:
         return label, NOT_AVAILABLE, "; ".join(filter(None, [theory, "no pairs at the threshold in the sample"]))
@@ -268,17 +272,17 @@ def audit_html(result: dict, files: RunFiles) -> str:
         )
     head = (
         f'<div class="precision">Estimated precision of dedup: <b>{result["correct"]} of {result["size"]}</b> '
-        'sampled removals '
+        "sampled removals "
         f"({100 * result['precision']:.1f}%) have exact {result['shingle']} {result['ngram']}-gram Jaccard ≥ "
         f"{threshold} with their kept copy; "
         f"{round(100 * result['confidence'])}% Wilson interval <b>{100 * low:.1f}% – "
         f"{100 * high:.1f}%</b>.{_e(causes)}</div>"
         f'<p class="note">Sample: {result["size"]} documents drawn uniformly without replacement from all removed '
-        'documents '
+        "documents "
         f"(duplicates and holdout copies), seed {result['seed']}. MinHash J is the estimate from the stored "
         "signatures. "
         'The word diff compares the first words of each document: <span class="legend"><del>struck out</del></span> '
-        'only in the '
+        "only in the "
         'removed document, <span class="legend"><ins>green</ins></span> only in the kept copy.</p>'
     )
     rows = []
@@ -289,9 +293,9 @@ def audit_html(result: dict, files: RunFiles) -> str:
         removed_place, kept_place = place(files, removed["doc_id"]), place(files, kept["doc_id"])
         verdict = _verdict(pair, files)
         rows.append(
-            '<tr><td '
+            "<tr><td "
             f'class="num">{index}</td><td>{_e(removed_place)}</td><td>{_e(removed["pile_set_name"])}</td><td>{_e(kind)}</td>'
-            f'<td>{_e(kept_place)}</td><td>{_e(kept["pile_set_name"])}</td><td '
+            f"<td>{_e(kept_place)}</td><td>{_e(kept['pile_set_name'])}</td><td "
             f'class="num">{pair["exact_jaccard"]:.3f}</td>'
             f'<td class="num">{_e(_similarity(pair["estimated_jaccard"]))}</td><td>{verdict}</td></tr>'
         )
@@ -314,7 +318,7 @@ def audit_html(result: dict, files: RunFiles) -> str:
         )
     table = (
         '<table><thead><tr><th class="num">#</th><th>removed</th><th>subset</th><th>as</th><th>kept '
-        'copy</th><th>subset</th>'
+        "copy</th><th>subset</th>"
         '<th class="num">exact J</th><th class="num">MinHash J</th><th>verdict</th></tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table>"

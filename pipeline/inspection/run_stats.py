@@ -184,7 +184,11 @@ def describe_dedup_params(params: dict) -> str:
     """One line: keep rule, shingles, permutations, threshold, banding and its theoretical recall and error rates."""
     mode = params.get("mode", "components")
     rule = "threshold-true" if mode == "threshold" else "connected components"
-    recall = f"recall at the threshold {100 * params['recall_at_threshold']:.1f}%, " if "recall_at_threshold" in params else ""
+    recall = (
+        f"recall at the threshold {100 * params['recall_at_threshold']:.1f}%, "
+        if "recall_at_threshold" in params
+        else ""
+    )
     return (
         f"{rule}, {params['shingle']} {params['ngram']}-grams, {params['num_perm']} permutations, "
         f"threshold {params['threshold']}, {params['bands']} bands × {params['rows']} rows ({params['banding']}; "
@@ -212,7 +216,8 @@ def summary_text(run_dir: str) -> str:
     d = stats["documents"]
     first = (
         f"stats: {d['in']:,} documents in {d['files']} files → {d['kept']:,} kept ({_percent(d['kept'], d['in'])}); "
-        f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates ({d['exact_duplicates']:,} exact copies, "
+        f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates "
+        f"({d['exact_duplicates']:,} exact copies, "
         f"{d['near_duplicates']:,} near), {d['contaminated']:,} as copies of holdout, "
         f"{d['rejected']:,} rejected"
     )

@@ -200,8 +200,10 @@ def _dedup_table(stats: dict) -> StatsTable:
     else:
         rule = f"connected components: one kept per component, {priority}smallest doc_id"
     recall = (
-        f"{100 * p['recall_at_threshold']:.1f}% at J = {p['threshold']}, {100 * p['mean_recall_above']:.1f}% averaged over J ≥ {p['threshold']}"
-        if "recall_at_threshold" in p else NOT_AVAILABLE
+        f"{100 * p['recall_at_threshold']:.1f}% at J = {p['threshold']}, "
+        f"{100 * p['mean_recall_above']:.1f}% averaged over J ≥ {p['threshold']}"
+        if "recall_at_threshold" in p
+        else NOT_AVAILABLE
     )
     rows = [
         ["shingles", f"{p['shingle']} {p['ngram']}-grams"],
@@ -284,16 +286,38 @@ def _exact_table(stats: dict) -> StatsTable:
     """Exact copies of the normalised text per subset: upsampled components repeat whole documents."""
     by_set = stats["documents"]["by_set"]
     rows = [
-        [name, count(c["documents_after_filters"]), count(c["exact_duplicates"]), percent(c["exact_duplicates"], c["documents_after_filters"]),
-         count(c["near_duplicates"])]
+        [
+            name,
+            count(c["documents_after_filters"]),
+            count(c["exact_duplicates"]),
+            percent(c["exact_duplicates"], c["documents_after_filters"]),
+            count(c["near_duplicates"]),
+        ]
         for name, c in by_set.items()
     ]
     total = sum(c["documents_after_filters"] for c in by_set.values())
     exact = sum(c["exact_duplicates"] for c in by_set.values())
-    footer = ["all", count(total), count(exact), percent(exact, total), count(sum(c["near_duplicates"] for c in by_set.values()))]
-    note = "exact copies: the same normalised text as a document kept before it (128-bit hash), removed before MinHash dedup"
+    footer = [
+        "all",
+        count(total),
+        count(exact),
+        percent(exact, total),
+        count(sum(c["near_duplicates"] for c in by_set.values())),
+    ]
+    note = (
+        "exact copies: the same normalised text as a document kept before it (128-bit hash), "
+        "removed before MinHash dedup"
+    )
     columns = ["subset", "documents after filters", "exact copies", "exact share", "near-duplicates"]
-    return StatsTable("exact", "Exact copies and near-duplicates per subset", columns, rows, [False, True, True, True, True], footer, note)
+    return StatsTable(
+        "exact",
+        "Exact copies and near-duplicates per subset",
+        columns,
+        rows,
+        [False, True, True, True, True],
+        footer,
+        note,
+    )
 
 
 def _components_table(stats: dict) -> StatsTable:
@@ -301,12 +325,16 @@ def _components_table(stats: dict) -> StatsTable:
     dedup = stats["dedup"]
     limit = dedup["params"].get("warn_component_size")
     rows = [
-        [str(c["component_id"]), count(c["size"]), count(c["kept"]), "over the warning size" if limit and c["size"] > limit else ""]
+        [
+            str(c["component_id"]),
+            count(c["size"]),
+            count(c["kept"]),
+            "over the warning size" if limit and c["size"] > limit else "",
+        ]
         for c in dedup.get("largest_components", [])
     ]
-    note = (
-        "components before splitting; a large one is usually a shared template or boilerplate chained together"
-        + (f"; warning size {count(limit)}" if limit else "")
+    note = "components before splitting; a large one is usually a shared template or boilerplate chained together" + (
+        f"; warning size {count(limit)}" if limit else ""
     )
     columns = ["component (smallest doc_id)", "members", "kept", ""]
     return StatsTable("components", "Largest components", columns, rows, [False, True, True, False], note=note)

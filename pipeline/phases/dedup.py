@@ -79,10 +79,18 @@ BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("doc_id", pa.int64())])
 EDGE_SCHEMA = pa.schema([("key", pa.int64()), ("other", pa.int64())])
 PAIR_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64())])
 EXACT_ROW_SCHEMA = pa.schema(
-    [("hash_hi", pa.uint64()), ("hash_lo", pa.uint64()), ("doc_id", pa.int64()), ("rank", pa.int64()), ("holdout", pa.bool_())]
+    [
+        ("hash_hi", pa.uint64()),
+        ("hash_lo", pa.uint64()),
+        ("doc_id", pa.int64()),
+        ("rank", pa.int64()),
+        ("holdout", pa.bool_()),
+    ]
 )
 MEMBER_EDGE_SCHEMA = pa.schema([("component_id", pa.int64()), ("src", pa.int64()), ("dst", pa.int64())])
-TARGET_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64()), ("repeats", pa.int64()), ("dst_text", pa.large_string())])
+TARGET_SCHEMA = pa.schema(
+    [("src", pa.int64()), ("dst", pa.int64()), ("repeats", pa.int64()), ("dst_text", pa.large_string())]
+)
 MEMBER_SCHEMA = pa.schema(
     [
         ("doc_id", pa.int64()),
@@ -99,11 +107,24 @@ MEMBER_SCHEMA = pa.schema(
 KEPT_SCHEMA = pa.schema(
     list(MEMBER_SCHEMA)
     + [
-        ("kept", pa.bool_()), ("contaminated", pa.bool_()), ("exact", pa.bool_()),
-        ("cluster_id", pa.int64()), ("kept_pile_set_name", pa.string()),
+        ("kept", pa.bool_()),
+        ("contaminated", pa.bool_()),
+        ("exact", pa.bool_()),
+        ("cluster_id", pa.int64()),
+        ("kept_pile_set_name", pa.string()),
     ]
 )
-CLUSTER_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "cluster_id", "component_id", "kept", "contaminated", "exact"]
+CLUSTER_COLUMNS = [
+    "doc_id",
+    "source",
+    "line",
+    "pile_set_name",
+    "cluster_id",
+    "component_id",
+    "kept",
+    "contaminated",
+    "exact",
+]
 
 
 @dataclass(frozen=True)
@@ -165,7 +186,9 @@ def _table(**columns: np.ndarray) -> pa.Table:
 @ray.remote(num_cpus=1, max_retries=3)
 def _bands_task(plan: DedupPlan, index: int) -> dict:
     part = plan.partitions[index]
-    docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=["doc_id", "signature", "text_hash", "pile_set_name"])
+    docs = plan.run.read_parquet(
+        plan.docs_path(part.partition), columns=["doc_id", "signature", "text_hash", "pile_set_name"]
+    )
     n = docs.num_rows
     num_perm = plan.manifest.dedup.num_perm
     if n:
@@ -177,17 +200,31 @@ def _bands_task(plan: DedupPlan, index: int) -> dict:
     rows = _table(key=keys.reshape(-1), doc_id=doc_ids)
     if plan.manifest.dedup.verify == "signature":
         rows = rows.append_column("signature", docs.column("signature").take(np.repeat(np.arange(n), plan.lsh.bands)))
-    write_routed(plan.run, plan.step_path("bands", part.partition, ".arrow"), rows, bucket_of(rows.column("key").to_numpy(), plan.buckets), plan.buckets)
+    write_routed(
+        plan.run,
+        plan.step_path("bands", part.partition, ".arrow"),
+        rows,
+        bucket_of(rows.column("key").to_numpy(), plan.buckets),
+        plan.buckets,
+    )
     words = hash_words(docs.column("text_hash"))
     exact_rows = pa.table(
         {
-            "hash_hi": words[:, 0], "hash_lo": words[:, 1], "doc_id": docs.column("doc_id").to_numpy(),
+            "hash_hi": words[:, 0],
+            "hash_lo": words[:, 1],
+            "doc_id": docs.column("doc_id").to_numpy(),
             "rank": plan.manifest.dedup.priority_ranks(docs.column("pile_set_name").to_pylist()),
             "holdout": np.full(n, part.holdout),
         },
         schema=EXACT_ROW_SCHEMA,
     )
-    write_routed(plan.run, plan.step_path("exact-rows", part.partition, ".arrow"), exact_rows, bucket_of(words[:, 0], plan.buckets), plan.buckets)
+    write_routed(
+        plan.run,
+        plan.step_path("exact-rows", part.partition, ".arrow"),
+        exact_rows,
+        bucket_of(words[:, 0], plan.buckets),
+        plan.buckets,
+    )
     summary = {"docs": n, "rows": rows.num_rows}
     plan.run.write_json(plan.step_path("bands", part.partition, ".json"), summary)
     return summary
@@ -199,12 +236,26 @@ def _exact_task(plan: DedupPlan, bucket: int) -> dict:
     inputs = [plan.step_path("exact-rows", p.partition, ".arrow") for p in plan.partitions]
     rows = read_bucket(plan.run, inputs, bucket, EXACT_ROW_SCHEMA)
     words = np.stack([rows.column("hash_hi").to_numpy(), rows.column("hash_lo").to_numpy()], axis=1)
-    copies = copy_pairs(words, rows.column("doc_id").to_numpy(), rows.column("rank").to_numpy(), rows.column("holdout").to_numpy())
+    copies = copy_pairs(
+        words, rows.column("doc_id").to_numpy(), rows.column("rank").to_numpy(), rows.column("holdout").to_numpy()
+    )
     name = f"{bucket:05d}"
     keys, others = large_star_rows(copies.copy, copies.representative)
-    write_routed(plan.run, plan.step_path("exact", name, ".arrow"), _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
+    write_routed(
+        plan.run,
+        plan.step_path("exact", name, ".arrow"),
+        _table(key=keys, other=others),
+        bucket_of(keys, plan.buckets),
+        plan.buckets,
+    )
     pairs = _table(src=copies.copy, dst=copies.representative)
-    write_routed(plan.run, plan.step_path("copies", name, ".arrow"), pairs, plan.partition_index(copies.copy), len(plan.partitions))
+    write_routed(
+        plan.run,
+        plan.step_path("copies", name, ".arrow"),
+        pairs,
+        plan.partition_index(copies.copy),
+        len(plan.partitions),
+    )
     summary = {"documents": rows.num_rows, "copies": int(copies.copy.size)}
     plan.run.write_json(plan.step_path("exact", name, ".json"), summary)
     return summary
@@ -229,7 +280,9 @@ def _edges_task(plan: DedupPlan, bucket: int) -> dict:
         schema = schema.append(pa.field("signature", pa.list_(pa.uint32(), plan.manifest.dedup.num_perm)))
     rows = read_bucket(plan.run, inputs, bucket, schema)
     all_pairs_up_to = VERIFY_ALL_PAIRS_UP_TO if plan.manifest.dedup.verify != "none" else 0
-    src, dst, candidate_pairs = star_edges(rows.column("key").to_numpy(), rows.column("doc_id").to_numpy(), all_pairs_up_to)
+    src, dst, candidate_pairs = star_edges(
+        rows.column("key").to_numpy(), rows.column("doc_id").to_numpy(), all_pairs_up_to
+    )
     star = int(src.size)
     if plan.manifest.dedup.verify == "signature" and src.size:
         keep = _verified(plan, rows, src, dst)
@@ -241,10 +294,21 @@ def _edges_task(plan: DedupPlan, bucket: int) -> dict:
     else:
         if plan.manifest.dedup.mode == "threshold":
             pairs = _table(src=src, dst=dst)
-            write_routed(plan.run, plan.step_path("pairs", name, ".arrow"), pairs, plan.partition_index(src), len(plan.partitions))
+            write_routed(
+                plan.run,
+                plan.step_path("pairs", name, ".arrow"),
+                pairs,
+                plan.partition_index(src),
+                len(plan.partitions),
+            )
         keys, others = large_star_rows(src, dst)
         write_routed(plan.run, path, _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
-    summary = {"band_rows": rows.num_rows, "candidate_pairs": candidate_pairs, "star_edges": star, "edges": int(src.size)}
+    summary = {
+        "band_rows": rows.num_rows,
+        "candidate_pairs": candidate_pairs,
+        "star_edges": star,
+        "edges": int(src.size),
+    }
     plan.run.write_json(plan.step_path("edges", name, ".json"), summary)
     return summary
 
@@ -253,8 +317,10 @@ def _texts(plan: DedupPlan, index: int, doc_ids: np.ndarray) -> pa.ChunkedArray:
     """The texts of `doc_ids` (all in partition `index`), in that order; reads only their rows' row groups."""
     wanted = np.unique(doc_ids)
     docs = pq.read_table(
-        plan.run.path(plan.docs_path(plan.partitions[index].partition)), columns=["doc_id", "text"],
-        filesystem=plan.run.filesystem, filters=pc.field("doc_id").isin(pa.array(wanted)),
+        plan.run.path(plan.docs_path(plan.partitions[index].partition)),
+        columns=["doc_id", "text"],
+        filesystem=plan.run.filesystem,
+        filters=pc.field("doc_id").isin(pa.array(wanted)),
     ).sort_by("doc_id")
     found = docs.column("doc_id").to_numpy()
     if not np.array_equal(found, wanted):
@@ -275,7 +341,13 @@ def _targets_task(plan: DedupPlan, index: int) -> dict:
         {"src": src, "dst": dst, "repeats": repeats.astype(np.int64), "dst_text": _texts(plan, index, dst)},
         schema=TARGET_SCHEMA,
     )
-    write_routed(plan.run, plan.step_path("targets", part.partition, ".arrow"), table, plan.partition_index(src), len(plan.partitions))
+    write_routed(
+        plan.run,
+        plan.step_path("targets", part.partition, ".arrow"),
+        table,
+        plan.partition_index(src),
+        len(plan.partitions),
+    )
     summary = {"pairs": int(src.size)}
     plan.run.write_json(plan.step_path("targets", part.partition, ".json"), summary)
     return summary
@@ -294,14 +366,25 @@ def _verify_task(plan: DedupPlan, index: int) -> dict:
     src_texts = _texts(plan, index, src).to_pylist()
     dst_texts = rows.column("dst_text").to_pylist()
     keep = np.array(
-        [a == b or exact_jaccard(a, b, dedup.shingle, dedup.ngram) >= dedup.threshold for a, b in zip(src_texts, dst_texts)],
+        [
+            a == b or exact_jaccard(a, b, dedup.shingle, dedup.ngram) >= dedup.threshold
+            for a, b in zip(src_texts, dst_texts)
+        ],
         dtype=bool,
     )
     if dedup.mode == "threshold":
         pairs = _table(src=src[keep], dst=dst[keep])
-        write_routed(plan.run, plan.step_path("pairs", part.partition, ".arrow"), pairs, np.zeros(pairs.num_rows, np.int64), 1)
+        write_routed(
+            plan.run, plan.step_path("pairs", part.partition, ".arrow"), pairs, np.zeros(pairs.num_rows, np.int64), 1
+        )
     keys, others = large_star_rows(src[keep], dst[keep])
-    write_routed(plan.run, plan.step_path("verify", part.partition, ".arrow"), _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
+    write_routed(
+        plan.run,
+        plan.step_path("verify", part.partition, ".arrow"),
+        _table(key=keys, other=others),
+        bucket_of(keys, plan.buckets),
+        plan.buckets,
+    )
     summary = {
         "pairs": int(src.size),
         "pairs_kept": int(keep.sum()),
@@ -325,8 +408,11 @@ def _round_task(plan: DedupPlan, step: str, inputs: list[str], kind: str, bucket
         final = False
         next_keys, next_others = large_star_rows(a, b)
     write_routed(
-        plan.run, plan.step_path(step, name, ".arrow"), _table(key=next_keys, other=next_others),
-        bucket_of(next_keys, plan.buckets), plan.buckets,
+        plan.run,
+        plan.step_path(step, name, ".arrow"),
+        _table(key=next_keys, other=next_others),
+        bucket_of(next_keys, plan.buckets),
+        plan.buckets,
     )
     summary = {"final": final, "edges": int(a.size)}
     plan.run.write_json(plan.step_path(step, name, ".json"), summary)
@@ -342,8 +428,11 @@ def _labels_task(plan: DedupPlan, inputs: list[str], bucket: int) -> dict:
     doc_ids, clusters = component_labels(nodes, minima)
     name = f"{bucket:05d}"
     write_routed(
-        plan.run, plan.step_path("labels", name, ".arrow"), _table(doc_id=doc_ids, cluster_id=clusters),
-        plan.partition_index(doc_ids), len(plan.partitions),
+        plan.run,
+        plan.step_path("labels", name, ".arrow"),
+        _table(doc_id=doc_ids, cluster_id=clusters),
+        plan.partition_index(doc_ids),
+        len(plan.partitions),
     )
     summary = {"nodes": int(nodes.size), "components": int(doc_ids.size - nodes.size)}
     plan.run.write_json(plan.step_path("labels", name, ".json"), summary)
@@ -351,7 +440,7 @@ def _labels_task(plan: DedupPlan, inputs: list[str], bucket: int) -> dict:
 
 
 def _pair_files(plan: DedupPlan, index: int) -> list[str]:
-    """The files holding, in batch `index`, the verified edges whose `src` is in partition `index` (`threshold` mode)."""
+    """The files holding, in batch `index`, the verified edges whose `src` is in partition `index` (threshold mode)."""
     if plan.manifest.dedup.verify == "exact":
         return [plan.step_path("pairs", plan.partitions[index].partition, ".arrow")]
     return [plan.step_path("pairs", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
@@ -366,10 +455,14 @@ def _members_task(plan: DedupPlan, index: int) -> dict:
     labels = read_bucket(plan.run, label_files, index, schema)
     doc_ids, first = _distinct(labels.column("doc_id").to_numpy())
     components = labels.column("cluster_id").to_numpy()[first]
-    copies = read_bucket(plan.run, [plan.step_path("copies", f"{k:05d}", ".arrow") for k in buckets], index, PAIR_SCHEMA)
+    copies = read_bucket(
+        plan.run, [plan.step_path("copies", f"{k:05d}", ".arrow") for k in buckets], index, PAIR_SCHEMA
+    )
     copy_of = np.full(doc_ids.size, -1, dtype=np.int64)
     copy_of[np.searchsorted(doc_ids, copies.column("src").to_numpy())] = copies.column("dst").to_numpy()
-    docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=["doc_id", "source", "line", "pile_set_name", "text"])
+    docs = plan.run.read_parquet(
+        plan.docs_path(part.partition), columns=["doc_id", "source", "line", "pile_set_name", "text"]
+    )
     position = np.searchsorted(docs.column("doc_id").to_numpy(), doc_ids)
     members = docs.take(pa.array(position))
     table = pa.table(
@@ -390,15 +483,21 @@ def _members_task(plan: DedupPlan, index: int) -> dict:
     write_routed(plan.run, plan.step_path("members", part.partition, ".arrow"), table, routed, plan.buckets)
     summary = {"members": int(doc_ids.size)}
     if plan.manifest.dedup.mode == "threshold":
-        pairs = read_bucket(plan.run, _pair_files(plan, index), 0 if plan.manifest.dedup.verify == "exact" else index, PAIR_SCHEMA)
+        pairs = read_bucket(
+            plan.run, _pair_files(plan, index), 0 if plan.manifest.dedup.verify == "exact" else index, PAIR_SCHEMA
+        )
         src = pairs.column("src").to_numpy()
         edge_components = components[np.searchsorted(doc_ids, src)] if src.size else src
         edges = pa.table(
-            {"component_id": edge_components, "src": src, "dst": pairs.column("dst").to_numpy()}, schema=MEMBER_EDGE_SCHEMA
+            {"component_id": edge_components, "src": src, "dst": pairs.column("dst").to_numpy()},
+            schema=MEMBER_EDGE_SCHEMA,
         )
         write_routed(
-            plan.run, plan.step_path("member-edges", part.partition, ".arrow"), edges,
-            bucket_of(edge_components, plan.buckets), plan.buckets,
+            plan.run,
+            plan.step_path("member-edges", part.partition, ".arrow"),
+            edges,
+            bucket_of(edge_components, plan.buckets),
+            plan.buckets,
         )
         summary["edges"] = int(src.size)
     plan.run.write_json(plan.step_path("members", part.partition, ".json"), summary)
@@ -428,17 +527,29 @@ def _keep_task(plan: DedupPlan, bucket: int) -> dict:
         edge_files = [plan.step_path("member-edges", p.partition, ".arrow") for p in plan.partitions]
         edges = read_bucket(plan.run, edge_files, bucket, MEMBER_EDGE_SCHEMA)
     decision = keep_with_copies(
-        dedup.mode, components, doc_ids, members.column("rank").to_numpy(), members.column("holdout").to_numpy(),
-        copy_of, edges.column("src").to_numpy(), edges.column("dst").to_numpy(),
+        dedup.mode,
+        components,
+        doc_ids,
+        members.column("rank").to_numpy(),
+        members.column("holdout").to_numpy(),
+        copy_of,
+        edges.column("src").to_numpy(),
+        edges.column("dst").to_numpy(),
     )
     by_id = np.argsort(doc_ids)
     keeper_rows = by_id[np.searchsorted(doc_ids[by_id], decision.keeper)] if doc_ids.size else by_id
-    table = members.append_column("kept", pa.array(decision.kept)).append_column("contaminated", pa.array(decision.contaminated))
+    table = members.append_column("kept", pa.array(decision.kept)).append_column(
+        "contaminated", pa.array(decision.contaminated)
+    )
     table = table.append_column("exact", pa.array(copy_of >= 0))
     table = table.append_column("cluster_id", pa.array(decision.keeper, pa.int64()))
-    table = table.append_column("kept_pile_set_name", members.column("pile_set_name").take(pa.array(keeper_rows, pa.int64())))
+    table = table.append_column(
+        "kept_pile_set_name", members.column("pile_set_name").take(pa.array(keeper_rows, pa.int64()))
+    )
     name = f"{bucket:05d}"
-    write_routed(plan.run, plan.step_path("keep", name, ".arrow"), table, plan.partition_index(doc_ids), len(plan.partitions))
+    write_routed(
+        plan.run, plan.step_path("keep", name, ".arrow"), table, plan.partition_index(doc_ids), len(plan.partitions)
+    )
     summary = {
         "members": int(doc_ids.size),
         "kept": int(decision.kept.sum()),
@@ -515,20 +626,45 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
         return map_items(run, remote, items, summary, args, in_flight, progress, phase, unit)
 
     name = lambda k: f"{k:05d}"  # noqa: E731
-    step(_bands_task, parts, lambda i: plan.step_path("bands", plan.partitions[i].partition, ".json"),
-         lambda i: (plan, i), "dedup: band keys")
-    exact = step(_exact_task, buckets, lambda k: plan.step_path("exact", name(k), ".json"),
-                 lambda k: (plan, k), "dedup: exact copies")
-    edges = step(_edges_task, buckets, lambda k: plan.step_path("edges", name(k), ".json"),
-                 lambda k: (plan, k), "dedup: candidate edges")
+    step(
+        _bands_task,
+        parts,
+        lambda i: plan.step_path("bands", plan.partitions[i].partition, ".json"),
+        lambda i: (plan, i),
+        "dedup: band keys",
+    )
+    exact = step(
+        _exact_task,
+        buckets,
+        lambda k: plan.step_path("exact", name(k), ".json"),
+        lambda k: (plan, k),
+        "dedup: exact copies",
+    )
+    edges = step(
+        _edges_task,
+        buckets,
+        lambda k: plan.step_path("edges", name(k), ".json"),
+        lambda k: (plan, k),
+        "dedup: candidate edges",
+    )
     inputs = [plan.step_path("edges", name(k), ".arrow") for k in buckets]
     verified: list[dict] = []
     if plan.manifest.dedup.verify == "exact":
         part_name = lambda i: plan.partitions[i].partition  # noqa: E731
-        step(_targets_task, parts, lambda i: plan.step_path("targets", part_name(i), ".json"),
-             lambda i: (plan, i), "dedup: verify, edge targets")
-        verified = step(_verify_task, parts, lambda i: plan.step_path("verify", part_name(i), ".json"),
-                        lambda i: (plan, i), "dedup: verify, exact Jaccard")
+        step(
+            _targets_task,
+            parts,
+            lambda i: plan.step_path("targets", part_name(i), ".json"),
+            lambda i: (plan, i),
+            "dedup: verify, edge targets",
+        )
+        verified = step(
+            _verify_task,
+            parts,
+            lambda i: plan.step_path("verify", part_name(i), ".json"),
+            lambda i: (plan, i),
+            "dedup: verify, exact Jaccard",
+        )
         inputs = [plan.step_path("verify", part_name(i), ".arrow") for i in parts]
     inputs += [plan.step_path("exact", name(k), ".arrow") for k in buckets]
     rounds = 0
@@ -537,29 +673,55 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
             raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")
         kind = "large" if rounds % 2 == 0 else "small"
         label = f"cc-{rounds:03d}-{kind}"
-        results = step(_round_task, buckets, lambda k, label=label: plan.step_path(label, name(k), ".json"),
-                       lambda k, label=label, inputs=inputs, kind=kind: (plan, label, inputs, kind, k),
-                       f"dedup: components round {rounds + 1} ({kind}-star)")
+        results = step(
+            _round_task,
+            buckets,
+            lambda k, label=label: plan.step_path(label, name(k), ".json"),
+            lambda k, label=label, inputs=inputs, kind=kind: (plan, label, inputs, kind, k),
+            f"dedup: components round {rounds + 1} ({kind}-star)",
+        )
         inputs = [plan.step_path(label, name(k), ".arrow") for k in buckets]
         rounds += 1
         if kind == "large" and all(r["final"] for r in results):
             break
-    step(_labels_task, buckets, lambda k: plan.step_path("labels", name(k), ".json"),
-         lambda k: (plan, inputs, k), "dedup: labels")
-    step(_members_task, parts, lambda i: plan.step_path("members", plan.partitions[i].partition, ".json"),
-         lambda i: (plan, i), "dedup: members")
-    keep = step(_keep_task, buckets, lambda k: plan.step_path("keep", name(k), ".json"),
-                lambda k: (plan, k), "dedup: keep rule")
-    clusters = step(_clusters_task, parts, lambda i: plan.step_path("clusters", plan.partitions[i].partition, ".json"),
-                    lambda i: (plan, i), "dedup: clusters")
+    step(
+        _labels_task,
+        buckets,
+        lambda k: plan.step_path("labels", name(k), ".json"),
+        lambda k: (plan, inputs, k),
+        "dedup: labels",
+    )
+    step(
+        _members_task,
+        parts,
+        lambda i: plan.step_path("members", plan.partitions[i].partition, ".json"),
+        lambda i: (plan, i),
+        "dedup: members",
+    )
+    keep = step(
+        _keep_task, buckets, lambda k: plan.step_path("keep", name(k), ".json"), lambda k: (plan, k), "dedup: keep rule"
+    )
+    clusters = step(
+        _clusters_task,
+        parts,
+        lambda i: plan.step_path("clusters", plan.partitions[i].partition, ".json"),
+        lambda i: (plan, i),
+        "dedup: clusters",
+    )
     return DedupResult(clusters, edges, rounds, keep, verified, exact)
 
 
 def make_plan(
-    run: RunDirectory, prepare_dir: str, work_dir: str, partitions: list[PartitionRef], total_docs: int,
-    manifest: Manifest, buckets: int | None = None, params: LshParams | None = None,
+    run: RunDirectory,
+    prepare_dir: str,
+    work_dir: str,
+    partitions: list[PartitionRef],
+    total_docs: int,
+    manifest: Manifest,
+    buckets: int | None = None,
+    params: LshParams | None = None,
 ) -> DedupPlan:
-    """Fix K (`bucket_count` unless given) and the banding (`lsh_params` unless given); K is part of `work_dir`'s name."""
+    """Fix K (`bucket_count` unless given) and the banding (`lsh_params` unless given); K is in `work_dir`'s name."""
     params = params or lsh_params(manifest.dedup)
     buckets = buckets or bucket_count(total_docs, params.bands)
     return DedupPlan(run, prepare_dir, f"{work_dir}-k{buckets}", buckets, params, tuple(partitions), manifest)
@@ -573,7 +735,9 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         schema = pa.schema([schema.field(name) for name in CLUSTER_COLUMNS])
         with StableParquetWriter(stream, schema) as writer:
             for part in plan.partitions:
-                writer.write(run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS))
+                writer.write(
+                    run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS)
+                )
     by_set: dict[str, Counter] = {}
     cross: Counter = Counter()
     for summary in result.partitions:
@@ -586,7 +750,9 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         cluster_sizes.update({int(size): count for size, count in summary["cluster_sizes"].items()})
         largest.extend(summary["largest_components"])
     largest = sorted(largest, key=lambda c: (-c["size"], c["component_id"]))[:LARGEST_COMPONENTS]
-    exact_by_set = {name: {"documents": c["exact"], "bytes": c["exact_bytes"]} for name, c in sorted(by_set.items()) if c["exact"]}
+    exact_by_set = {
+        name: {"documents": c["exact"], "bytes": c["exact_bytes"]} for name, c in sorted(by_set.items()) if c["exact"]
+    }
     matrix: dict[str, dict[str, int]] = {}
     for pair, count in sorted(cross.items()):
         removed_set, kept_set = pair.split("\t")

@@ -19,6 +19,7 @@ from pipeline import __version__
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import expand_inputs, location_name
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.inspection.run_stats import giant_component_warnings
 from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
@@ -29,10 +30,9 @@ from pipeline.phases.tokens_plan import LAYOUT_FORMAT, DedupClusters, TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.runtime.ray_session import InFlightLimit, ray_session
-from pipeline.inspection.run_stats import giant_component_warnings
 from stages.batch import make_doc_id
-from stages.filter import needs_tokenizer
 from stages.exact_copies import TEXT_HASH_BYTES
+from stages.filter import needs_tokenizer
 from stages.lsh import lsh_params
 
 STAGES_DIR = "stages"
@@ -283,6 +283,11 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         },
     )
     return RunResult(
-        manifest.output, total, prepared.reused, prepared.computed, time.monotonic() - started, tuple(tally.phases),
+        manifest.output,
+        total,
+        prepared.reused,
+        prepared.computed,
+        time.monotonic() - started,
+        tuple(tally.phases),
         tuple(warnings),
     )
