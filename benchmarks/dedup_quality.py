@@ -1,6 +1,6 @@
 """Dedup quality at the threshold: connected components, threshold-true and datasketch.MinHashLSH on one corpus.
 
-    python benchmarks/dedup_quality.py [--corpus sample|heldout] [--docs N] [--threshold T] [--cpus N] [--work DIR]
+    python benchmarks/dedup_quality.py [--corpus sample|heldout] [--docs N] [--seed S] [--cpus N] [--work DIR]
 
 Corpora (both written by this script, deterministic):
 - `sample`: `pileline sample`'s generator (`--docs`, default 6000); the pairs are its ground truth
@@ -12,7 +12,8 @@ Corpora (both written by this script, deterministic):
 
 Each method runs on the same prepared documents (no quality filter, no holdout):
 - `components`: pileline, `dedup.mode: components` (the `pythia` preset's banding, no verification);
-- `threshold-true`: pileline, the `threshold-true` preset (recall banding, exact verification);
+- `threshold-true`: pileline, the `threshold-true` preset (recall banding, exact verification), and the
+  same with `verify: signature` (removals checked on the MinHash estimate instead of the texts);
 - `datasketch`: `datasketch.MinHashLSH(threshold, num_perm)` fed pileline's signatures, every document
   queried, components of "returned by a query", smallest doc_id kept (what a datasketch user writes).
 
@@ -21,7 +22,8 @@ Measured, with the exact Jaccard of the preset's shingles on the normalised text
   most one document is kept;
 - precision at the threshold: the share of removed documents whose exact Jaccard with the document
   kept for them (`cluster_id`; datasketch: the component's smallest doc_id) reaches t;
-- seconds of pileline's dedup phase, and the ratio threshold-true / components.
+- seconds of pileline's dedup phase and of the whole run (prepare, dedup, tokens), and their ratios to
+  `components` (each run prepares the corpus anew, in its own run directory).
 
 Identity, exit 1 if it fails: `components` (datasketch's banding, no verification) removes exactly the
 documents the datasketch reference removes, each for the same kept document.
@@ -54,6 +56,11 @@ from stages.batch import make_doc_id
 from stages.minhash import exact_jaccard
 
 COPY_SIMILARITY = (0.75, 1.0)
+METHODS = {
+    "components (pythia)": {"preset": "pythia"},
+    "threshold-true": {"preset": "threshold-true"},
+    "threshold-true-signature (verify: signature)": {"preset": "threshold-true", "verify": "signature"},
+}
 WORD = re.compile(r"\S+")
 
 
@@ -160,21 +167,23 @@ def sample_pairs(corpus: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     return pairs
 
 
-def run_pipeline(corpus: Path, work: Path, preset: str, cpus: int) -> tuple[Manifest, float]:
+def run_pipeline(corpus: Path, work: Path, name: str, dedup: dict, cpus: int) -> tuple[Manifest, float, float]:
+    """Run pileline on the corpus; returns the manifest, the dedup phase's seconds and the whole run's."""
     manifest = parse_manifest(
         {
             "inputs": [str(corpus / "train" / "*.jsonl.zst")],
-            "output": str(work / f"run-{preset}"),
+            "output": str(work / f"run-{name}"),
             "partition_docs": 1000,
             "ray": {"num_cpus": cpus},
             "filter": {"preset": "none"},
-            "dedup": {"preset": preset},
+            "dedup": dedup,
             "shards": {"shard_bytes": 1 << 20},
         }
     )
     clock = DedupClock()
+    started = time.perf_counter()
     run_manifest(manifest, clock)
-    return manifest, clock.dedup_seconds
+    return manifest, clock.dedup_seconds, time.perf_counter() - started
 
 
 def load_documents(manifest: Manifest) -> tuple[dict[int, str], dict[int, np.ndarray]]:
@@ -268,12 +277,14 @@ def main() -> None:
         places = write_heldout_corpus(corpus, args.docs, args.seed)
     ray.init(num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     try:
-        components, components_seconds = run_pipeline(corpus, work, "pythia", args.cpus)
-        threshold, threshold_seconds = run_pipeline(corpus, work, "threshold-true", args.cpus)
+        runs = {
+            name: run_pipeline(corpus, work, name.split(" ")[0], dedup, args.cpus) for name, dedup in METHODS.items()
+        }
     finally:
         ray.shutdown()
-    texts, signatures = load_documents(threshold)
-    dedup = threshold.dedup
+    components = runs["components (pythia)"][0]
+    texts, signatures = load_documents(components)
+    dedup = runs["threshold-true"][0].dedup
     pairs = []
     for (fa, la), (fb, lb) in places:
         a, b = make_doc_id(fa, la), make_doc_id(fb, lb)
@@ -282,11 +293,8 @@ def main() -> None:
     started = time.perf_counter()
     reference = datasketch_removed(components, signatures)
     reference_seconds = time.perf_counter() - started
-    removed_by = {
-        "components (pythia)": pileline_removed(components),
-        "threshold-true": pileline_removed(threshold),
-        "datasketch.MinHashLSH": reference,
-    }
+    removed_by = {name: pileline_removed(manifest) for name, (manifest, _, _) in runs.items()}
+    removed_by["datasketch.MinHashLSH"] = reference
     if removed_by["components (pythia)"] != reference:
         raise SystemExit(
             "FAIL: pileline's components differ from datasketch.MinHashLSH's on the same signatures and banding"
@@ -298,15 +306,22 @@ def main() -> None:
         f"word 5-grams, {dedup.num_perm} permutations; work dir {work}"
     )
     bins = [k for k in next(iter(results.values())) if k != "precision"]
-    print(f"| method | recall {bins[0]} | recall {bins[1]} | precision at J >= {dedup.threshold} |")
-    print("|---|---|---|---|")
+    header = f"recall {bins[0]} | recall {bins[1]} | precision at J >= {dedup.threshold}"
+    print(f"| method | {header} | dedup s | / components | run s | / components |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {_ratio(r[bins[0]])} | {_ratio(r[bins[1]])} | {_ratio(r['precision'])} |")
-    print(
-        f"\ndedup phase seconds: components {components_seconds:.2f}, threshold-true {threshold_seconds:.2f}, "
-        f"ratio {threshold_seconds / components_seconds:.2f}; "
-        f"datasketch (single process, LSH + components) {reference_seconds:.2f}"
-    )
+        _, seconds, total = runs.get(name, (None, reference_seconds, None))
+        _, base, base_total = runs["components (pythia)"]
+        cells = [
+            _ratio(r[bins[0]]),
+            _ratio(r[bins[1]]),
+            _ratio(r["precision"]),
+            f"{seconds:.2f}",
+            f"{seconds / base:.2f}",
+        ]
+        cells += ["-", "-"] if total is None else [f"{total:.1f}", f"{total / base_total:.2f}"]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n(datasketch: one process, LSH + components, on the signatures pileline computed)")
 
 
 if __name__ == "__main__":

@@ -268,18 +268,23 @@ def split_at_threshold(
     loop = later == earlier
     later, earlier = later[~loop], earlier[~loop]
     holdout = is_holdout[order]
-    kept_at = np.ones(n, dtype=bool)
+    # The walk is sequential by nature; plain Python lists make each step a few list reads, not NumPy scalars.
+    kept_flags = bytearray(b"\x01") * n
     keeper_at = np.arange(n, dtype=np.int64)
-    starts = np.searchsorted(later, np.arange(n + 1))
-    earlier_list, starts_list, holdout_list = earlier.tolist(), starts.tolist(), holdout.tolist()
+    starts = np.searchsorted(later, np.arange(n + 1)).tolist()
+    earlier_list, holdout_list = earlier.tolist(), holdout.tolist()
+    removed_rows, removed_for = [], []
     for i in np.unique(later).tolist():
         if holdout_list[i]:
             continue
-        for j in earlier_list[starts_list[i] : starts_list[i + 1]]:
-            if kept_at[j]:
-                kept_at[i] = False
-                keeper_at[i] = j
+        for j in earlier_list[starts[i] : starts[i + 1]]:
+            if kept_flags[j]:
+                kept_flags[i] = 0
+                removed_rows.append(i)
+                removed_for.append(j)
                 break
+    kept_at = np.frombuffer(bytes(kept_flags), dtype=np.uint8).astype(bool)
+    keeper_at[np.array(removed_rows, dtype=np.int64)] = np.array(removed_for, dtype=np.int64)
     kept = np.empty(n, dtype=bool)
     kept[order] = kept_at
     keeper = np.empty(n, dtype=np.int64)

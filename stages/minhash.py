@@ -387,7 +387,28 @@ def _prefix_sums(canon: np.ndarray) -> np.ndarray:
 
 
 def _poly_hashes(canon: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """`shingle_hash32` of canon[left:right] for every span: (P[r] - P[l]) * BASE^-l, length, finaliser."""
+    """`shingle_hash32` of canon[left:right] for every span: the top 32 bits of `_poly_hashes64`."""
+    return (_poly_hashes64(canon, left, right) >> np.uint64(32)).astype(np.uint32)
+
+
+def shingle_hash_sets(
+    texts: Sequence[str] | pa.Array | pa.ChunkedArray, shingle: ShingleKind, ngram: int
+) -> list[np.ndarray]:
+    """Each document's set of shingles as sorted distinct 64-bit hashes (`_poly_hashes64`), computed for the
+    batch at once: Jaccard of two documents' sets equals the exact one unless two distinct shingles collide."""
+    data, offsets = _utf8_batch(texts)
+    sets: list[np.ndarray] = []
+    for first, last in _chunks(offsets, 1 << 20):
+        chunk = _lower_cased(data[offsets[first] : offsets[last]], offsets[first : last + 1] - offsets[first])
+        canon, *units = _normalise(*chunk, shingle)
+        left, right, counts = _shingle_spans(*units, ngram)
+        hashes = _poly_hashes64(canon, left, right)
+        sets.extend(np.unique(piece) for piece in np.split(hashes, np.cumsum(counts)[:-1]))
+    return sets
+
+
+def _poly_hashes64(canon: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """64-bit hash of canon[left:right] for every span: (P[r] - P[l]) * BASE^-l, plus length, finaliser."""
     prefix = _prefix_sums(canon)
     coarse_inverse = _power_table(pow(_BASE_INVERSE, 1 << _POWER_BITS, 1 << 64), (canon.size >> _POWER_BITS) + 1)
     poly = prefix[right]
@@ -396,7 +417,7 @@ def _poly_hashes(canon: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.n
     poly *= _FINE_INVERSE_POWERS[left & ((1 << _POWER_BITS) - 1)]
     poly *= coarse_inverse[left >> _POWER_BITS]
     poly += (right - left).astype(np.uint64) * np.uint64(_LENGTH_MULTIPLIER)
-    return (fmix64(poly) >> np.uint64(32)).astype(np.uint32)
+    return fmix64(poly)
 
 
 def fmix64(values: np.ndarray) -> np.ndarray:

@@ -157,3 +157,30 @@ def test_an_empty_bucket_and_an_edge_to_a_stranger_are_handled():
             np.array([2]),
             np.array([99]),
         )
+
+
+def test_fast_exact_verification_decides_as_exact_jaccard_does():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from stages.minhash import exact_jaccard, shingle_hash_sets, shingles
+    from stages.verify import exact_pairs_pass, set_jaccard
+
+    words = st.lists(st.sampled_from(["a", "b", "c", "Dé", "ÉTÉ", "x\u00a0y", "z"]), min_size=0, max_size=40)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(words, min_size=2, max_size=6), st.sampled_from(["word", "char"]), st.integers(1, 5))
+    def check(docs, shingle, ngram):
+        texts = [" ".join(d) for d in docs]
+        first, second = np.array([0, 0, 1, len(texts) - 1]), np.array([1, len(texts) - 1, len(texts) - 1, 0])
+        sets = shingle_hash_sets(texts, shingle, ngram)
+        for i, text in enumerate(texts):
+            assert sets[i].size == len(set(shingles(text, shingle, ngram)))
+        for a, b in zip(first, second):
+            assert set_jaccard(sets[a], sets[b]) == pytest.approx(exact_jaccard(texts[a], texts[b], shingle, ngram))
+        for threshold in (0.3, 0.5, 0.87):
+            got = exact_pairs_pass(texts, first, second, threshold, shingle, ngram)
+            want = [exact_jaccard(texts[a], texts[b], shingle, ngram) >= threshold for a, b in zip(first, second)]
+            assert got.tolist() == want
+
+    check()

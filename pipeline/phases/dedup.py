@@ -64,7 +64,7 @@ from stages.clustering import (
 )
 from stages.exact_copies import copy_pairs, hash_words
 from stages.lsh import LshParams, band_keys, lsh_params
-from stages.minhash import exact_jaccard
+from stages.verify import exact_pairs_pass
 
 ROWS_PER_BUCKET = 4_000_000
 MIN_BUCKETS = 8
@@ -363,15 +363,10 @@ def _verify_task(plan: DedupPlan, index: int) -> dict:
     rows = read_bucket(plan.run, inputs, index, TARGET_SCHEMA)
     src, dst = rows.column("src").to_numpy(), rows.column("dst").to_numpy()
     repeats = rows.column("repeats").to_numpy()
-    src_texts = _texts(plan, index, src).to_pylist()
-    dst_texts = rows.column("dst_text").to_pylist()
-    keep = np.array(
-        [
-            a == b or exact_jaccard(a, b, dedup.shingle, dedup.ngram) >= dedup.threshold
-            for a, b in zip(src_texts, dst_texts)
-        ],
-        dtype=bool,
-    )
+    src_ids, src_index = np.unique(src, return_inverse=True)
+    _, dst_first, dst_index = np.unique(dst, return_index=True, return_inverse=True)
+    texts = _texts(plan, index, src_ids).to_pylist() + rows.column("dst_text").take(dst_first).to_pylist()
+    keep = exact_pairs_pass(texts, src_index, src_ids.size + dst_index, dedup.threshold, dedup.shingle, dedup.ngram)
     if dedup.mode == "threshold":
         pairs = _table(src=src[keep], dst=dst[keep])
         write_routed(
