@@ -120,9 +120,16 @@ def keep_reason(files: RunFiles, members: list[dict]) -> str:
             f"({', '.join(priority)}) among the members, and it has the smallest doc_id (file, then line) within "
             "that subset"
         )
-    return (
+    reason = (
         f"kept {kept['place']}: the member with the smallest doc_id (the first in input order: file index, then line)"
     )
+    if files.manifest["dedup"].get("mode") == "threshold":
+        reason = (
+            f"kept {kept['place']}: the first of its component (input order) with no verified edge to an already kept "
+            "member; every member listed here shares a verified edge "
+            f"(Jaccard ≥ {files.manifest['dedup']['threshold']}) with it or is an exact copy of one that does"
+        )
+    return reason
 
 
 def describe_clusters(
@@ -152,6 +159,8 @@ def describe_clusters(
                 role = "kept (holdout)" if holdout else "kept"
             else:
                 role = "removed: copy of holdout" if row["contaminated"] else "removed: duplicate"
+                if row.get("exact") and not row["contaminated"]:
+                    role = "removed: exact copy"
             members.append(
                 {
                     **row,
