@@ -48,8 +48,9 @@ import ray
 import zstandard
 
 from pipeline.formats.filesystems import expand_inputs
+from pipeline.formats.run_layout import prepare_key, stage_dir
 from pipeline.manifest import Manifest, parse_manifest
-from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
 from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
 from stages.batch import make_doc_id
@@ -189,7 +190,7 @@ def run_pipeline(corpus: Path, work: Path, name: str, dedup: dict, cpus: int) ->
 def load_documents(manifest: Manifest) -> tuple[dict[int, str], dict[int, np.ndarray]]:
     """Texts and signatures by doc_id, from the run's prepare partitions."""
     files = expand_inputs(manifest.inputs)
-    prepare_dir = Path(manifest.output) / "stages" / f"prepare-{prepare_hash(manifest, files)}"
+    prepare_dir = Path(manifest.output) / stage_dir("prepare", prepare_key(manifest, files))
     texts: dict[int, str] = {}
     signatures: dict[int, np.ndarray] = {}
     for path in sorted(prepare_dir.glob("*.docs.parquet")):

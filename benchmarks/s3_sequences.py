@@ -24,8 +24,8 @@ from pathlib import Path
 
 import orjson
 
+from pipeline.formats.order_file import load_training_order
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.phases.tokens_plan import load_training_order
 from pipeline.sample.corpus import write_sample_corpus
 from stages.training_order import sample_pieces
 

@@ -8,6 +8,11 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 
+def stable_hash(payload: object) -> str:
+    """A short hash of a JSON-able value, independent of dict order: the key of reusable work."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
 class StageConfig(BaseModel):
     """A small, frozen, validated configuration; `extra="forbid"` makes a misspelt key an error."""
 
@@ -15,5 +20,4 @@ class StageConfig(BaseModel):
 
     def config_hash(self) -> str:
         """A short stable hash of every field, used to refuse reuse of outputs made with another config."""
-        payload = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(payload).hexdigest()[:16]
+        return stable_hash(self.model_dump(mode="json"))

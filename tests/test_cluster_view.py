@@ -15,6 +15,7 @@ from rich.console import Console
 
 from pipeline.cli.inspect_commands import register
 from pipeline.errors import UserError
+from pipeline.formats.run_layout import CLUSTERS as CLUSTERS_FILE
 from pipeline.inspection import cluster_table
 from pipeline.inspection.audit_sample import draw_sample
 from pipeline.inspection.cluster_table import (
@@ -30,7 +31,6 @@ from pipeline.inspection.cluster_view import (
     parse_document,
     show_clusters,
 )
-from pipeline.inspection.run_files import CLUSTERS as CLUSTERS_FILE
 from pipeline.inspection.run_files import RunFiles
 from pipeline.runtime.ray_or_local_map import parallel_map
 from stages.batch import make_doc_id

@@ -11,9 +11,10 @@ import pytest
 from input_files_for_tests import doc_line, write_lines
 
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import prepare_key, stage_dir
 from pipeline.manifest import parse_manifest
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase
-from pipeline.phases.runner import prepare_hash, run_manifest
+from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from stages.batch import make_doc_id
@@ -154,7 +155,7 @@ def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, 
     from pipeline.formats.filesystems import expand_inputs
 
     files = expand_inputs(manifest.inputs)
-    prepare_dir = f"stages/prepare-{prepare_hash(manifest, files)}"
+    prepare_dir = stage_dir("prepare", prepare_key(manifest, files))
     refs = []
     for summary_path in sorted(run.list_files(prepare_dir, ".json")):
         if summary_path.rsplit("/", 1)[-1].startswith("file-"):

@@ -19,10 +19,10 @@ from input_files_for_tests import doc_line, write_lines
 
 from pipeline.formats.filesystems import expand_inputs
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import prepare_key, stage_dir
 from pipeline.manifest import parse_manifest
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
 from pipeline.phases.prepare import run_prepare_phase
-from pipeline.phases.runner import prepare_hash
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from stages.batch import make_doc_id, split_doc_id
@@ -112,7 +112,7 @@ def _dedup(manifest, tag: str):
     tokens phase (seconds per run); returns (plan, result, {doc_id: (cluster_id, kept)})."""
     run = RunDirectory(manifest.output)
     files = expand_inputs(manifest.inputs)
-    prepare_dir = f"stages/prepare-{prepare_hash(manifest, files)}"
+    prepare_dir = stage_dir("prepare", prepare_key(manifest, files))
     prepared = run_prepare_phase(run, prepare_dir, files, manifest, InFlightLimit(None), Progress(quiet=True))
     summaries = prepared.summaries
     refs = [

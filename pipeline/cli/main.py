@@ -11,6 +11,7 @@ from pathlib import Path
 from pipeline.cli.argument_types import positive_int
 from pipeline.cli.inspect_commands import register as register_inspection_commands
 from pipeline.errors import UserError
+from pipeline.formats.run_layout import MANIFEST
 from pipeline.manifest import load_manifest
 from pipeline.runtime.progress import Progress
 
@@ -113,9 +114,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"pileline: {len(problems)} output file(s) differ from manifest.json", file=sys.stderr)
+        print(f"pileline: {len(problems)} output file(s) differ from {MANIFEST}", file=sys.stderr)
         return 1
-    print(f"{args.run_dir}: every output matches manifest.json")
+    print(f"{args.run_dir}: every output matches {MANIFEST}")
     return 0
 
 

@@ -22,6 +22,8 @@ import pyarrow.fs as pafs
 
 from pipeline.formats.filesystems import is_uri
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import ORDER_FILE
+from stages.training_order import TrainingOrder
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 """A zip local file header: signature, 22 bytes we skip, file name length, extra field length."""
@@ -100,3 +102,13 @@ def _copy_path(run: RunDirectory, relative: str) -> str:
 def open_npz(run: RunDirectory, relative: str) -> dict[str, np.ndarray]:
     """The arrays of the run's `.npz` at `relative`, memory-mapped on this node."""
     return npz_memmaps(local_copy(run, relative))
+
+
+def load_training_order(run: RunDirectory, seq_len: int, seed: int, summary: dict) -> tuple[TrainingOrder, np.ndarray]:
+    """The run's GPT-NeoX order (from `tokens/training-order.npz`, memory-mapped) and the documents' sizes."""
+    arrays = open_npz(run, ORDER_FILE)
+    order = TrainingOrder(
+        seq_len, seed, summary["num_samples"], summary["epochs"], summary["tokens_per_epoch"],
+        arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],
+    )
+    return order, arrays["sizes"]

@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import UserError
 from pipeline.formats.indexed_dataset import IndexedDataset
+from pipeline.formats.run_layout import SEQUENCES_META, tokens_path
 
 
 def _sequences_json(run_dir: Path) -> dict:
-    path = run_dir / "tokens" / "sequences.json"
+    path = run_dir / SEQUENCES_META
     if not path.exists():
         raise UserError(f"{path}: not found; is {run_dir} a finished pileline run directory?")
     return orjson.loads(path.read_bytes())
@@ -33,7 +34,7 @@ class SequenceShards:
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
         self.meta = _sequences_json(self.run_dir)
-        self.shards = [IndexedDataset(self.run_dir / "tokens" / s["file"]) for s in self.meta["shards"]]
+        self.shards = [IndexedDataset(self.run_dir / tokens_path(s["file"])) for s in self.meta["shards"]]
         self.first = np.array([s["first_sample"] for s in self.meta["shards"]], dtype=np.int64)
         self.global_batch = int(self.meta["global_batch"])
 
@@ -64,10 +65,10 @@ class DocumentShards:
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
         self.meta = _sequences_json(self.run_dir)
-        self.files = [IndexedDataset(self.run_dir / "tokens" / d["file"]) for d in self.meta["documents"]]
+        self.files = [IndexedDataset(self.run_dir / tokens_path(d["file"])) for d in self.meta["documents"]]
         self.first = np.cumsum([0] + [len(f) for f in self.files])
         self._tables = [
-            pq.ParquetFile(self.run_dir / "tokens" / f"{d['file']}.parquet") for d in self.meta["documents"]
+            pq.ParquetFile(self.run_dir / tokens_path(f"{d['file']}.parquet")) for d in self.meta["documents"]
         ]
         self._group_first = [
             np.cumsum([0] + [t.metadata.row_group(k).num_rows for k in range(t.num_row_groups)]) for t in self._tables

@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.inspection.run_files import CLUSTERS, RunFiles
+from pipeline.formats.run_layout import CLUSTERS
+from pipeline.inspection.run_files import RunFiles
 from pipeline.runtime.ray_or_local_map import parallel_map
 from stages.clustering import bucket_of
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 
 from pipeline.formats.filesystems import resolve
+from pipeline.formats.run_layout import REPORT
 from pipeline.inspection.audit_sample import audit
 from pipeline.inspection.cluster_table import largest_clusters
 from pipeline.inspection.cluster_view import describe_clusters, place, subsets_text
@@ -37,7 +38,6 @@ from pipeline.inspection.stats_tables import (
     stats_tables,
 )
 
-REPORT = "stats/report.html"
 LARGEST_CLUSTERS = 20
 MEMBERS_PER_CLUSTER = 8
 DEFAULT_AUDIT = 50

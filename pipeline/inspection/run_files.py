@@ -11,14 +11,20 @@ import pyarrow.fs as pafs
 
 from pipeline.errors import UserError
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.phases.prepare_partition import REJECTS_DIR
+from pipeline.formats.run_layout import (
+    CLUSTERS,
+    MANIFEST,
+    STAGES_DIR,
+    docs_path,
+    file_record_path,
+    parse_partition_id,
+    prepare_key,
+    rejects_path,
+    stage_dir,
+    stage_dir_name,
+    summary_path,
+)
 from stages.batch import make_doc_id
-
-MANIFEST = "manifest.json"
-DEDUP_STATS = "stats/dedup.json"
-TOKEN_STATS = "stats/tokens.json"
-CLUSTERS = "dedup/clusters.parquet"
-STAGES_DIR = "stages"
 
 
 @dataclass(frozen=True)
@@ -49,13 +55,13 @@ class RunFiles:
     def _partitions(self) -> list[PartitionInfo]:
         out = []
         for index, source in enumerate(self.record["inputs"]):
-            info_path = f"{self.prepare_dir}/file-{index:05d}.json"
+            info_path = file_record_path(self.prepare_dir, index)
             if not self.run.exists(info_path):
                 raise UserError(
                     f"{self.run.location}: {info_path} is missing; the run's intermediate files were removed"
                 )
             names = self.run.read_json(info_path)["partitions"]
-            firsts = [int(name.split("-")[1]) for name in names]
+            firsts = [parse_partition_id(name)[1] for name in names]
             lasts = [line - 1 for line in firsts[1:]] + [max(source["lines"], firsts[-1] if firsts else 0)]
             for name, first, last in zip(names, firsts, lasts):
                 out.append(
@@ -85,10 +91,10 @@ class RunFiles:
         return self.partitions[index]
 
     def docs_path(self, partition: str) -> str:
-        return f"{self.prepare_dir}/{partition}.docs.parquet"
+        return docs_path(self.prepare_dir, partition)
 
     def rejects_path(self, partition: str) -> str:
-        return f"{REJECTS_DIR}/{partition}.parquet"
+        return rejects_path(partition)
 
     def texts(self, partition: str, doc_ids: list[int], columns: tuple[str, ...] = ("text",)) -> dict[int, dict]:
         """`{doc_id: {column: value}}` for the given documents of one partition (missing ones are left out).
@@ -102,7 +108,7 @@ class RunFiles:
         return {row.pop("doc_id"): row for row in table.to_pylist()}
 
     def summary(self, partition: str) -> dict:
-        return self.run.read_json(f"{self.prepare_dir}/{partition}.json")
+        return self.run.read_json(summary_path(self.prepare_dir, partition))
 
     def optional_json(self, relative: str) -> dict | None:
         return self.run.read_json(relative) if self.run.exists(relative) else None
@@ -122,9 +128,8 @@ def _prepare_dir(run: RunDirectory, record: dict) -> str:
     """
     selector = pafs.FileSelector(run.path(STAGES_DIR), recursive=False, allow_not_found=True)
     infos = run.filesystem.get_file_info(selector)
-    names = sorted(
-        i.base_name for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith("prepare-")
-    )
+    prefix = stage_dir_name("prepare", "")
+    names = sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory and i.base_name.startswith(prefix))
     if len(names) == 1:
         return f"{STAGES_DIR}/{names[0]}"
     if not names:
@@ -132,12 +137,11 @@ def _prepare_dir(run: RunDirectory, record: dict) -> str:
             f"{run.location}: no {STAGES_DIR}/prepare-* directory; the run's intermediate files were removed"
         )
     from pipeline.manifest import parse_manifest
-    from pipeline.phases.runner import prepare_hash
 
-    expected = f"prepare-{prepare_hash(parse_manifest(record['manifest']), [r['path'] for r in record['inputs']])}"
-    if expected in names:
-        return f"{STAGES_DIR}/{expected}"
+    key = prepare_key(parse_manifest(record["manifest"]), [r["path"] for r in record["inputs"]])
+    if stage_dir_name("prepare", key) in names:
+        return stage_dir("prepare", key)
     raise UserError(
-        f"{run.location}: several {STAGES_DIR}/prepare-* directories and none matches manifest.json; re-run "
+        f"{run.location}: several {STAGES_DIR}/prepare-* directories and none matches {MANIFEST}; re-run "
         "`pileline run`"
     )

@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from pipeline.inspection.run_files import DEDUP_STATS, TOKEN_STATS, RunFiles
+from pipeline.formats.run_layout import DEDUP_STATS, TOKEN_STATS
+from pipeline.inspection.run_files import RunFiles
 
 
 def _rate(part: int, whole: int) -> float:

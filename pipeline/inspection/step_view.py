@@ -6,9 +6,10 @@ from pathlib import Path
 
 import orjson
 
+from pipeline.formats.order_file import load_training_order
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import MANIFEST
 from pipeline.formats.token_reader import DocumentShards, SequenceShards
-from pipeline.phases.tokens_plan import load_training_order
 from stages.tokenize import TokenizeConfig, load_tokenizer
 from stages.training_order import sample_pieces
 
@@ -19,7 +20,7 @@ def describe_step(
     """A readable account of training step `step`: per row, the sample, its documents and its text."""
     sequences = SequenceShards(run_dir)
     documents = DocumentShards(run_dir)
-    resolved = orjson.loads((Path(run_dir) / "manifest.json").read_bytes())["manifest"]
+    resolved = orjson.loads((Path(run_dir) / MANIFEST).read_bytes())["manifest"]
     size = batch_size or sequences.global_batch
     batch = sequences.batch(step, size)
     meta = sequences.meta

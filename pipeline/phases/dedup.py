@@ -46,6 +46,7 @@ import ray
 
 from pipeline.formats.parquet_stream import StableParquetWriter
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import CLUSTERS, DEDUP_STATS, docs_path, parse_partition_id
 from pipeline.formats.shuffle_files import read_bucket, write_routed
 from pipeline.manifest import Manifest
 from pipeline.runtime.progress import Progress
@@ -154,7 +155,7 @@ class DedupPlan:
         return np.searchsorted(starts, doc_ids, side="right") - 1
 
     def docs_path(self, partition: str) -> str:
-        return f"{self.prepare_dir}/{partition}.docs.parquet"
+        return docs_path(self.prepare_dir, partition)
 
     def step_path(self, step: str, name: str, suffix: str) -> str:
         return f"{self.work_dir}/{step}/{name}{suffix}"
@@ -725,7 +726,7 @@ def make_plan(
 def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[str, int]) -> dict:
     """Write `dedup/clusters.parquet` (partition order = doc_id order) and `stats/dedup.json`; return the stats."""
     run = plan.run
-    with run.open_atomic("dedup/clusters.parquet") as stream:
+    with run.open_atomic(CLUSTERS) as stream:
         schema = KEPT_SCHEMA.remove(KEPT_SCHEMA.get_field_index("kept_pile_set_name"))
         schema = pa.schema([schema.field(name) for name in CLUSTER_COLUMNS])
         with StableParquetWriter(stream, schema) as writer:
@@ -763,7 +764,7 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
             "false_negative": plan.lsh.false_negative,
             "recall_at_threshold": plan.lsh.recall_at_threshold,
             "mean_recall_above": plan.lsh.mean_recall_above,
-            "holdout_files": len({p.partition.split("-")[0] for p in plan.partitions if p.holdout}),
+            "holdout_files": len({parse_partition_id(p.partition)[0] for p in plan.partitions if p.holdout}),
         },
         "buckets": plan.buckets,
         "components_rounds": result.rounds,
@@ -803,5 +804,5 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         "largest_components": largest,
         "kept_in_components": sum(k["kept"] for k in result.keep),
     }
-    run.write_json("stats/dedup.json", stats)
+    run.write_json(DEDUP_STATS, stats)
     return stats

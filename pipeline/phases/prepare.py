@@ -15,6 +15,7 @@ import ray
 
 from pipeline.formats.filesystems import file_size, location_name
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import file_record_path, is_file_record, summary_path
 from pipeline.manifest import Manifest
 from pipeline.phases.prepare_partition import PartitionSpec, prepare_partition
 from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
@@ -27,9 +28,9 @@ def _prepare(
     run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest
 ) -> dict:
     """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""
-    summary_path = f"{stage_dir}/{spec.partition_id}.json"
-    if run.exists(summary_path):
-        return run.read_json(summary_path)
+    summary = summary_path(stage_dir, spec.partition_id)
+    if run.exists(summary):
+        return run.read_json(summary)
     raw = [] if lines is None else lines.to_pylist()
     return prepare_partition(run, stage_dir, spec, raw, damage, manifest)
 
@@ -61,7 +62,7 @@ def run_prepare_phase(
     finished_by_file: dict[int, set[int]] = {}
     for path in run.list_files(stage_dir, ".json"):
         name = path.rsplit("/", 1)[-1]
-        if name.startswith("file-"):
+        if is_file_record(name):
             info = run.read_json(path)
             file_info[info["index"]] = info
         else:
@@ -93,7 +94,7 @@ def run_prepare_phase(
             "sha256": state.sha256,
             "partitions": state.partitions,
         }
-        run.write_json(f"{stage_dir}/file-{state.index:05d}.json", info)
+        run.write_json(file_record_path(stage_dir, state.index), info)
         file_info[state.index] = info
 
     while queue or readers or in_flight:

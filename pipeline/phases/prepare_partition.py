@@ -16,14 +16,13 @@ import pyarrow.compute as pc
 
 from pipeline.formats.input_files import StreamDamage
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import docs_path, partition_id, rejects_path, summary_path
 from pipeline.manifest import Manifest
 from pipeline.phases.tokenizer_cache import cached_tokenizer
 from stages.batch import REJECT_RAW_BYTES, REJECT_SCHEMA
 from stages.filter import filter_batch, needs_tokenizer
 from stages.normalize import normalize_batch
 from stages.read import parse_lines
-
-REJECTS_DIR = "rejects"
 
 
 @dataclass(frozen=True)
@@ -37,11 +36,6 @@ class PartitionSpec:
     @property
     def partition_id(self) -> str:
         return partition_id(self.file_index, self.first_line)
-
-
-def partition_id(file_index: int, first_line: int) -> str:
-    """The deterministic name of a partition: `FFFFF-LLLLLLLLLLLL` (file index, first line)."""
-    return f"{file_index:05d}-{first_line:012d}"
 
 
 def _filtered_rejects(dropped: pa.Table) -> pa.Table:
@@ -112,8 +106,8 @@ def prepare_partition(
     all_rejects = pa.concat_tables(reject_tables)
 
     pid = spec.partition_id
-    run.write_parquet(f"{stage_dir}/{pid}.docs.parquet", kept)
-    reject_path = f"{REJECTS_DIR}/{pid}.parquet"
+    run.write_parquet(docs_path(stage_dir, pid), kept)
+    reject_path = rejects_path(pid)
     if all_rejects.num_rows:
         run.write_parquet(reject_path, all_rejects)
     elif run.exists(reject_path):
@@ -141,5 +135,5 @@ def prepare_partition(
         "by_set": {name: dict(sorted(counts.items())) for name, counts in sorted(by_set.items())},
         "damage": None if damage is None else {"line": damage.line, "reason": damage.reason, "detail": damage.detail},
     }
-    run.write_json(f"{stage_dir}/{pid}.json", summary)
+    run.write_json(summary_path(stage_dir, pid), summary)
     return summary

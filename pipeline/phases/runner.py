@@ -6,39 +6,41 @@ on, so a re-run reuses exactly the work whose inputs and settings are unchanged 
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
 
-import orjson
-
 from pipeline import __version__
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import expand_inputs, location_name
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import (
+    CLUSTERS,
+    DEDUP_STATS,
+    MANIFEST,
+    OUTPUT_DIRS,
+    REPORT,
+    STAGES_DIR,
+    name_in_stages,
+    phase_keys,
+    rejects_path,
+    stage_dir_name,
+)
 from pipeline.inspection.run_stats import giant_component_warnings
 from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
 from pipeline.phases.prepare import run_prepare_phase
-from pipeline.phases.prepare_partition import REJECTS_DIR
 from pipeline.phases.tokens import run_tokens_phase
-from pipeline.phases.tokens_plan import LAYOUT_FORMAT, DedupClusters, TokensPlan
+from pipeline.phases.tokens_plan import DedupClusters, TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.runtime.ray_session import InFlightLimit, ray_session
 from stages.batch import make_doc_id
-from stages.exact_copies import TEXT_HASH_BYTES
-from stages.filter import needs_tokenizer
 from stages.lsh import lsh_params
 
-STAGES_DIR = "stages"
-OUTPUT_DIRS = (REJECTS_DIR, "dedup", "stats", "tokens")
-REPORT_FILE = "stats/report.html"
-"""Written by `pileline report` after a run, about that run: neither an output of the run nor stale."""
 VERSIONED_PACKAGES = (
     "ray",
     "pyarrow",
@@ -102,26 +104,6 @@ class RunResult:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _hash(payload: object) -> str:
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-def prepare_hash(manifest: Manifest, files: list[str]) -> str:
-    """The configuration the prepare phase's partitions depend on (inputs by name, without URI queries)."""
-    dedup = manifest.dedup
-    payload = {
-        "inputs": [location_name(location) for location in files],
-        "partition_docs": manifest.partition_docs,
-        "read": manifest.read.model_dump(mode="json"),
-        "normalize": manifest.normalize.model_dump(mode="json"),
-        "filter": manifest.filter.model_dump(mode="json"),
-        "signature": dedup.enabled and {k: getattr(dedup, k) for k in ("shingle", "ngram", "num_perm", "seed", "hash")},
-        "text_hash": dedup.enabled and TEXT_HASH_BYTES,
-        "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.model_dump(mode="json"),
-    }
-    return _hash(payload)
-
-
 def package_versions() -> dict[str, str]:
     versions = {"pileline": __version__, "python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
@@ -164,14 +146,14 @@ def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, 
     for ref, summary in zip(refs, deduped.partitions):
         counts = removed.setdefault(summaries[ref.partition]["file_index"], Counter())
         counts.update({"duplicates": summary["duplicates"], "contaminated": summary["contaminated"]})
-    return plan, removed, ["dedup/clusters.parquet", "stats/dedup.json"], warnings
+    return plan, removed, [CLUSTERS, DEDUP_STATS], warnings
 
 
 def _remove_stale_outputs(run: RunDirectory, produced: set[str]) -> None:
     """Delete output files this run did not produce (left by a run with other settings)."""
     for directory in OUTPUT_DIRS:
         for path in run.list_files(directory):
-            if path not in produced and path != REPORT_FILE:
+            if path not in produced and path != REPORT:
                 run.delete(path)
 
 
@@ -182,7 +164,7 @@ def _output_digest(run: RunDirectory, relative: str) -> tuple[str, str]:
 def _output_digests(run: RunDirectory, known: dict[str, str], max_in_flight: int) -> dict[str, str]:
     """sha256 of every output file: `known` where the writing task took it, the rest hashed by parallel
     tasks (a Pile run's token files are ~1 TB, so they are hashed as they are written)."""
-    paths = [path for directory in OUTPUT_DIRS for path in run.list_files(directory) if path != REPORT_FILE]
+    paths = [path for directory in OUTPUT_DIRS for path in run.list_files(directory) if path != REPORT]
     found = {path: known[path] for path in paths if path in known}
     paths = [path for path in paths if path not in found]
 
@@ -208,12 +190,9 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
     removed_temporaries = run.remove_temporaries()
     if removed_temporaries:
         progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
-    prepare_key = prepare_hash(manifest, files)
-    dedup_key = _hash([prepare_key, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare_key
-    tokens_key = _hash([dedup_key, manifest.tokenize.model_dump(mode="json")])
-    layout_key = _hash([tokens_key, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])
-    prepare_dir = f"{STAGES_DIR}/prepare-{prepare_key}"
-    keep_dirs = {f"prepare-{prepare_key}", f"tokens-{tokens_key}", f"layout-{layout_key}"}
+    keys = phase_keys(manifest, files)
+    prepare_dir = keys.dir("prepare")
+    keep_dirs = {stage_dir_name(phase, getattr(keys, phase)) for phase in ("prepare", "tokens", "layout")}
     # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
     banding = lsh_params(manifest.dedup) if manifest.dedup.enabled else None
 
@@ -222,7 +201,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         prepared = run_prepare_phase(run, prepare_dir, files, manifest, limit, progress)
         file_info = prepared.file_info
         partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
-        produced = {f"{REJECTS_DIR}/{pid}.parquet" for pid in partitions}
+        produced = {rejects_path(pid) for pid in partitions}
         removed: dict[int, Counter] = {}
         warnings: list[str] = []
         clusters = None
@@ -230,7 +209,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             plan, removed, outputs, warnings = _dedup(
                 run,
                 prepare_dir,
-                f"{STAGES_DIR}/dedup-{dedup_key}",
+                keys.dir("dedup"),
                 files,
                 len(train_files),
                 prepared,
@@ -239,7 +218,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
                 limit,
                 progress,
             )
-            keep_dirs.add(plan.work_dir.split("/", 1)[1])
+            keep_dirs.add(name_in_stages(plan.work_dir))
             clusters = DedupClusters(f"{plan.work_dir}/clusters")
             produced.update(outputs)
         train_partitions = tuple(pid for index in range(len(train_files)) for pid in file_info[index]["partitions"])
@@ -247,8 +226,8 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             run,
             prepare_dir,
             clusters,
-            f"{STAGES_DIR}/tokens-{tokens_key}",
-            f"{STAGES_DIR}/layout-{layout_key}",
+            keys.dir("tokens"),
+            keys.dir("layout"),
             train_partitions,
             manifest,
         )
@@ -271,7 +250,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
         records.append(record)
     total = totals([r for r in records if not r["holdout"]])
     run.write_json(
-        "manifest.json",
+        MANIFEST,
         {
             "pileline": __version__,
             "manifest": manifest.model_dump(mode="json"),

@@ -24,10 +24,11 @@ import pyarrow as pa
 import ray
 
 from pipeline.formats.filesystems import is_uri
-from pipeline.formats.order_file import remove_local_copy
+from pipeline.formats.order_file import load_training_order, remove_local_copy
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import ORDER_FILE, tokens_path
 from pipeline.formats.token_files import indexed_writer, open_indexed
-from pipeline.phases.tokens_plan import ORDER_FILE, TOKENS_DIR, TokensPlan, load_training_order
+from pipeline.phases.tokens_plan import TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit, on_every_node
 from pipeline.runtime.task_map import map_items
@@ -84,7 +85,7 @@ def _write_shard(job: SequencesInput, name: str, start: int, stop: int, flat: np
     if flat.size != count * seq:
         raise RuntimeError(f"{name}: {flat.size} tokens for {count} samples of {seq}")
     digests: dict[str, str] = {}
-    with indexed_writer(run, f"{TOKENS_DIR}/{name}", np.dtype(job.dtype), digests) as writer:
+    with indexed_writer(run, tokens_path(name), np.dtype(job.dtype), digests) as writer:
         writer.add_documents(flat, np.full(count, seq, dtype=np.int32))
     summary = {"file": name, "first_sample": start, "samples": count, "sha256": digests}
     run.write_json(job.step_path("sequences", name), summary)
@@ -95,7 +96,7 @@ def _write_shard(job: SequencesInput, name: str, start: int, stop: int, flat: np
 def _read_pieces_task(job: SequencesInput, name: str, start: int, stop: int) -> dict:
     """A shard from a local or mounted run directory: every piece read from a memory-mapped documents file."""
     pieces = _pieces(job, start, stop)
-    readers = [open_indexed(job.plan.run, f"{TOKENS_DIR}/{d['file']}") for d in job.documents]
+    readers = [open_indexed(job.plan.run, tokens_path(d['file'])) for d in job.documents]
     parts = [
         readers[f].get(int(i), int(a), int(b)) for f, i, a, b in zip(pieces.file, pieces.item, pieces.start, pieces.end)
     ]
@@ -139,8 +140,8 @@ def _scatter_task(job: SequencesInput, index: int, shards: list[str]) -> dict:
     run = job.plan.run
     name = job.documents[index]["file"]
     dtype = np.dtype(job.dtype)
-    offsets = open_indexed(run, f"{TOKENS_DIR}/{name}").pointers.astype(np.int64) // dtype.itemsize
-    flat = np.frombuffer(run.read_bytes(f"{TOKENS_DIR}/{name}.bin"), dtype)
+    offsets = open_indexed(run, tokens_path(name)).pointers.astype(np.int64) // dtype.itemsize
+    flat = np.frombuffer(run.read_bytes(tokens_path(f"{name}.bin")), dtype)
     schema = pa.schema([("tokens", pa.from_numpy_dtype(dtype.newbyteorder("=")))])
     tokens = 0
     with run.open_atomic(_shuffle_path(job, "scatter", name)) as stream, pa.ipc.new_file(stream, schema) as writer:

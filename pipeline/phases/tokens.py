@@ -24,11 +24,20 @@ import pyarrow.compute as pc
 import ray
 
 from pipeline.formats.parquet_stream import StableParquetWriter
+from pipeline.formats.run_layout import (
+    ORDER_FILE,
+    SEQUENCES_META,
+    TOKEN_STATS,
+    docs_path,
+    documents_file,
+    sequences_file,
+    tokens_path,
+)
 from pipeline.formats.token_files import indexed_writer, open_indexed
 from pipeline.manifest import Manifest
 from pipeline.phases.sequences import SequencesInput, write_sequence_shards
 from pipeline.phases.tokenizer_cache import cached_tokenizer
-from pipeline.phases.tokens_plan import ORDER_FILE, TOKENS_DIR, TokensPlan
+from pipeline.phases.tokens_plan import TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
@@ -55,7 +64,7 @@ DOCUMENTS_SCHEMA = pa.schema(
 def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
     run = plan.run
     docs = run.read_parquet(
-        f"{plan.prepare_dir}/{partition}.docs.parquet", columns=["doc_id", "source", "line", "pile_set_name", "text"]
+        docs_path(plan.prepare_dir, partition), columns=["doc_id", "source", "line", "pile_set_name", "text"]
     )
     tokenizer = cached_tokenizer(plan.manifest.tokenize)
     flat, sizes = tokenize_batch(docs.column("text"), tokenizer, plan.manifest.tokenize.append_eod)
@@ -114,10 +123,10 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
     run = plan.run
     itemsize = np.dtype(dtype).itemsize
     items = tokens = 0
-    table_path = f"{TOKENS_DIR}/{shard.name}.parquet"
+    table_path = tokens_path(f"{shard.name}.parquet")
     digests: dict[str, str] = {}
     with (
-        indexed_writer(run, f"{TOKENS_DIR}/{shard.name}", np.dtype(dtype), digests) as writer,
+        indexed_writer(run, tokens_path(shard.name), np.dtype(dtype), digests) as writer,
         run.open_atomic(table_path) as stream,
         StableParquetWriter(stream, DOCUMENTS_SCHEMA) as rows_writer,
     ):
@@ -148,7 +157,7 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
 def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> dict:
     """Build GPT-NeoX's index arrays over the sizes of every document (in a task, not the driver)."""
     run = plan.run
-    sizes = np.concatenate([open_indexed(run, f"{TOKENS_DIR}/{d['file']}").sizes for d in documents])
+    sizes = np.concatenate([open_indexed(run, tokens_path(d['file'])).sizes for d in documents])
     order = build_training_order(sizes, plan.manifest.shards.seq_len, num_samples, plan.manifest.seed)
     buffer = io.BytesIO()
     np.savez(buffer, doc_idx=order.doc_idx, sample_idx=order.sample_idx, shuffle_idx=order.shuffle_idx, sizes=sizes)
@@ -176,7 +185,7 @@ def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> 
         first = int(np.searchsorted(offsets[1:], low, side="right"))
         last = int(np.searchsorted(offsets[:-1], high, side="left"))
         members = tuple((summaries[p]["partition"], int(offsets[p])) for p in range(first, last))
-        name = "documents" if count == 1 else f"documents-{index:05d}"
+        name = documents_file(index, count)
         shards.append(DocumentsShard(name, low, high, members))
     return shards
 
@@ -225,9 +234,9 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
 
     total_tokens = sum(d["tokens"] for d in documents)
     stats = _token_stats(tokenizer.name, manifest, summaries)
-    run.write_json("stats/tokens.json", stats)
-    outputs = ["stats/tokens.json"]
-    outputs += [f"{TOKENS_DIR}/{d['file']}{suffix}" for d in documents for suffix in (".bin", ".idx", ".parquet")]
+    run.write_json(TOKEN_STATS, stats)
+    outputs = [TOKEN_STATS]
+    outputs += [tokens_path(f"{d['file']}{suffix}") for d in documents for suffix in (".bin", ".idx", ".parquet")]
     seq = manifest.shards.seq_len + 1
     if total_tokens < seq:
         progress.log(
@@ -246,12 +255,12 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
     per_shard = max(1, manifest.shards.shard_bytes // (seq * np.dtype(dtype).itemsize))
     total = order_summary["total_samples"]
     ranges = [
-        (f"sequences-{i:05d}", start, min(start + per_shard, total))
+        (sequences_file(i), start, min(start + per_shard, total))
         for i, start in enumerate(range(0, total, per_shard))
     ]
     shards = write_sequence_shards(SequencesInput(plan, documents, order_summary, dtype), ranges, in_flight, progress)
     run.write_json(
-        f"{TOKENS_DIR}/sequences.json",
+        SEQUENCES_META,
         {
             "seq_len": manifest.shards.seq_len,
             "tokens_per_sample": seq,
@@ -268,8 +277,8 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
         },
     )
     digests.update((path, digest) for shard in shards for path, digest in shard.get("sha256", {}).items())
-    outputs += [f"{TOKENS_DIR}/sequences.json", ORDER_FILE]
-    outputs += [f"{TOKENS_DIR}/{name}{suffix}" for name, _, _ in ranges for suffix in (".bin", ".idx")]
+    outputs += [SEQUENCES_META, ORDER_FILE]
+    outputs += [tokens_path(f"{name}{suffix}") for name, _, _ in ranges for suffix in (".bin", ".idx")]
     return TokensResult(stats, outputs, digests)
 
 
