@@ -2,7 +2,7 @@
 
     python benchmarks/filter.py [--corpus DIR] [--docs N] [--batch-docs B] [--presets a,b] [--by-set]
 
-Reads the documents of a Pile-layout corpus (as benchmarks/normalize.py does), or of a sample written
+Reads the documents of a Pile-layout corpus (`benchmarks/corpus.py`), or of a sample written
 by `pipeline.sample.corpus.write_sample_corpus` (seed 0) when no corpus is given. For each preset it
 times `filter_batch` over batches of B rows, and a peer that decides each document alone in plain
 Python, in the style of datatrove's and SlimPajama's per-document filters, from the published
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from normalize import read_corpus
+from corpus import read_documents
 
 from stages.filter import FilterConfig, filter_batch, needs_tokenizer
 from stages.tokenize import TokenizeConfig, load_tokenizer
@@ -208,13 +208,13 @@ def main(argv: list[str] | None = None) -> int:
 
             corpus = Path(scratch)
             write_sample_corpus(corpus, docs=args.docs or SAMPLE_DOCS, seed=0)
-        table = read_corpus(corpus, args.docs)
+        table = read_documents(corpus, args.docs)
 
     texts = table.column("text").to_pylist()
     sizes = np.array([len(t.encode("utf-8", "surrogatepass")) for t in texts])
     sets = table.column("pile_set_name").to_pylist()
     tokenizer = load_tokenizer(TokenizeConfig())
-    reference = tokenizer._encoding  # tiktoken itself, for the peer
+    reference = tokenizer._encodings[0]  # tiktoken itself, for the peer
 
     def encode_one(text: str) -> list[int]:
         return reference.encode_ordinary(text)
