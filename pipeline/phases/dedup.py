@@ -42,7 +42,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import ray
 
 from pipeline.formats.parquet_stream import StableParquetWriter
 from pipeline.formats.run_directory import RunDirectory
@@ -52,6 +51,7 @@ from pipeline.manifest import Manifest
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
+from pipeline.runtime.task_resources import phase_task
 from stages.clustering import (
     bucket_of,
     cluster_size_histogram,
@@ -184,7 +184,7 @@ def _table(**columns: np.ndarray) -> pa.Table:
     return pa.table({name: pa.array(values) for name, values in columns.items()})
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _bands_task(plan: DedupPlan, index: int) -> dict:
     part = plan.partitions[index]
     docs = plan.run.read_parquet(
@@ -231,7 +231,7 @@ def _bands_task(plan: DedupPlan, index: int) -> dict:
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _exact_task(plan: DedupPlan, bucket: int) -> dict:
     """Exact copies among the documents whose text hash falls in this bucket."""
     inputs = [plan.step_path("exact-rows", p.partition, ".arrow") for p in plan.partitions]
@@ -273,7 +273,7 @@ def _verified(plan: DedupPlan, rows: pa.Table, src: np.ndarray, dst: np.ndarray)
     return (a == b).mean(axis=1) >= plan.manifest.dedup.threshold
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _edges_task(plan: DedupPlan, bucket: int) -> dict:
     inputs = [plan.step_path("bands", p.partition, ".arrow") for p in plan.partitions]
     schema = BAND_SCHEMA
@@ -329,7 +329,7 @@ def _texts(plan: DedupPlan, index: int, doc_ids: np.ndarray) -> pa.ChunkedArray:
     return docs.column("text").cast(pa.large_string()).take(pa.array(np.searchsorted(found, doc_ids)))
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _targets_task(plan: DedupPlan, index: int) -> dict:
     """Distinct candidate edges whose `dst` is in this partition, with `dst`'s text, routed to `src`'s partition."""
     part = plan.partitions[index]
@@ -354,7 +354,7 @@ def _targets_task(plan: DedupPlan, index: int) -> dict:
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _verify_task(plan: DedupPlan, index: int) -> dict:
     """Candidate edges whose `src` is in this partition and whose exact shingle Jaccard reaches the threshold,
     as large-star rows routed to key buckets (the first components round's input)."""
@@ -391,7 +391,7 @@ def _verify_task(plan: DedupPlan, index: int) -> dict:
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _round_task(plan: DedupPlan, step: str, inputs: list[str], kind: str, bucket: int) -> dict:
     rows = read_bucket(plan.run, inputs, bucket, EDGE_SCHEMA)
     keys, others = rows.column("key").to_numpy(), rows.column("other").to_numpy()
@@ -415,7 +415,7 @@ def _round_task(plan: DedupPlan, step: str, inputs: list[str], kind: str, bucket
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _labels_task(plan: DedupPlan, inputs: list[str], bucket: int) -> dict:
     """From the final large-star's output, (node, component minimum) routed by node: (doc, cluster) rows
     for every node and every minimum, routed to the document's partition (minima may repeat)."""
@@ -442,7 +442,7 @@ def _pair_files(plan: DedupPlan, index: int) -> list[str]:
     return [plan.step_path("pairs", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _members_task(plan: DedupPlan, index: int) -> dict:
     part = plan.partitions[index]
     buckets = range(plan.buckets)
@@ -510,7 +510,7 @@ def _largest_components(components: np.ndarray, kept: np.ndarray) -> list[dict]:
     return [{"component_id": int(ids[i]), "size": int(sizes[i]), "kept": int(kept_counts[i])} for i in order]
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _keep_task(plan: DedupPlan, bucket: int) -> dict:
     dedup = plan.manifest.dedup
     inputs = [plan.step_path("members", p.partition, ".arrow") for p in plan.partitions]
@@ -556,7 +556,7 @@ def _keep_task(plan: DedupPlan, bucket: int) -> dict:
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _clusters_task(plan: DedupPlan, index: int) -> dict:
     part = plan.partitions[index]
     inputs = [plan.step_path("keep", f"{k:05d}", ".arrow") for k in range(plan.buckets)]

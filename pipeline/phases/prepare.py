@@ -21,9 +21,10 @@ from pipeline.phases.prepare_partition import PartitionSpec, prepare_partition
 from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
+from pipeline.runtime.task_resources import phase_task
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _prepare(
     run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest
 ) -> dict:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import hashlib
 
 import pyarrow as pa
-import ray
 
 from pipeline.formats.input_files import LineChunk, iter_line_chunks
+from pipeline.runtime.task_resources import reader_task
 
 READER_AHEAD_OBJECTS = 4
 """Objects a reader may yield before the driver takes them (backpressure): two partitions ahead."""
 
 
-@ray.remote(num_cpus=0, max_retries=3)
+@reader_task
 def read_partitions(file_index: int, location: str, partition_docs: int, max_line_bytes: int, finished: frozenset):
     """Yield, per partition, a description dict and then (when it is not finished) its lines."""
     digest = hashlib.sha256()

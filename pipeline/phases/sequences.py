@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import ray
 
 from pipeline.formats.filesystems import is_uri
 from pipeline.formats.order_file import load_training_order, remove_local_copy
@@ -32,6 +31,7 @@ from pipeline.phases.tokens_plan import TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit, on_every_node
 from pipeline.runtime.task_map import map_items
+from pipeline.runtime.task_resources import node_cleanup_task, phase_task
 from stages.training_order import sample_pieces
 
 PIECES_SCHEMA = pa.schema([("item", pa.int64()), ("start", pa.int64()), ("end", pa.int64()), ("position", pa.int64())])
@@ -92,7 +92,7 @@ def _write_shard(job: SequencesInput, name: str, start: int, stop: int, flat: np
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _read_pieces_task(job: SequencesInput, name: str, start: int, stop: int) -> dict:
     """A shard from a local or mounted run directory: every piece read from a memory-mapped documents file."""
     pieces = _pieces(job, start, stop)
@@ -107,7 +107,7 @@ def _shuffle_path(job: SequencesInput, step: str, name: str) -> str:
     return job.plan.step_path(step, name, ".arrow")
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _route_task(job: SequencesInput, name: str, start: int, stop: int) -> dict:
     """Shard `name`'s pieces, grouped by documents file (one IPC batch each, in file order)."""
     run = job.plan.run
@@ -134,7 +134,7 @@ def _read_batch(job: SequencesInput, step: str, name: str, index: int) -> pa.Rec
         return pa.ipc.open_file(source).get_batch(index)
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _scatter_task(job: SequencesInput, index: int, shards: list[str]) -> dict:
     """Read documents file `index` once; write batch s = the tokens of its pieces in shard s, in piece order."""
     run = job.plan.run
@@ -156,7 +156,7 @@ def _scatter_task(job: SequencesInput, index: int, shards: list[str]) -> dict:
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _gather_task(job: SequencesInput, index: int, name: str, start: int, stop: int) -> dict:
     """Shard `index`: batch `index` of every scatter file, its pieces put back in position order."""
     run = job.plan.run
@@ -179,7 +179,7 @@ def _gather_task(job: SequencesInput, index: int, name: str, start: int, stop: i
     return _write_shard(job, name, start, stop, flat)
 
 
-@ray.remote(max_retries=0)
+@node_cleanup_task
 def _remove_order_copy(run: RunDirectory) -> bool:
     """Free this node's copy of a remote run directory's training order once every sequence is written."""
     return remove_local_copy(run, ORDER_FILE)

@@ -41,6 +41,7 @@ from pipeline.phases.tokens_plan import TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
+from pipeline.runtime.task_resources import phase_task
 from stages.tokenize import token_dtype, tokenize_batch
 from stages.training_order import build_training_order, resolved_num_samples
 
@@ -60,7 +61,7 @@ DOCUMENTS_SCHEMA = pa.schema(
 )
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
     run = plan.run
     docs = run.read_parquet(
@@ -117,7 +118,7 @@ def _shard_rows(sizes: np.ndarray, partition_offset: int, itemsize: int, shard: 
     return (starts >= shard.first_byte) & (starts < shard.end_byte)
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict:
     """Write documents file `shard.name` (`.bin`/`.idx`) and its table (`.parquet`: one row per item)."""
     run = plan.run
@@ -153,7 +154,7 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
     return summary
 
 
-@ray.remote(num_cpus=1, max_retries=3)
+@phase_task
 def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> dict:
     """Build GPT-NeoX's index arrays over the sizes of every document (in a task, not the driver)."""
     run = plan.run

@@ -68,8 +68,9 @@ def parallel_map(
     import ray
 
     from pipeline.runtime.ray_session import InFlightLimit
+    from pipeline.runtime.task_resources import phase_task
 
-    remote = ray.remote(num_cpus=1, max_retries=3)(fn)
+    remote = phase_task(fn)
     arguments = share_repeated(arguments)
     limit = InFlightLimit(max_in_flight)()
     result = initial
