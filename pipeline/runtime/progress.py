@@ -14,7 +14,8 @@ LOG_EVERY_SECONDS = 10.0
 
 
 class Progress:
-    """Counts documents, MB and partitions of the current phase and shows them with MB/s."""
+    """Counts the current phase's work items (partitions, buckets, ...) and, for steps that move documents,
+    their documents and MB with MB/s; steps that move none (most dedup sub-steps) show items and time only."""
 
     def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
         self.stream = stream or sys.stderr
@@ -62,10 +63,10 @@ class Progress:
         megabytes = self.bytes / 1e6
         total = "?" if self.total is None else str(self.total)
         reused = f", {self.reused} reused" if self.reused else ""
-        return Text(
-            f"{self.phase}: {self.done}/{total} {self.unit}{reused} · {self.docs:,} docs · "
-            f"{megabytes:,.1f} MB · {megabytes / elapsed:,.2f} MB/s · {elapsed:,.1f} s"
-        )
+        moved = ""
+        if self.docs or self.bytes:
+            moved = f" · {self.docs:,} docs · {megabytes:,.1f} MB · {megabytes / elapsed:,.2f} MB/s"
+        return Text(f"{self.phase}: {self.done}/{total} {self.unit}{reused}{moved} · {elapsed:,.1f} s")
 
     def finish_phase(self) -> None:
         if self.live is not None:
