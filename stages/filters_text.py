@@ -2,15 +2,11 @@
 
 `empty`: a document that is empty or whitespace only (`str.isspace` whitespace) is dropped.
 `min_clean_chars`: SlimPajama (Cerebras modelzoo, `slimpajama/preprocessing/filter.py`) drops a
-document when `len(clean(text)) < 200`, where `clean` lower-cases (`str.lower`), deletes the 32
-characters of `string.punctuation`, strips, and collapses every run of whitespace (Python `re` `\\s`)
-into one space.
+document when `len(slimpajama_clean(text)) < 200` (`stages.slimpajama_text`: lower-cased, punctuation
+deleted, whitespace collapsed).
 """
 
 from __future__ import annotations
-
-import re
-import string
 
 import numpy as np
 import pyarrow as pa
@@ -18,9 +14,8 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from stages.config import StageConfig
+from stages.slimpajama_text import slimpajama_clean
 
-_PUNCTUATION = str.maketrans("", "", string.punctuation)
-_WHITESPACE_RUN = re.compile(r"\s+")
 _PREFIX_FACTOR = 4
 """A prefix of `min_chars × this` characters usually decides `min_clean_chars` without reading the rest."""
 
@@ -29,11 +24,6 @@ class MinCleanCharsParams(StageConfig):
     """`min_chars` (default 200, SlimPajama's): documents whose cleaned length is below it are dropped."""
 
     min_chars: int = Field(200, ge=0)
-
-
-def slimpajama_clean(text: str) -> str:
-    """SlimPajama's normalisation before its length test: lower, drop punctuation, collapse whitespace."""
-    return _WHITESPACE_RUN.sub(" ", text.lower().translate(_PUNCTUATION).strip())
 
 
 def empty(texts: pa.StringArray) -> np.ndarray:

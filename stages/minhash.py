@@ -3,9 +3,9 @@
 Shingles (the reference is `shingles`):
 - `word`: the text lower-cased (`str.lower`) and split on whitespace (`str.split`); a shingle is `n`
   consecutive words joined by one space.
-- `char`: SlimPajama's normalisation (Cerebras `slimpajama/dedup/to_hash.py`): lower-cased, ASCII
-  punctuation (`string.punctuation`) removed, whitespace runs collapsed to one space and stripped;
-  a shingle is `n` consecutive code points.
+- `char`: SlimPajama's normalisation (`stages.slimpajama_text`, from Cerebras `slimpajama/dedup/to_hash.py`):
+  lower-cased, ASCII punctuation (`string.punctuation`) removed, whitespace runs collapsed to one space
+  and stripped; a shingle is `n` consecutive code points.
 A document with fewer than `n` units gives one shingle, its whole normalised text; so an empty (or
 blank) document has the single shingle `""` and every empty document has the same signature.
 (SlimPajama gave short documents no shingles at all; it dropped them earlier by length.)
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 from collections.abc import Sequence
 from typing import Literal
 
@@ -43,6 +42,7 @@ import numpy as np
 import pyarrow as pa
 
 from stages.dedup import DedupConfig
+from stages.slimpajama_text import PUNCTUATION, slimpajama_clean
 
 ShingleKind = Literal["word", "char"]
 
@@ -73,9 +73,8 @@ _ASCII_LOWER = np.arange(256, dtype=np.uint8)
 _ASCII_LOWER[ord("A") : ord("Z") + 1] += 32
 _ASCII_LOWER.flags.writeable = False
 _ASCII_PUNCTUATION = np.zeros(256, dtype=bool)
-_ASCII_PUNCTUATION[[ord(c) for c in string.punctuation]] = True
+_ASCII_PUNCTUATION[[ord(c) for c in PUNCTUATION]] = True
 _ASCII_PUNCTUATION.flags.writeable = False
-_DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
 def _unicode_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +110,7 @@ def shingles(text: str, shingle: ShingleKind, ngram: int) -> list[str]:
         if len(words) < ngram:
             return [" ".join(words)]
         return [" ".join(words[i : i + ngram]) for i in range(len(words) - ngram + 1)]
-    chars = " ".join(text.lower().translate(_DELETE_PUNCTUATION).split())
+    chars = slimpajama_clean(text)
     if len(chars) < ngram:
         return [chars]
     return [chars[i : i + ngram] for i in range(len(chars) - ngram + 1)]

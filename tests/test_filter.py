@@ -760,3 +760,16 @@ def test_pattern_counts_match_str_count_and_stay_inside_documents():
     text = text_bytes(pa.array(texts).slice(0))
     for pattern in ("...", "#", "\u2026", "."):
         assert occurrences(text, pattern.encode()).tolist() == [t.count(pattern) for t in texts]
+
+
+def test_the_shared_slimpajama_cleaning_is_the_regex_definition_on_every_kind_of_whitespace():
+    """`stages.slimpajama_text.slimpajama_clean` (used by the filter and by char shingles) equals the
+    regex form SlimPajama wrote, on every whitespace code point and with punctuation around it."""
+    from stages.minhash import shingles
+    from stages.slimpajama_text import slimpajama_clean as shared
+
+    spaces = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and chr(c).isspace())
+    texts = [f"{s}A,b{s}{s}C!d{s}" for s in spaces] + [f"x{spaces}Y'z.{spaces}", "", "  ", "!!!", "ÀÉ Σ—ok?"]
+    for text in texts:
+        assert shared(text) == slimpajama_clean(text), repr(text)
+    assert shingles("Hello,  World!", "char", 3)[:3] == ["hel", "ell", "llo"]
