@@ -24,6 +24,7 @@ from collections import Counter
 
 from pipeline.formats.run_layout import DEDUP_STATS, TOKEN_STATS
 from pipeline.inspection.run_files import RunFiles
+from pipeline.summaries import merge_by_set
 
 
 def _rate(part: int, whole: int) -> float:
@@ -32,14 +33,12 @@ def _rate(part: int, whole: int) -> float:
 
 def _set_counts(files: RunFiles) -> tuple[dict[str, Counter], dict[str, Counter]]:
     """Per subset (train partitions): docs/bytes in and after filters; per filter: drops per subset."""
-    by_set: dict[str, Counter] = {}
+    by_set = merge_by_set(files.summary(part.name) for part in files.train_partitions())
     filters: dict[str, Counter] = {}
-    for part in files.train_partitions():
-        for name, counts in files.summary(part.name)["by_set"].items():
-            by_set.setdefault(name, Counter()).update(counts)
-            for key, n in counts.items():
-                if key.startswith("filter:"):
-                    filters.setdefault(key.removeprefix("filter:"), Counter())[name] += n
+    for name, counts in by_set.items():
+        for key, n in counts.items():
+            if key.startswith("filter:"):
+                filters.setdefault(key.removeprefix("filter:"), Counter())[name] += n
     return by_set, filters
 
 

@@ -52,6 +52,7 @@ from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
 from pipeline.runtime.task_resources import phase_task
+from pipeline.summaries import merge_by_set
 from stages.clustering import (
     bucket_of,
     cluster_size_histogram,
@@ -734,11 +735,9 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
                 writer.write(
                     run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS)
                 )
-    by_set: dict[str, Counter] = {}
+    by_set = merge_by_set(result.partitions)
     cross: Counter = Counter()
     for summary in result.partitions:
-        for name, counts in summary["by_set"].items():
-            by_set.setdefault(name, Counter()).update(counts)
         cross.update(summary["cross_set"])
     cluster_sizes: Counter = Counter()
     largest: list[dict] = []

@@ -38,6 +38,7 @@ from pipeline.phases.tokens_plan import DedupClusters, TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.runtime.ray_session import InFlightLimit, ray_session
+from pipeline.summaries import merge_by_set
 from stages.batch import make_doc_id
 from stages.lsh import lsh_params
 
@@ -133,14 +134,12 @@ def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, 
         for index in range(len(files))
         for pid in file_info[index]["partitions"]
     ]
-    docs_by_set: Counter = Counter()
-    for ref in refs:
-        if not ref.holdout:
-            docs_by_set.update({name: c.get("kept", 0) for name, c in summaries[ref.partition]["by_set"].items()})
+    train_counts = merge_by_set(summaries[ref.partition] for ref in refs if not ref.holdout)
+    docs_by_set = {name: counts["kept"] for name, counts in train_counts.items()}
     total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
     plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest, params=banding)
     deduped = run_dedup_phase(plan, limit, progress)
-    stats = write_dedup_outputs(plan, deduped, dict(docs_by_set))
+    stats = write_dedup_outputs(plan, deduped, docs_by_set)
     warnings = giant_component_warnings(stats)
     removed: dict[int, Counter] = {}
     for ref, summary in zip(refs, deduped.partitions):

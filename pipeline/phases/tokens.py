@@ -42,6 +42,7 @@ from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
 from pipeline.runtime.task_resources import phase_task
+from pipeline.summaries import merge_by_set
 from stages.tokenize import token_dtype, tokenize_batch
 from stages.training_order import build_training_order, resolved_num_samples
 
@@ -284,10 +285,7 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
 
 
 def _token_stats(tokenizer: str, manifest: Manifest, summaries: list[dict]) -> dict:
-    by_set: dict[str, Counter] = {}
-    for summary in summaries:
-        for name, counts in summary["by_set"].items():
-            by_set.setdefault(name, Counter()).update(counts)
+    by_set = merge_by_set(summaries)
     keys = ("documents_before", "tokens_before", "documents", "tokens")
     return {
         "tokenizer": tokenizer,
