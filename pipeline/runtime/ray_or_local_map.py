@@ -65,29 +65,22 @@ def parallel_map(
         for args in arguments:
             result = combine(result, fn(*args))
         return result
-    import ray
-
     from pipeline.runtime.ray_session import InFlightLimit
+    from pipeline.runtime.task_map import run_bounded
     from pipeline.runtime.task_resources import phase_task
 
-    remote = phase_task(fn)
-    arguments = share_repeated(arguments)
     limit = InFlightLimit(max_in_flight)()
     result = initial
-    pending: dict[int, Any] = {}
-    finished: dict[int, Any] = {}
-    next_index = 0
     next_to_combine = 0
-    while next_to_combine < len(arguments):
-        while next_index < len(arguments) and len(pending) + len(finished) < limit:
-            pending[next_index] = remote.remote(*arguments[next_index])
-            next_index += 1
-        by_ref = {ref: index for index, ref in pending.items()}
-        ready, _ = ray.wait(list(by_ref), num_returns=1)
-        for ref in ready:
-            index = by_ref[ref]
-            finished[index] = ray.get(pending.pop(index))
+    finished: dict[int, Any] = {}
+
+    def add(index: int, value: Any) -> None:
+        """Keep a result until every earlier one is combined, so the answer is in argument order."""
+        nonlocal result, next_to_combine
+        finished[index] = value
         while next_to_combine in finished:
             result = combine(result, finished.pop(next_to_combine))
             next_to_combine += 1
+
+    run_bounded(phase_task(fn), share_repeated(arguments), lambda: limit, add, held=lambda: len(finished))
     return result
