@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from pipeline.errors import UserError
 from stages.config import StageConfig
+from stages.decontaminate import DecontaminateConfig
 from stages.dedup import DedupConfig
 from stages.filter import FilterConfig
 from stages.normalize import NormalizeConfig
@@ -42,6 +43,7 @@ class Manifest(StageConfig):
     ray: RayConfig = RayConfig()
     read: ReadConfig = ReadConfig()
     normalize: NormalizeConfig = NormalizeConfig()
+    decontaminate: DecontaminateConfig = DecontaminateConfig()
     filter: FilterConfig = FilterConfig()
     dedup: DedupConfig = DedupConfig()
     tokenize: TokenizeConfig = TokenizeConfig()

@@ -120,6 +120,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ngrams(args: argparse.Namespace) -> int:
+    from pipeline.inspection.train_ngrams import write_train_ngrams
+    from pipeline.manifest import RayConfig
+    from pipeline.runtime.ray_session import ray_session
+
+    with ray_session(RayConfig(address=args.address, num_cpus=args.num_cpus)):
+        result = write_train_ngrams(args.run_dir, args.out, args.ngram_n, args.buckets)
+    print(
+        f"{result['out']}: {result['lines']:,} {args.ngram_n}-gram lines of {result['partitions']} partitions "
+        f"in {result['buckets']} buckets + info.json"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pileline",
@@ -190,6 +204,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("run_dir", help="a finished run directory")
     verify.add_argument("--quiet", action="store_true", help="no progress display")
     verify.set_defaults(func=cmd_verify)
+
+    ngrams = commands.add_parser(
+        "ngrams", help="write the kept training text's n-grams for lm-evaluation-harness",
+        description="Write the n-grams of the documents a run kept (after decontamination, filters and dedup) "
+        "as info.json + ngrams_N.bkt.txt.sorted.zst, the files "
+        "lm_eval.decontamination.decontaminate.get_train_overlap reads.",
+    )
+    ngrams.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    ngrams.add_argument("--out", required=True, help="output directory")
+    ngrams.add_argument(
+        "--ngram-n", type=positive_int, default=13, help="words per n-gram (default 13, lm-evaluation-harness's)"
+    )
+    ngrams.add_argument(
+        "--buckets", type=positive_int, default=16, help="output files; equal n-grams share one (default 16)"
+    )
+    ngrams.add_argument("--num-cpus", type=positive_int, help="CPUs of the embedded Ray (default: all)")
+    ngrams.add_argument("--address", help="address of an existing Ray cluster")
+    ngrams.set_defaults(func=cmd_ngrams)
 
     register_inspection_commands(commands)
     return parser

@@ -123,8 +123,9 @@ class PhaseKeys:
         return stage_dir(phase, getattr(self, phase))
 
 
-def prepare_key(manifest: Manifest, files: list[str]) -> str:
-    """The configuration the prepare phase's partitions depend on (inputs by name, without URI queries)."""
+def prepare_key(manifest: Manifest, files: list[str], eval_sets: dict | None = None) -> str:
+    """The configuration the prepare phase's partitions depend on (inputs by name, without URI queries;
+    eval sets, when decontaminating, by their files' sha256: `pipeline.phases.eval_sets.EvalSets.identity`)."""
     from pipeline.formats.filesystems import location_name
     from stages.exact_copies import TEXT_HASH_BYTES
     from stages.filter import needs_tokenizer
@@ -140,12 +141,16 @@ def prepare_key(manifest: Manifest, files: list[str]) -> str:
         "text_hash": dedup.enabled and TEXT_HASH_BYTES,
         "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.model_dump(mode="json"),
     }
+    if manifest.decontaminate.enabled:
+        config = manifest.decontaminate.model_dump(mode="json", exclude={"sets"})
+        sha256 = {name: [f["sha256"] for f in files_of_set] for name, files_of_set in (eval_sets or {}).items()}
+        payload["decontaminate"] = {**config, "sets": sha256}
     return stable_hash(payload)
 
 
-def phase_keys(manifest: Manifest, files: list[str]) -> PhaseKeys:
+def phase_keys(manifest: Manifest, files: list[str], eval_sets: dict | None = None) -> PhaseKeys:
     """Every phase's key: each hashes its own settings and the key of the phase it reads from."""
-    prepare = prepare_key(manifest, files)
+    prepare = prepare_key(manifest, files, eval_sets)
     dedup = stable_hash([prepare, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare
     tokens = stable_hash([dedup, manifest.tokenize.model_dump(mode="json")])
     layout = stable_hash([tokens, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])

@@ -41,6 +41,7 @@ from pipeline.inspection.stats_tables import (
 LARGEST_CLUSTERS = 20
 MEMBERS_PER_CLUSTER = 8
 DEFAULT_AUDIT = 50
+MOST_CONTAMINATED = 10
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; color: #1f2328;
@@ -367,6 +368,39 @@ def _dedup(stats: dict, tables: dict[str, StatsTable]) -> str:
     )
 
 
+def _most_contaminated(stats: dict) -> StatsTable:
+    """Subsets by the share of their input documents that decontamination touched (cleaned or dropped)."""
+    by_set = stats["documents"]["by_set"]
+    rows = []
+    for set_name, entry in stats["decontamination"].items():
+        for subset, counts in entry["by_subset"].items():
+            touched = counts["documents_cleaned"] + counts["documents_dropped"]
+            total = by_set.get(subset, {}).get("documents_in", 0)
+            rows.append((-touched / max(total, 1), subset, set_name, touched, total))
+    cells = [
+        [subset, set_name, count(touched), percent(touched, total)]
+        for _, subset, set_name, touched, total in sorted(rows)[:MOST_CONTAMINATED]
+    ]
+    columns = ["subset", "eval set", "documents touched", "of subset"]
+    return StatsTable("most_contaminated", "Most contaminated subsets", columns, cells, [False, False, True, True])
+
+
+def _decontamination(stats: dict, tables: dict[str, StatsTable]) -> str:
+    examples = []
+    for set_name, entry in stats["decontamination"].items():
+        for example in entry["examples"]:
+            fate = "dropped" if example["dropped"] else f"cleaned, {example['characters_removed']:,} characters removed"
+            where = f"{example['source']}:{example['line']} · {example['pile_set_name']}"
+            head = f"{set_name} · {where} · {example['matched_ngrams']} matched n-grams · {fate}"
+            context = f"…{_e(example['before'])}<del>{_e(example['match'])}</del>{_e(example['after'])}…"
+            examples.append(
+                f'<p class="note">{_e(head)}<br>n-gram: {_e(example["ngram"])}</p><div class="diff">{context}</div>'
+            )
+    shown = "".join(examples) or '<p class="note">No document matched an eval n-gram.</p>'
+    tables_html = table_html(tables["decontamination"]) + table_html(_most_contaminated(stats))
+    return tables_html + "<h3>Examples (first matches by doc_id)</h3>" + shown
+
+
 def _largest(files: RunFiles, clusters: list[dict]) -> str:
     threshold = files.manifest["dedup"]["threshold"]
     note = (
@@ -395,6 +429,8 @@ def build_report(run_dir: str | RunFiles, audit_size: int = DEFAULT_AUDIT, seed:
         ("subsets", "Subsets", _subsets(stats, tables)),
         ("lengths", "Document lengths", _lengths(lengths)),
     ]
+    if stats["decontamination"]:
+        sections.append(("decontamination", "Decontamination", _decontamination(stats, tables)))
     if enabled:
         sections += [
             ("dedup", "Dedup", _dedup(stats, tables)),

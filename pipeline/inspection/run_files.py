@@ -138,7 +138,8 @@ def _prepare_dir(run: RunDirectory, record: dict) -> str:
         )
     from pipeline.manifest import parse_manifest
 
-    key = prepare_key(parse_manifest(record["manifest"]), [r["path"] for r in record["inputs"]])
+    inputs = [r["path"] for r in record["inputs"]]
+    key = prepare_key(parse_manifest(record["manifest"]), inputs, record.get("eval_sets"))
     if stage_dir_name("prepare", key) in names:
         return stage_dir("prepare", key)
     raise UserError(

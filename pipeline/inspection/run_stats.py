@@ -15,6 +15,10 @@ Keys of the result:
                 edges, components, `by_set`, `cross_set` {removed subset: {kept subset: n}},
                 `cluster_sizes` {size: count} and `cluster_size_summary`
     tokens      `stats/tokens.json` with `available`; before = after filters, after = after dedup
+    decontamination  per eval set: documents cleaned and dropped, characters removed, matched n-grams,
+                `by_subset`, `examples` (`pipeline.phases.decontamination_summary`); {} when not run. Documents
+                dropped whole are `documents.decontaminated` (manifest.json counts them in `rejected`
+                as `decontaminate:<set>`), not `documents.rejected`
 """
 
 from __future__ import annotations
@@ -24,22 +28,34 @@ from collections import Counter
 
 from pipeline.formats.run_layout import DEDUP_STATS, TOKEN_STATS
 from pipeline.inspection.run_files import RunFiles
+from pipeline.phases.decontamination_summary import merge_decontamination
 from pipeline.summaries import merge_by_set
+from stages.decontaminate import REASON_PREFIX
 
 
 def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def _set_counts(files: RunFiles) -> tuple[dict[str, Counter], dict[str, Counter]]:
-    """Per subset (train partitions): docs/bytes in and after filters; per filter: drops per subset."""
-    by_set = merge_by_set(files.summary(part.name) for part in files.train_partitions())
+def _set_counts(files: RunFiles) -> tuple[dict[str, Counter], dict[str, Counter], dict]:
+    """Per subset (train partitions): docs/bytes in and after filters, documents decontamination dropped;
+    per filter: drops per subset; decontamination per eval set."""
+    decontamination = []
+
+    def summaries():
+        for part in files.train_partitions():
+            summary = files.summary(part.name)
+            decontamination.append(summary.get("decontamination"))
+            yield summary
+
+    by_set = merge_by_set(summaries())
     filters: dict[str, Counter] = {}
     for name, counts in by_set.items():
         for key, n in counts.items():
             if key.startswith("filter:"):
                 filters.setdefault(key.removeprefix("filter:"), Counter())[name] += n
-    return by_set, filters
+        counts["decontaminated"] = sum(n for key, n in counts.items() if key.startswith(REASON_PREFIX))
+    return by_set, filters, merge_decontamination(decontamination)
 
 
 def cluster_size_summary(cluster_sizes: dict[str, int]) -> dict:
@@ -116,7 +132,7 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
     record = files.record
     totals = record["totals"]
     holdout = record.get("holdout_totals") or {"files": 0, "lines": 0, "kept": 0}
-    set_counts, filter_counts = _set_counts(files)
+    set_counts, filter_counts, decontamination = _set_counts(files)
     dedup = _dedup_section(files)
     tokens = _tokens_section(files)
 
@@ -129,7 +145,8 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
         by_set[name] = {
             "documents_in": counts["docs"],
             "bytes_in": counts["docs_bytes"],
-            "filtered": counts["docs"] - counts["kept"],
+            "decontaminated": counts["decontaminated"],
+            "filtered": counts["docs"] - counts["kept"] - counts["decontaminated"],
             "documents_after_filters": after_filters,
             "bytes_after_filters": counts["kept_bytes"],
             "duplicates": duplicates,
@@ -143,7 +160,8 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
             - removed.get("contaminated_bytes", 0),
         }
     filtered = sum(totals["filtered"].values())
-    rejected = sum(totals["rejected"].values())
+    decontaminated = {r: n for r, n in totals["rejected"].items() if r.startswith(REASON_PREFIX)}
+    unreadable = {r: n for r, n in totals["rejected"].items() if r not in decontaminated}
     documents = {
         "files": totals["files"],
         "in": totals["lines"],
@@ -153,8 +171,9 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
         "exact_duplicates": dedup.get("exact", {}).get("documents", 0),
         "near_duplicates": dedup.get("near", {}).get("documents", 0),
         "contaminated": totals["contaminated"],
-        "rejected": rejected,
-        "rejected_by_reason": dict(totals["rejected"]),
+        "decontaminated": sum(decontaminated.values()),
+        "rejected": sum(unreadable.values()),
+        "rejected_by_reason": unreadable,
         "bytes_in": sum(c["bytes_in"] for c in by_set.values()),
         "bytes_out": sum(c["bytes_out"] for c in by_set.values()),
         "holdout": {"files": holdout["files"], "in": holdout["lines"], "kept": holdout["kept"]},
@@ -173,7 +192,14 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
         "seed": files.manifest.get("seed"),
         "filter_preset": files.manifest.get("filter", {}).get("preset"),
     }
-    return {"run": run, "documents": documents, "filters": filters, "dedup": dedup, "tokens": tokens}
+    return {
+        "run": run,
+        "documents": documents,
+        "filters": filters,
+        "dedup": dedup,
+        "tokens": tokens,
+        "decontamination": decontamination,
+    }
 
 
 def _percent(part: int, whole: int) -> str:
@@ -221,6 +247,8 @@ def summary_text(run_dir: str) -> str:
         f"{d['near_duplicates']:,} near), {d['contaminated']:,} as copies of holdout, "
         f"{d['rejected']:,} rejected"
     )
+    if stats["decontamination"]:
+        first += f", {d['decontaminated']:,} dropped by decontamination"
     lines = [first]
     dedup = stats["dedup"]
     if dedup["enabled"]:

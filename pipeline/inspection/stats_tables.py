@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from rich.table import Table
 
 from pipeline.inspection.run_stats import describe_dedup_params
+from pipeline.phases.decontamination_summary import COUNTS as DECONTAMINATION_COUNTS
 
 NOT_AVAILABLE = "n/a"
 CROSS_SET_ROWS = 15
@@ -70,6 +71,12 @@ def _documents_table(stats: dict) -> StatsTable:
     for name, entry in stats["filters"].items():
         indented.add(len(rows))
         rows.append([f"by {name}", count(entry["documents"]), percent(entry["documents"], d["in"])])
+    if stats["decontamination"]:
+        rows.append(["removed by decontamination", count(d["decontaminated"]), percent(d["decontaminated"], d["in"])])
+        for name, entry in stats["decontamination"].items():
+            indented.add(len(rows))
+            dropped = entry["documents_dropped"]
+            rows.append([f"for {name}", count(dropped), percent(dropped, d["in"])])
     rows.append(["removed as near-duplicates", count(d["duplicates"]), percent(d["duplicates"], d["in"])])
     rows.append(
         ["removed as copies of holdout documents", count(d["contaminated"]), percent(d["contaminated"], d["in"])]
@@ -340,6 +347,25 @@ def _components_table(stats: dict) -> StatsTable:
     return StatsTable("components", "Largest components", columns, rows, [False, True, True, False], note=note)
 
 
+def _decontamination_table(stats: dict) -> StatsTable:
+    rows, indented = [], set()
+    for name, entry in stats["decontamination"].items():
+        rows.append([name, *(count(entry[key]) for key in DECONTAMINATION_COUNTS)])
+        def touched(item: tuple[str, dict]) -> tuple[int, str]:
+            return -item[1]["documents_cleaned"] - item[1]["documents_dropped"], item[0]
+
+        for subset, counts in sorted(entry["by_subset"].items(), key=touched):
+            indented.add(len(rows))
+            rows.append([subset, *(count(counts[key]) for key in DECONTAMINATION_COUNTS)])
+    columns = ["eval set / subset", "documents cleaned", "documents dropped", "characters removed", "matched n-grams"]
+    note = (
+        "Janitor semantics (lm-evaluation-harness): matches cut out with their window; "
+        "dropped = too many matches or no piece left"
+    )
+    numeric = [False] + [True] * 4
+    return StatsTable("decontamination", "Decontamination", columns, rows, numeric, note=note, indent_rows=indented)
+
+
 def stats_tables(stats: dict) -> list[StatsTable]:
     """Every table of `pileline stats`, in display order."""
     tables = [
@@ -349,6 +375,8 @@ def stats_tables(stats: dict) -> list[StatsTable]:
         _sizes_table(stats),
         _dedup_table(stats),
     ]
+    if stats["decontamination"]:
+        tables.insert(2, _decontamination_table(stats))
     if stats["dedup"]["enabled"]:
         tables += [_exact_table(stats), _clusters_table(stats), _components_table(stats), _cross_set_table(stats)]
     return tables

@@ -22,18 +22,25 @@ from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_resources import phase_task
+from stages.eval_ngrams import EvalNgrams
 
 
 @phase_task
 def _prepare(
-    run: RunDirectory, stage_dir: str, spec: PartitionSpec, lines: pa.Array | None, damage, manifest: Manifest
+    run: RunDirectory,
+    stage_dir: str,
+    spec: PartitionSpec,
+    lines: pa.Array | None,
+    damage,
+    manifest: Manifest,
+    eval_ngrams: EvalNgrams | None,
 ) -> dict:
     """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""
     summary = summary_path(stage_dir, spec.partition_id)
     if run.exists(summary):
         return run.read_json(summary)
     raw = [] if lines is None else lines.to_pylist()
-    return prepare_partition(run, stage_dir, spec, raw, damage, manifest)
+    return prepare_partition(run, stage_dir, spec, raw, damage, manifest, eval_ngrams)
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,11 @@ class _FileState:
 
 
 def run_prepare_phase(
-    run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, limit: InFlightLimit, progress: Progress
+    run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, limit: InFlightLimit, progress: Progress,
+    eval_ngrams: EvalNgrams | None = None,
 ) -> PrepareResult:
-    """Prepare every partition of every file not finished by an earlier run."""
+    """Prepare every partition of every file not finished by an earlier run; `eval_ngrams` (when
+    decontaminating) is put in the object store once and shared by every task."""
     summaries: dict[str, dict] = {}
     file_info: dict[int, dict] = {}
     finished_by_file: dict[int, set[int]] = {}
@@ -80,6 +89,7 @@ def run_prepare_phase(
         return PrepareResult(summaries, file_info, reused, 0)
 
     manifest_ref = ray.put(manifest)
+    eval_ref = None if eval_ngrams is None else ray.put(eval_ngrams)
     readers: dict = {}
     states: dict[int, _FileState] = {}
     in_flight: dict = {}
@@ -146,7 +156,7 @@ def run_prepare_phase(
                 continue
             lines_ref = next(ref) if item["kind"] == "chunk" else None
             damage = item.get("damage")
-            task = _prepare.remote(run, stage_dir, spec, lines_ref, damage, manifest_ref)
+            task = _prepare.remote(run, stage_dir, spec, lines_ref, damage, manifest_ref, eval_ref)
             in_flight[task] = index
         if not queue and not readers:
             progress.advance(total=sum(len(s.partitions) for s in states.values()) + known)

@@ -1,4 +1,4 @@
-"""The per-partition half of the flow: read → normalize → filter → MinHash, written as one partition.
+"""The per-partition half of the flow: read → normalize → decontaminate → filter → MinHash, written as one partition.
 
 `prepare_partition` composes the pure stages, writes the partition's documents and rejects
 atomically, and writes its summary last: the summary's presence is what marks a partition finished,
@@ -18,8 +18,11 @@ from pipeline.formats.input_files import StreamDamage
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.formats.run_layout import docs_path, partition_id, rejects_path, summary_path
 from pipeline.manifest import Manifest
+from pipeline.phases.decontamination_summary import decontamination_summary
 from pipeline.phases.tokenizer_cache import cached_tokenizer
 from stages.batch import REJECT_RAW_BYTES, REJECT_SCHEMA
+from stages.decontaminate import decontaminate_batch
+from stages.eval_ngrams import EvalNgrams
 from stages.filter import filter_batch, needs_tokenizer
 from stages.normalize import normalize_batch
 from stages.read import parse_lines
@@ -83,15 +86,19 @@ def prepare_partition(
     lines: list[bytes],
     damage: StreamDamage | None,
     manifest: Manifest,
+    eval_ngrams: EvalNgrams | None = None,
 ) -> dict:
     """Process one partition and write `<stage_dir>/<id>.docs.parquet`, its rejects, then its summary."""
     docs, rejects = parse_lines(lines, spec.first_line, spec.file_index, spec.source, manifest.read)
     docs = normalize_batch(docs, manifest.normalize)
+    clean, decontaminated, outcomes = docs, docs.slice(0, 0), []
+    if eval_ngrams is not None:
+        (clean, decontaminated), outcomes = decontaminate_batch(docs, eval_ngrams, manifest.decontaminate)
     encode = None
     if needs_tokenizer(manifest.filter):
         tokenizer = cached_tokenizer(manifest.tokenize)
         encode = tokenizer.encode_batch
-    kept, dropped = filter_batch(docs, manifest.filter, encode)
+    kept, dropped = filter_batch(clean, manifest.filter, encode)
     if manifest.dedup.enabled:
         from stages.exact_copies import text_hashes
         from stages.minhash import signatures
@@ -101,6 +108,8 @@ def prepare_partition(
         kept = kept.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, manifest.dedup.num_perm))
         kept = kept.append_column("text_hash", text_hashes(kept.column("text")))
     reject_tables = [rejects, _filtered_rejects(dropped)]
+    if decontaminated.num_rows:
+        reject_tables.append(_filtered_rejects(decontaminated))
     if damage is not None:
         reject_tables.append(_damage_rejects(spec, damage))
     all_rejects = pa.concat_tables(reject_tables)
@@ -120,6 +129,11 @@ def prepare_partition(
     for name, reason in zip(dropped.column("pile_set_name").to_pylist(), dropped.column("reason").to_pylist()):
         by_set[name][reason] += 1
     rejected = Counter(rejects.column("reason").to_pylist())
+    if decontaminated.num_rows:
+        rejected.update(decontaminated.column("reason").to_pylist())
+        names = decontaminated.column("pile_set_name").to_pylist()
+        for name, reason in zip(names, decontaminated.column("reason").to_pylist()):
+            by_set[name][reason] += 1
     if damage is not None:
         rejected[damage.reason] += 1
     summary = {
@@ -135,5 +149,7 @@ def prepare_partition(
         "by_set": {name: dict(sorted(counts.items())) for name, counts in sorted(by_set.items())},
         "damage": None if damage is None else {"line": damage.line, "reason": damage.reason, "detail": damage.detail},
     }
+    if eval_ngrams is not None:
+        summary["decontamination"] = decontamination_summary(docs, outcomes, eval_ngrams, manifest.decontaminate)
     run.write_json(summary_path(stage_dir, pid), summary)
     return summary

@@ -32,6 +32,7 @@ from pipeline.inspection.run_stats import giant_component_warnings
 from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
+from pipeline.phases.eval_sets import load_eval_sets
 from pipeline.phases.prepare import run_prepare_phase
 from pipeline.phases.tokens import run_tokens_phase
 from pipeline.phases.tokens_plan import DedupClusters, TokensPlan
@@ -189,7 +190,8 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
     removed_temporaries = run.remove_temporaries()
     if removed_temporaries:
         progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
-    keys = phase_keys(manifest, files)
+    eval_sets = load_eval_sets(manifest.decontaminate) if manifest.decontaminate.enabled else None
+    keys = phase_keys(manifest, files, eval_sets and eval_sets.identity)
     prepare_dir = keys.dir("prepare")
     keep_dirs = {stage_dir_name(phase, getattr(keys, phase)) for phase in ("prepare", "tokens", "layout")}
     # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
@@ -197,7 +199,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
 
     with ray_session(manifest.ray):
         limit = InFlightLimit(manifest.ray.max_in_flight)
-        prepared = run_prepare_phase(run, prepare_dir, files, manifest, limit, progress)
+        prepared = run_prepare_phase(run, prepare_dir, files, manifest, limit, progress, eval_sets and eval_sets.index)
         file_info = prepared.file_info
         partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
         produced = {rejects_path(pid) for pid in partitions}
@@ -257,6 +259,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             "inputs": records,
             "totals": total,
             "holdout_totals": totals([r for r in records if r["holdout"]]),
+            "eval_sets": eval_sets and eval_sets.identity,
             "outputs": outputs,
         },
     )

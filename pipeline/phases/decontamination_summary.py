@@ -1,0 +1,84 @@
+"""Decontamination counts of one partition (kept in its summary) and of a whole run (for stats and the report).
+
+Per eval set: `documents_cleaned` (kept, with pieces cut out), `documents_dropped` (rejected as
+`decontaminate:<set>`), `characters_removed` (input characters minus kept characters),
+`matched_ngrams` (matches found, over every cleaning round), the same per `pile_set_name` under
+`by_subset`, and a few `examples` (document, the first matched n-gram, the text around it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from stages.decontaminate import DecontaminateConfig, DocOutcome
+from stages.eval_ngrams import EvalNgrams, janitor_translation
+
+COUNTS = ("documents_cleaned", "documents_dropped", "characters_removed", "matched_ngrams")
+EXAMPLES_PER_SET = 5
+CONTEXT_CHARS = 160
+
+
+def _empty() -> dict:
+    return {**dict.fromkeys(COUNTS, 0), "by_subset": {}, "examples": []}
+
+
+def _add(counts: dict, outcome: DocOutcome) -> None:
+    counts["documents_cleaned" if outcome.text is not None else "documents_dropped"] += 1
+    counts["characters_removed"] += outcome.chars_removed
+    counts["matched_ngrams"] += outcome.matched_ngrams
+
+
+def _example(docs: pa.Table, outcome: DocOutcome, config: DecontaminateConfig) -> dict:
+    row = {
+        name: docs.column(name)[outcome.row].as_py() for name in ("doc_id", "source", "line", "pile_set_name", "text")
+    }
+    text = row.pop("text")
+    start, end = outcome.first_match[0], outcome.first_match[1] + 1
+    translation = janitor_translation(config.delete_chars)
+    return {
+        **row,
+        "dropped": outcome.text is None,
+        "matched_ngrams": outcome.matched_ngrams,
+        "characters_removed": outcome.chars_removed,
+        "ngram": " ".join(word.translate(translation) for word in text[start:end].split()),
+        "before": text[max(0, start - CONTEXT_CHARS) : start],
+        "match": text[start:end],
+        "after": text[end : end + CONTEXT_CHARS],
+    }
+
+
+def decontamination_summary(
+    docs: pa.Table, outcomes: list[DocOutcome], index: EvalNgrams, config: DecontaminateConfig
+) -> dict:
+    """Per eval set: the partition's counts, per subset, and its first few examples (in doc_id order)."""
+    sets = {name: _empty() for name in index.set_names}
+    subsets = docs.column("pile_set_name").to_pylist()
+    for outcome in outcomes:
+        entry = sets[outcome.set_name]
+        _add(entry, outcome)
+        _add(entry["by_subset"].setdefault(subsets[outcome.row], dict.fromkeys(COUNTS, 0)), outcome)
+        if len(entry["examples"]) < EXAMPLES_PER_SET:
+            entry["examples"].append(_example(docs, outcome, config))
+    for entry in sets.values():
+        entry["by_subset"] = dict(sorted(entry["by_subset"].items()))
+    return sets
+
+
+def merge_decontamination(summaries: Iterable[dict | None]) -> dict:
+    """The run's decontamination by set, summed over partition summaries (in doc_id order); {} when not run."""
+    merged: dict[str, dict] = {}
+    for summary in summaries:
+        for name, part in (summary or {}).items():
+            entry = merged.setdefault(name, _empty())
+            for key in COUNTS:
+                entry[key] += part[key]
+            for subset, counts in part["by_subset"].items():
+                target = entry["by_subset"].setdefault(subset, dict.fromkeys(COUNTS, 0))
+                for key in COUNTS:
+                    target[key] += counts[key]
+            entry["examples"].extend(part["examples"][: EXAMPLES_PER_SET - len(entry["examples"])])
+    for entry in merged.values():
+        entry["by_subset"] = dict(sorted(entry["by_subset"].items()))
+    return dict(sorted(merged.items()))
