@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     megabytes = sum(len(text.encode("utf-8")) for text in train) / 1e6
     print(
         f"{len(train):,} training documents, {megabytes:.1f} MB; eval set {len(evals):,} documents "
-        f"({args.leaked} leaked, others {args.others}), {len(index.keys):,} distinct 13-grams; "
-        f"{touched:,} documents with a match"
+        f"({args.leaked} leaked, others {args.others}), {len(index.keys):,} distinct 13-grams "
+        f"(index {index.nbytes / 1e6:.0f} MB); {touched:,} documents with a match"
     )
     print()
     print("| engine | index build (CPU s) | clean (CPU s) | MB/s per core |")
