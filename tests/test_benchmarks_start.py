@@ -24,6 +24,7 @@ QUICK_RUNS = {
     "tokenization.py": (["--docs", "200", "--repeat", "1"], "identical ids from all three engines for every document"),
     "giant_component.py": (["--members", "2000"], "kept: components"),
     "minhash.py": (["--docs", "200", "--check-docs", "50"], "identity checks: passed"),
+    "decontaminate.py": (["--docs", "200", "--eval-docs", "300", "--leaked", "20"], "documents agreeing: 200 of 200"),
 }
 RAY_RUNS = {
     "dedup_quality.py": (["--docs", "300", "--cpus", "1"], "dedup phase seconds"),
