@@ -622,46 +622,28 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
         unit = "partitions" if items is parts else "buckets"
         return map_items(run, remote, items, summary, args, in_flight, progress, phase, unit)
 
-    name = lambda k: f"{k:05d}"  # noqa: E731
-    step(
-        _bands_task,
-        parts,
-        lambda i: plan.step_path("bands", plan.partitions[i].partition, ".json"),
-        lambda i: (plan, i),
-        "dedup: band keys",
-    )
-    exact = step(
-        _exact_task,
-        buckets,
-        lambda k: plan.step_path("exact", name(k), ".json"),
-        lambda k: (plan, k),
-        "dedup: exact copies",
-    )
-    edges = step(
-        _edges_task,
-        buckets,
-        lambda k: plan.step_path("edges", name(k), ".json"),
-        lambda k: (plan, k),
-        "dedup: candidate edges",
-    )
+    def name(k: int) -> str:
+        return f"{k:05d}"
+
+    def part_name(i: int) -> str:
+        return plan.partitions[i].partition
+
+    def per_partition(remote, step_name: str, phase: str) -> list[dict]:
+        return step(
+            remote, parts, lambda i: plan.step_path(step_name, part_name(i), ".json"), lambda i: (plan, i), phase
+        )
+
+    def per_bucket(remote, step_name: str, phase: str) -> list[dict]:
+        return step(remote, buckets, lambda k: plan.step_path(step_name, name(k), ".json"), lambda k: (plan, k), phase)
+
+    per_partition(_bands_task, "bands", "dedup: band keys")
+    exact = per_bucket(_exact_task, "exact", "dedup: exact copies")
+    edges = per_bucket(_edges_task, "edges", "dedup: candidate edges")
     inputs = [plan.step_path("edges", name(k), ".arrow") for k in buckets]
     verified: list[dict] = []
     if plan.manifest.dedup.verify == "exact":
-        part_name = lambda i: plan.partitions[i].partition  # noqa: E731
-        step(
-            _targets_task,
-            parts,
-            lambda i: plan.step_path("targets", part_name(i), ".json"),
-            lambda i: (plan, i),
-            "dedup: verify, edge targets",
-        )
-        verified = step(
-            _verify_task,
-            parts,
-            lambda i: plan.step_path("verify", part_name(i), ".json"),
-            lambda i: (plan, i),
-            "dedup: verify, exact Jaccard",
-        )
+        per_partition(_targets_task, "targets", "dedup: verify, edge targets")
+        verified = per_partition(_verify_task, "verify", "dedup: verify, exact Jaccard")
         inputs = [plan.step_path("verify", part_name(i), ".arrow") for i in parts]
     inputs += [plan.step_path("exact", name(k), ".arrow") for k in buckets]
     rounds = 0
@@ -688,23 +670,9 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
         lambda k: (plan, inputs, k),
         "dedup: labels",
     )
-    step(
-        _members_task,
-        parts,
-        lambda i: plan.step_path("members", plan.partitions[i].partition, ".json"),
-        lambda i: (plan, i),
-        "dedup: members",
-    )
-    keep = step(
-        _keep_task, buckets, lambda k: plan.step_path("keep", name(k), ".json"), lambda k: (plan, k), "dedup: keep rule"
-    )
-    clusters = step(
-        _clusters_task,
-        parts,
-        lambda i: plan.step_path("clusters", plan.partitions[i].partition, ".json"),
-        lambda i: (plan, i),
-        "dedup: clusters",
-    )
+    per_partition(_members_task, "members", "dedup: members")
+    keep = per_bucket(_keep_task, "keep", "dedup: keep rule")
+    clusters = per_partition(_clusters_task, "clusters", "dedup: clusters")
     return DedupResult(clusters, edges, rounds, keep, verified, exact)
 
 
