@@ -25,3 +25,18 @@ def write_lines(path: Path, lines: list[bytes], trailing_newline: bool = True) -
         data = gzip.compress(data, mtime=0)
     path.write_bytes(data)
     return path
+
+
+def sample_corpus_texts(directory: Path, docs: int) -> list[str]:
+    """The train texts of a seeded sample corpus of `docs` documents, read from its real zstd files by the read stage."""
+    from pipeline.input_files import iter_line_chunks
+    from pipeline.sample_corpus import write_sample_corpus
+    from stages.read import ReadConfig, parse_lines
+
+    write_sample_corpus(directory, docs=docs, seed=0)
+    config = ReadConfig()
+    texts: list[str] = []
+    for index, path in enumerate(sorted((directory / "train").glob("*.jsonl.zst"))):
+        for chunk in iter_line_chunks(str(path), 4096, config.max_doc_bytes):
+            texts += parse_lines(chunk.lines, chunk.first_line, index, path.name, config)[0].column("text").to_pylist()
+    return texts

@@ -36,9 +36,10 @@ def oracle() -> tiktoken.Encoding:
     return tiktoken_gpt2()
 
 
-@pytest.fixture(scope="module")
-def gpt2():
-    return load_tokenizer(TokenizeConfig())
+@pytest.fixture(scope="module", params=["tiktoken", "gigatoken"])
+def gpt2(request):
+    """GPT-2 on each engine: every test below holds for both."""
+    return load_tokenizer(TokenizeConfig(engine=request.param))
 
 
 def ids(array: np.ndarray) -> list[int]:

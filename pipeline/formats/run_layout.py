@@ -139,7 +139,7 @@ def prepare_key(manifest: Manifest, files: list[str], eval_sets: dict | None = N
         "filter": manifest.filter.model_dump(mode="json"),
         "signature": dedup.enabled and {k: getattr(dedup, k) for k in ("shingle", "ngram", "num_perm", "seed", "hash")},
         "text_hash": dedup.enabled and TEXT_HASH_BYTES,
-        "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.model_dump(mode="json"),
+        "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.ids_settings(),
     }
     if manifest.decontaminate.enabled:
         config = manifest.decontaminate.model_dump(mode="json", exclude={"sets"})
@@ -152,6 +152,6 @@ def phase_keys(manifest: Manifest, files: list[str], eval_sets: dict | None = No
     """Every phase's key: each hashes its own settings and the key of the phase it reads from."""
     prepare = prepare_key(manifest, files, eval_sets)
     dedup = stable_hash([prepare, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare
-    tokens = stable_hash([dedup, manifest.tokenize.model_dump(mode="json")])
+    tokens = stable_hash([dedup, manifest.tokenize.ids_settings()])
     layout = stable_hash([tokens, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])
     return PhaseKeys(prepare, dedup, tokens, layout)

@@ -51,6 +51,7 @@ VERSIONED_PACKAGES = (
     "datasketch",
     "tokenizers",
     "tiktoken",
+    "gigatoken",
     "zstandard",
     "pydantic",
 )

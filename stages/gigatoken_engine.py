@@ -1,0 +1,196 @@
+"""gigatoken's BPE (Rust, ~6x tiktoken on one core) with exactly the ids of a reference tokenizer.
+
+| what | how |
+|---|---|
+| GPT-2 | the checked GPT-2 ranks written as a `.tiktoken` rank file, gigatoken's "gpt2" pretokenizer, no special tokens: "<\\|endoftext\\|>" inside a text is then plain text, as tiktoken's `encode_ordinary` has it |
+| tokenizer.json | gigatoken reads the file's contents itself; a file it cannot read leaves `auto` on `tokenizers` |
+| parity | on first use, a probe corpus (`probe_texts`) must give the reference's ids, else `auto` uses the reference and `gigatoken` is an error |
+| refused input | a batch gigatoken raises on is encoded document by document; a document it refuses (a lone surrogate: `TypeError`) goes to the reference |
+| newer Unicode | gigatoken classifies the letters and digits Unicode 16-17 added (`DISPUTED_RANGES`, unassigned for tiktoken's regex) as such; a document containing one goes to the reference |
+| memory | gigatoken's pretoken cache grows with the distinct pieces seen and has no bound: the engine is rebuilt after `REBUILD_CHARS` characters |
+
+Only `TESTED_VERSION` is used: another installed version leaves `auto` on the reference, as its ids
+are unchecked. Nothing is loaded until the first encode, so a driver that needs only the vocabulary
+size and EOD id pays nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from stages.tokenize import ENDOFTEXT, GPT2, Gpt2Tokenizer, JsonTokenizer, flat_ids, gpt2_mergeable_ranks
+
+TESTED_VERSION = "0.10.0"
+"""The gigatoken release the parity tests ran on (pinned in pyproject.toml)."""
+DISPUTED_RANGES = (
+    (0x11DB0, 0x11DBF), (0x16EA0, 0x16EB8), (0x16EBB, 0x16EBF), (0x187F8, 0x187FF), (0x18D80, 0x18DBF),
+    (0x1E6C0, 0x1E6DE), (0x1E6E0, 0x1E6E2), (0x1E6E4, 0x1E6E5), (0x1E6E7, 0x1E6ED), (0x1E6F0, 0x1E6F4),
+    (0x1E6FE, 0x1E6FF), (0x2B73A, 0x2B73F), (0x323B0, 0x3343F),
+)
+"""Code points gigatoken 0.10.0 splits differently from tiktoken 0.14's regex: Unicode 17 letters and digits
+such as Tolong Siki (U+11DB0), all astral. Found, and proven complete, by the every-code-point test."""
+ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+DISPUTED = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in DISPUTED_RANGES) + "]")
+REBUILD_CHARS = 1 << 30
+"""Characters encoded before the engine is rebuilt, dropping its pretoken cache (BENCHMARKS.md: RSS over
+the 1 GB sample). Rebuilding costs ~0.4 s, under 1 % of the ~12 s gigatoken takes for this much text."""
+
+
+def probe_texts(specials: Sequence[str] = (ENDOFTEXT,)) -> list[str]:
+    """Texts over every alternative of the byte-level pretokenizers: all bytes, scripts, digits, contractions,
+    whitespace runs, and each of `specials` alone and inside words."""
+    every_byte = "".join(map(chr, range(256)))
+    samples = [
+        every_byte,
+        " ".join(map(chr, range(256))),
+        bytes(range(128)).decode("ascii") * 3,
+        "Hello, World! It's 3.14159 o'clock; they'll've gone. I'M SURE 'TIS FINE. He’s “quoted”.",
+        "'s 's 't 're 've 'm 'll 'd 'S 'T 'LL ''s s' '",
+        "a  b   c    d\n\ne\n \nf \n g\t\th \t\n\r\n i \u00a0\u00a0j\u3000\u3000k\u2028l\u200bm",
+        "naïve café — déjà vu, Ærøskøbing, Straße, İstanbul 日本語のテキスト 中文 한국어 مرحبا שלום Привет Γειά",
+        "emoji 😀👍🏽👨‍👩‍👧‍👦 🇯🇵 Z̷̢̛a̴̡͝l̶̨̛g̷̢̛o̴̡͝ e\u0301 \U0010ffff\ue000 \ufffd",
+        "1234567890 12,345.67 1e-10 0x1F ٣٤٥ ⅷ ½ ²",
+        "def f(x):\n    return x ** 2  # comment\n\n\tif x != 0: pass\n",
+        " " * 300 + "x" + "\n" * 300 + "y" + " \n" * 150 + "\t" * 100,
+    ]
+    for special in specials:
+        samples += [special, f"a{special}b", f" {special} {special}{special}", f"{special}\n\n{special[:-1]}"]
+    return samples
+
+
+class GigatokenTokenizer:
+    """`reference`'s ids, computed by gigatoken; `required=False` (engine `auto`) falls back to the reference
+    when gigatoken is missing, another version, unable to read the tokenizer, or off on the probe."""
+
+    def __init__(self, reference: Gpt2Tokenizer | JsonTokenizer, required: bool):
+        self._reference = reference
+        self._required = required
+        self.name = reference.name
+        self.vocab_size = reference.vocab_size
+        self.eod_id = reference.eod_id
+        self._engine = None
+        self._checked = False
+        self._chars = 0
+        self._rank_file: bytes | None = None
+
+    @property
+    def engine_name(self) -> str:
+        """"gigatoken", or the reference's engine when `auto` chose it (known after the first encode)."""
+        self._load()
+        if self._engine is not None:
+            return "gigatoken"
+        return "tiktoken" if isinstance(self._reference, Gpt2Tokenizer) else "tokenizers"
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        flat, sizes = self.encode_flat(texts)
+        return np.split(flat, np.cumsum(sizes)[:-1]) if len(texts) else []
+
+    def encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        engine = self._load()
+        if engine is None:
+            return self._reference.encode_flat(texts)
+        self._chars += sum(map(len, texts))
+        if self._chars > REBUILD_CHARS:
+            self._engine = engine = self._build()
+            self._chars = 0
+        if any(map(_disputed, texts)):
+            return flat_ids([self._encode_one(engine, text) for text in texts])
+        try:
+            encoded = engine.encode_batch(texts, parallel=False)
+        except Exception:
+            return flat_ids([self._encode_one(engine, text) for text in texts])
+        return _flat(encoded)
+
+    def _encode_one(self, engine, text: str) -> np.ndarray:
+        if _disputed(text):
+            return self._reference.encode_batch([text])[0]
+        try:
+            return engine.encode(text)
+        except Exception:
+            return self._reference.encode_batch([text])[0]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._reference.decode(ids)
+
+    def _load(self):
+        """The engine, built and checked against the reference on first use; None when `auto` chose the reference."""
+        if not self._checked:
+            self._checked = True
+            try:
+                engine = self._build()
+                mismatch = _first_mismatch(engine, self._reference, probe_texts(self._specials()))
+            except Exception as error:  # missing package, other version, a tokenizer.json it cannot read
+                if self._required:
+                    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    raise ValueError(f"tokenize.engine: gigatoken cannot run {self.name}: {reason}") from error
+                return None
+            if mismatch is not None:
+                if self._required:
+                    raise ValueError(f"tokenize.engine: gigatoken's ids for {self.name} differ from the reference's on {mismatch!r}")
+                return None
+            self._engine = engine
+        return self._engine
+
+    def _specials(self) -> list[str]:
+        if isinstance(self._reference, Gpt2Tokenizer):
+            return [ENDOFTEXT]
+        return self._reference.added_tokens()
+
+    def _build(self):
+        import gigatoken
+
+        version = metadata.version("gigatoken")
+        if version != TESTED_VERSION:
+            raise ValueError(f"gigatoken {version} is installed; pileline's parity tests ran on {TESTED_VERSION}")
+        if self.name == GPT2:
+            self._rank_file = self._rank_file or _gpt2_rank_file()
+            return _with_rank_file(self._rank_file, lambda path: gigatoken.Tokenizer.from_tiktoken(path, pretokenizer="gpt2", special_tokens={}))
+        return gigatoken.Tokenizer.from_json(Path(self.name).read_bytes())
+
+    def __reduce__(self):
+        return GigatokenTokenizer, (self._reference, self._required)
+
+
+def _disputed(text: str) -> bool:
+    """Whether `text` holds a code point of `DISPUTED_RANGES` (`isascii` is O(1); the astral scan ~300 MB/s)."""
+    return not text.isascii() and ASTRAL.search(text) is not None and DISPUTED.search(text) is not None
+
+
+def _flat(encoded) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, ids per document) of gigatoken's awkward list array, without copying the ids."""
+    offsets = np.asarray(encoded.layout.offsets)
+    return np.asarray(encoded.layout.content.data)[offsets[0] : offsets[-1]], np.diff(offsets)
+
+
+def _first_mismatch(engine, reference: Gpt2Tokenizer | JsonTokenizer, texts: list[str]) -> str | None:
+    """The first of `texts` whose ids differ between the engine and the reference, or None."""
+    got = engine.encode_batch(texts, parallel=False)
+    for text, ids, expected in zip(texts, got, reference.encode_batch(texts)):
+        if not np.array_equal(np.asarray(ids), expected):
+            return text
+    return None
+
+
+def _gpt2_rank_file() -> bytes:
+    """GPT-2's checked ranks in tiktoken's rank-file format: base64 of the token's bytes, space, rank."""
+    ranks = gpt2_mergeable_ranks()
+    return b"".join(base64.b64encode(token) + b" %d\n" % rank for token, rank in sorted(ranks.items(), key=lambda item: item[1]))
+
+
+def _with_rank_file(contents: bytes, load):
+    """`load(path)` on a temporary file holding `contents` (gigatoken reads rank files only by path)."""
+    descriptor, path = tempfile.mkstemp(suffix=".tiktoken", prefix="pileline-gpt2-")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(contents)
+        return load(path)
+    finally:
+        os.unlink(path)
