@@ -1,6 +1,7 @@
 """Benchmark the tokenize stage against tiktoken and `tokenizers` (GPT-2, one core each), and check the ids agree.
 
-    python benchmarks/tokenization.py [--corpus DIR] [--docs N] [--batch-docs B] [--by-set] [--long-docs] [--repeat R] [--stage-engine E]
+    python benchmarks/tokenization.py [--corpus DIR] [--docs N] [--batch-docs B] [--by-set] [--long-docs] [--repeat R]
+                                      [--stage-engine E]
 
 Reads the documents of a Pile-layout corpus (every `*.jsonl.zst`, `*.jsonl.gz`, `*.jsonl` under DIR,
 through the read stage), or of a sample written by `pipeline.sample.corpus.write_sample_corpus` (seed 0)
@@ -171,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         "--long-docs", action="store_true", help="add pathological long documents (set 'synthetic-long')"
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of all engines; the best time per set counts")
-    parser.add_argument("--stage-engine", default="auto", choices=("auto", "gigatoken", "tiktoken"), help="tokenize.engine of the stage")
+    parser.add_argument(
+        "--stage-engine", default="auto", choices=("auto", "gigatoken", "tiktoken"), help="tokenize.engine of the stage"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="tokenize-bench-") as scratch:

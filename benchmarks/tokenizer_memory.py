@@ -20,7 +20,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from corpus import train_files
-from pipeline.input_files import LineChunk, iter_line_chunks
+
+from pipeline.formats.input_files import LineChunk, iter_line_chunks
 from stages.read import ReadConfig, parse_lines
 
 
@@ -40,7 +41,9 @@ def batches(corpus: Path, batch_docs: int):
     for index, path in enumerate(train_files(corpus)):
         for chunk in iter_line_chunks(str(path), 4096, config.max_doc_bytes):
             if isinstance(chunk, LineChunk):
-                texts += parse_lines(chunk.lines, chunk.first_line, index, path.name, config)[0].column("text").to_pylist()
+                texts += (
+                    parse_lines(chunk.lines, chunk.first_line, index, path.name, config)[0].column("text").to_pylist()
+                )
             while len(texts) >= batch_docs:
                 yield texts[:batch_docs]
                 texts = texts[batch_docs:]
@@ -48,7 +51,9 @@ def batches(corpus: Path, batch_docs: int):
         yield texts
 
 
-def run(corpus: Path, rebuild_mb: int, batch_docs: int, passes: int) -> tuple[list[tuple[float, float]], float, float, str]:
+def run(
+    corpus: Path, rebuild_mb: int, batch_docs: int, passes: int
+) -> tuple[list[tuple[float, float]], float, float, str]:
     """[(MB done, RSS MiB)], peak RSS, MB/s of tokenize_batch CPU time, sha256 of all ids."""
     import stages.gigatoken_engine as engine_module
     from stages.tokenize import TokenizeConfig, load_tokenizer, tokenize_batch
@@ -71,13 +76,18 @@ def run(corpus: Path, rebuild_mb: int, batch_docs: int, passes: int) -> tuple[li
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, required=True, help="a Pile-layout directory (e.g. from `pileline sample`)")
-    parser.add_argument("--rebuild-mb", default="256,1024,0", help="comma-separated REBUILD_CHARS in millions; 0 = never")
+    parser.add_argument(
+        "--corpus", type=Path, required=True, help="a Pile-layout directory (e.g. from `pileline sample`)"
+    )
+    parser.add_argument(
+        "--rebuild-mb", default="256,1024,0", help="comma-separated REBUILD_CHARS in millions; 0 = never"
+    )
     parser.add_argument("--batch-docs", type=int, default=10_000)
     parser.add_argument("--passes", type=int, default=1)
     args = parser.parse_args(argv)
     digests = set()
-    print(f"{'rebuild every':>14} {'MB':>7} {'RSS at 10%..100% of the stream (MiB)':<60} {'peak':>6} {'2nd half +':>10} {'MB/s':>6}")
+    columns = f"{'rebuild every':>14} {'MB':>7} {'RSS at 10%..100% of the stream (MiB)':<60}"
+    print(f"{columns} {'peak':>6} {'2nd half +':>10} {'MB/s':>6}")
     for rebuild in [int(v) for v in args.rebuild_mb.split(",")]:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             samples, peak, speed, digest = pool.submit(run, args.corpus, rebuild, args.batch_docs, args.passes).result()
@@ -86,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         deciles = [next(rss for mb, rss in samples if mb >= total * k / 10) for k in range(1, 11)]
         half = next(rss for mb, rss in samples if mb >= total / 2)
         label = f"{rebuild} M chars" if rebuild else "never"
-        print(f"{label:>14} {total:>7.0f} {' '.join(f'{r:5.0f}' for r in deciles):<60} {peak:>6.0f} {samples[-1][1] - half:>+10.0f} {speed:>6.1f}")
+        growth = samples[-1][1] - half
+        curve = " ".join(f"{r:5.0f}" for r in deciles)
+        print(f"{label:>14} {total:>7.0f} {curve:<60} {peak:>6.0f} {growth:>+10.0f} {speed:>6.1f}")
     if len(digests) != 1:
         print("FAIL: the runs gave different ids", file=sys.stderr)
         return 1

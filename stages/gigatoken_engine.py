@@ -1,13 +1,16 @@
 """gigatoken's BPE (Rust, ~6x tiktoken on one core) with exactly the ids of a reference tokenizer.
 
-| what | how |
-|---|---|
-| GPT-2 | the checked GPT-2 ranks written as a `.tiktoken` rank file, gigatoken's "gpt2" pretokenizer, no special tokens: "<\\|endoftext\\|>" inside a text is then plain text, as tiktoken's `encode_ordinary` has it |
-| tokenizer.json | gigatoken reads the file's contents itself; a file it cannot read leaves `auto` on `tokenizers` |
-| parity | on first use, a probe corpus (`probe_texts`) must give the reference's ids, else `auto` uses the reference and `gigatoken` is an error |
-| refused input | a batch gigatoken raises on is encoded document by document; a document it refuses (a lone surrogate: `TypeError`) goes to the reference |
-| newer Unicode | gigatoken classifies the letters and digits Unicode 16-17 added (`DISPUTED_RANGES`, unassigned for tiktoken's regex) as such; a document containing one goes to the reference |
-| memory | gigatoken's pretoken cache grows with the distinct pieces seen and has no bound: the engine is rebuilt after `REBUILD_CHARS` characters |
+- GPT-2: the checked GPT-2 ranks written as a `.tiktoken` rank file, gigatoken's "gpt2" pretokenizer and
+  no special tokens, so "<|endoftext|>" inside a text is plain text, as in tiktoken's `encode_ordinary`.
+- tokenizer.json: gigatoken reads the file's contents; a file it cannot read leaves `auto` on `tokenizers`.
+- Parity: on first use a probe corpus (`probe_texts`) must give the reference's ids, else `auto` uses the
+  reference and engine `gigatoken` is an error.
+- Refused input: a batch gigatoken raises on is encoded document by document; a document it refuses (a lone
+  surrogate: `TypeError`) goes to the reference.
+- Newer Unicode: gigatoken knows the letters Unicode 17 added (`DISPUTED_RANGES`), tiktoken's regex does not;
+  a document holding one goes to the reference.
+- Memory: gigatoken's pretoken cache grows with the distinct pieces seen and has no bound, so the engine is
+  rebuilt after `REBUILD_CHARS` characters.
 
 Only `TESTED_VERSION` is used: another installed version leaves `auto` on the reference, as its ids
 are unchecked. Nothing is loaded until the first encode, so a driver that needs only the vocabulary
@@ -31,13 +34,23 @@ from stages.tokenize import ENDOFTEXT, GPT2, Gpt2Tokenizer, JsonTokenizer, flat_
 TESTED_VERSION = "0.10.0"
 """The gigatoken release the parity tests ran on (pinned in pyproject.toml)."""
 DISPUTED_RANGES = (
-    (0x11DB0, 0x11DBF), (0x16EA0, 0x16EB8), (0x16EBB, 0x16EBF), (0x187F8, 0x187FF), (0x18D80, 0x18DBF),
-    (0x1E6C0, 0x1E6DE), (0x1E6E0, 0x1E6E2), (0x1E6E4, 0x1E6E5), (0x1E6E7, 0x1E6ED), (0x1E6F0, 0x1E6F4),
-    (0x1E6FE, 0x1E6FF), (0x2B73A, 0x2B73F), (0x323B0, 0x3343F),
+    (0x11DB0, 0x11DBF),
+    (0x16EA0, 0x16EB8),
+    (0x16EBB, 0x16EBF),
+    (0x187F8, 0x187FF),
+    (0x18D80, 0x18DBF),
+    (0x1E6C0, 0x1E6DE),
+    (0x1E6E0, 0x1E6E2),
+    (0x1E6E4, 0x1E6E5),
+    (0x1E6E7, 0x1E6ED),
+    (0x1E6F0, 0x1E6F4),
+    (0x1E6FE, 0x1E6FF),
+    (0x2B73A, 0x2B73F),
+    (0x323B0, 0x3343F),
 )
 """Code points gigatoken 0.10.0 splits differently from tiktoken 0.14's regex: Unicode 17 letters and digits
 such as Tolong Siki (U+11DB0), all astral. Found, and proven complete, by the every-code-point test."""
-ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 DISPUTED = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in DISPUTED_RANGES) + "]")
 REBUILD_CHARS = 1 << 30
 """Characters encoded before the engine is rebuilt, dropping its pretoken cache (BENCHMARKS.md: RSS over
@@ -83,7 +96,7 @@ class GigatokenTokenizer:
 
     @property
     def engine_name(self) -> str:
-        """"gigatoken", or the reference's engine when `auto` chose it (known after the first encode)."""
+        """ "gigatoken", or the reference's engine when `auto` chose it (known after the first encode)."""
         self._load()
         if self._engine is not None:
             return "gigatoken"
@@ -134,7 +147,9 @@ class GigatokenTokenizer:
                 return None
             if mismatch is not None:
                 if self._required:
-                    raise ValueError(f"tokenize.engine: gigatoken's ids for {self.name} differ from the reference's on {mismatch!r}")
+                    raise ValueError(
+                        f"tokenize.engine: gigatoken's ids for {self.name} differ from the reference's on {mismatch!r}"
+                    )
                 return None
             self._engine = engine
         return self._engine
@@ -152,7 +167,10 @@ class GigatokenTokenizer:
             raise ValueError(f"gigatoken {version} is installed; pileline's parity tests ran on {TESTED_VERSION}")
         if self.name == GPT2:
             self._rank_file = self._rank_file or _gpt2_rank_file()
-            return _with_rank_file(self._rank_file, lambda path: gigatoken.Tokenizer.from_tiktoken(path, pretokenizer="gpt2", special_tokens={}))
+            return _with_rank_file(
+                self._rank_file,
+                lambda path: gigatoken.Tokenizer.from_tiktoken(path, pretokenizer="gpt2", special_tokens={}),
+            )
         return gigatoken.Tokenizer.from_json(Path(self.name).read_bytes())
 
     def __reduce__(self):
@@ -182,7 +200,9 @@ def _first_mismatch(engine, reference: Gpt2Tokenizer | JsonTokenizer, texts: lis
 def _gpt2_rank_file() -> bytes:
     """GPT-2's checked ranks in tiktoken's rank-file format: base64 of the token's bytes, space, rank."""
     ranks = gpt2_mergeable_ranks()
-    return b"".join(base64.b64encode(token) + b" %d\n" % rank for token, rank in sorted(ranks.items(), key=lambda item: item[1]))
+    return b"".join(
+        base64.b64encode(token) + b" %d\n" % rank for token, rank in sorted(ranks.items(), key=lambda item: item[1])
+    )
 
 
 def _with_rank_file(contents: bytes, load):

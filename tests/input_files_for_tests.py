@@ -28,9 +28,9 @@ def write_lines(path: Path, lines: list[bytes], trailing_newline: bool = True) -
 
 
 def sample_corpus_texts(directory: Path, docs: int) -> list[str]:
-    """The train texts of a seeded sample corpus of `docs` documents, read from its real zstd files by the read stage."""
-    from pipeline.input_files import iter_line_chunks
-    from pipeline.sample_corpus import write_sample_corpus
+    """The train texts of a seeded sample corpus of `docs` documents, read from its zstd files by the read stage."""
+    from pipeline.formats.input_files import iter_line_chunks
+    from pipeline.sample.corpus import write_sample_corpus
     from stages.read import ReadConfig, parse_lines
 
     write_sample_corpus(directory, docs=docs, seed=0)

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tokenizers
+from gpt2_oracle import ENCODER_JSON, VOCAB_BPE, tiktoken_gpt2
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from input_files_for_tests import sample_corpus_texts
 from pydantic import ValidationError
 
 import stages.gigatoken_engine as engine_module
-from gpt2_oracle import ENCODER_JSON, VOCAB_BPE, tiktoken_gpt2
-from input_files_for_tests import sample_corpus_texts
 from stages.gigatoken_engine import TESTED_VERSION, GigatokenTokenizer
 from stages.tokenize import TokenizeConfig, load_tokenizer, tokenize_batch
 
@@ -43,7 +43,9 @@ def assert_oracle_ids(tokenizer, oracle, texts: list[str]) -> None:
     flat, sizes = tokenizer.encode_flat(texts)
     expected = [oracle.encode_ordinary(text) for text in texts]
     assert ids(sizes) == [len(e) for e in expected]
-    mismatches = [text[:60] for text, got, e in zip(texts, np.split(flat, np.cumsum(sizes)[:-1]), expected) if ids(got) != e]
+    mismatches = [
+        text[:60] for text, got, e in zip(texts, np.split(flat, np.cumsum(sizes)[:-1]), expected) if ids(got) != e
+    ]
     assert mismatches == []
 
 
@@ -91,8 +93,39 @@ def test_every_code_point(giga, oracle):
 
 
 TRICKY = st.sampled_from(
-    [" ", "  ", "\n", "\r\n", "\t", "\u00a0", "\u3000", "\u2028", "\x1c", "a", "Z", "é", "日", "😀", "1", "٣", "!", ".",
-     "'", "'s", "'ll", "'VE", "’", "<|endoftext|>", "<|endoftext", "\u0301", "\x00", "word", " word", "12", "--"]
+    [
+        " ",
+        "  ",
+        "\n",
+        "\r\n",
+        "\t",
+        "\u00a0",
+        "\u3000",
+        "\u2028",
+        "\x1c",
+        "a",
+        "Z",
+        "é",
+        "日",
+        "😀",
+        "1",
+        "٣",
+        "!",
+        ".",
+        "'",
+        "'s",
+        "'ll",
+        "'VE",
+        "’",
+        "<|endoftext|>",
+        "<|endoftext",
+        "\u0301",
+        "\x00",
+        "word",
+        " word",
+        "12",
+        "--",
+    ]
 )
 
 
@@ -209,7 +242,9 @@ def test_tokenizer_json_gigatoken_cannot_read_stays_on_tokenizers(tmp_path):
     assert auto.engine_name == "tokenizers"
     reference = tokenizers.Tokenizer.from_file(str(path))
     assert ids(auto.encode_batch(["Hello World"])[0]) == reference.encode("Hello World", add_special_tokens=False).ids
-    with pytest.raises(ValueError, match=r"^tokenize\.engine: gigatoken cannot run .*tokenizer\.json: Unsupported normalizer"):
+    with pytest.raises(
+        ValueError, match=r"^tokenize\.engine: gigatoken cannot run .*tokenizer\.json: Unsupported normalizer"
+    ):
         load_tokenizer(TokenizeConfig(tokenizer=str(path), engine="gigatoken")).encode_flat(["x"])
 
 
