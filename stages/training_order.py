@@ -46,6 +46,8 @@ class ShardsConfig(StageConfig):
     one epoch's worth: (tokens − 1) // seq_len sequences, every document used once.
     `global_batch` (default 1024): sequences per training step (Pythia's 1024).
     `shard_bytes` (default 1 GiB): target size of one sequence shard's `.bin`.
+    `sequences` (default true): write the pre-shuffled sequence shards; false for trainers that build the
+    order themselves from the documents file (GPT-NeoX, Megatron), halving `tokens/`.
     """
 
     seq_len: int = Field(2048, ge=1)
@@ -53,6 +55,7 @@ class ShardsConfig(StageConfig):
     train_iters: int | None = Field(None, ge=1)
     global_batch: int = Field(1024, ge=1)
     shard_bytes: int = Field(1 << 30, ge=1024)
+    sequences: bool = True
 
     @model_validator(mode="after")
     def _one_way_to_count(self) -> ShardsConfig:

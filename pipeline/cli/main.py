@@ -54,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "partition_docs": args.partition_docs,
     }
     manifest = load_manifest(args.manifest, overrides)
-    result = run_manifest(manifest, Progress(quiet=args.quiet))
+    result = run_manifest(manifest, Progress(quiet=args.quiet), keep_intermediates=args.keep_intermediates)
     _print_totals(result)
     return 0
 
@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--partition-docs", type=positive_int, help="documents per partition (overrides `partition_docs`)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument(
+        "--keep-intermediates",
+        action="store_true",
+        help="keep the tokenized partitions under stages/ that no command reads (removed after a successful run)",
+    )
     run.set_defaults(func=cmd_run)
 
     sample = commands.add_parser(

@@ -113,6 +113,10 @@ class RunDirectory:
         with self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
             return stream_sha256(stream)
 
+    def size(self, relative: str) -> int:
+        """Bytes of the file `relative`."""
+        return self.filesystem.get_file_info(self.path(relative)).size
+
     def delete(self, relative: str) -> None:
         self.filesystem.delete_file(self.path(relative))
 

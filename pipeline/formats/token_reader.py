@@ -44,6 +44,8 @@ class SequenceShards:
     def __getitem__(self, i: int) -> np.ndarray:
         if not 0 <= i < len(self):
             raise IndexError(f"sample {i} outside [0, {len(self)})")
+        if not self.shards:
+            raise UserError(f"{self.run_dir}: no sequence shards (the run had shards.sequences: false)")
         shard = int(np.searchsorted(self.first, i, side="right") - 1)
         return self.shards[shard][i - int(self.first[shard])]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from pipeline.formats.order_file import load_training_order
@@ -22,7 +23,8 @@ def describe_step(
     documents = DocumentShards(run_dir)
     resolved = orjson.loads((Path(run_dir) / MANIFEST).read_bytes())["manifest"]
     size = batch_size or sequences.global_batch
-    batch = sequences.batch(step, size)
+    if not 0 <= step < sequences.steps(size):
+        raise IndexError(f"step {step} outside [0, {sequences.steps(size)}) at batch size {size}")
     meta = sequences.meta
     order, sizes = load_training_order(RunDirectory(run_dir), meta["seq_len"], meta["seed"], meta)
     tokenizer = load_tokenizer(TokenizeConfig.model_validate(resolved["tokenize"]))
@@ -43,7 +45,12 @@ def describe_step(
                 f"   tokens {start}–{end - 1} of document {document} ({info['tokens']} tokens): "
                 f"{info['pile_set_name']} · {info['source']}:{info['line']} · doc_id {info['doc_id']}"
             )
-        tokens = batch[r]
+        # Without sequence shards (shards.sequences: false) the sample is cut from the documents, as GPT-NeoX does.
+        if sequences.shards:
+            tokens = sequences[sample]
+        else:
+            spans = zip(pieces.document, pieces.start, pieces.end)
+            tokens = np.concatenate([documents[int(d)][s:e] for d, s, e in spans])
         if show_tokens:
             lines.append("   " + " ".join(str(t) for t in tokens.tolist()))
         else:

@@ -33,6 +33,7 @@ from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
 from pipeline.phases.eval_sets import load_eval_sets
+from pipeline.phases.intermediates import remove_tokenized_partitions
 from pipeline.phases.prepare import run_prepare_phase
 from pipeline.phases.tokens import run_tokens_phase
 from pipeline.phases.tokens_plan import DedupClusters, TokensPlan
@@ -177,8 +178,9 @@ def _output_digests(run: RunDirectory, known: dict[str, str], max_in_flight: int
     return dict(sorted({**found, **hashed}.items()))
 
 
-def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunResult:
-    """Run every phase of `manifest` into `manifest.output`, reusing finished work."""
+def run_manifest(manifest: Manifest, progress: Progress | None = None, keep_intermediates: bool = False) -> RunResult:
+    """Run every phase of `manifest` into `manifest.output`, reusing finished work; once it has succeeded,
+    remove the intermediates no command reads (`pipeline.phases.intermediates`) unless `keep_intermediates`."""
     tally = WorkTally(progress or Progress())
     progress = tally
     started = time.monotonic()
@@ -264,6 +266,9 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None) -> RunRes
             "outputs": outputs,
         },
     )
+    if not keep_intermediates:
+        freed = remove_tokenized_partitions(tokens_plan)
+        progress.log(f"removed {freed / 1e6:.1f} MB of tokenized partitions no command reads (--keep-intermediates)")
     return RunResult(
         manifest.output,
         total,

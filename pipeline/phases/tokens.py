@@ -220,6 +220,7 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
         "tokens: tokenize",
     )
     shards = _document_shards(summaries, manifest.shards.shard_bytes, np.dtype(dtype).itemsize)
+    _restore_tokenized(plan, shards, in_flight, progress)
     documents = map_items(
         run,
         _documents_task,
@@ -255,7 +256,7 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
     progress.advance(done=1, total=1, reused=int(reused))
     progress.finish_phase()
     per_shard = max(1, manifest.shards.shard_bytes // (seq * np.dtype(dtype).itemsize))
-    total = order_summary["total_samples"]
+    total = order_summary["total_samples"] if manifest.shards.sequences else 0
     ranges = [
         (sequences_file(i), start, min(start + per_shard, total))
         for i, start in enumerate(range(0, total, per_shard))
@@ -268,7 +269,8 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
             "tokens_per_sample": seq,
             "seed": manifest.seed,
             "num_samples": num_samples,
-            "total_samples": total,
+            "total_samples": order_summary["total_samples"],
+            "sequences": manifest.shards.sequences,
             "epochs": order_summary["epochs"],
             "tokens_per_epoch": order_summary["tokens_per_epoch"],
             "global_batch": manifest.shards.global_batch,
@@ -282,6 +284,36 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
     outputs += [SEQUENCES_META, ORDER_FILE]
     outputs += [tokens_path(f"{name}{suffix}") for name, _, _ in ranges for suffix in (".bin", ".idx")]
     return TokensResult(stats, outputs, digests)
+
+
+def _restore_tokenized(
+    plan: TokensPlan, shards: list[DocumentsShard], in_flight: InFlightLimit, progress: Progress
+) -> None:
+    """Tokenize again the partitions a documents file still to be written needs, if a finished run removed
+    their ids and table (`pipeline.phases.intermediates`) and kept only their summary."""
+    run = plan.run
+    pending = [shard for shard in shards if not run.exists(plan.step_path("documents", shard.name, ".json"))]
+    missing = sorted(
+        {
+            partition
+            for shard in pending
+            for partition, _ in shard.partitions
+            if not all(run.exists(plan.step_path("tokens", partition, suffix)) for suffix in (".bin", ".parquet"))
+        }
+    )
+    for partition in missing:
+        run.delete(plan.step_path("tokens", partition, ".json"))
+    if missing:
+        map_items(
+            run,
+            _tokenize_task,
+            missing,
+            lambda p: plan.step_path("tokens", p, ".json"),
+            lambda p: (plan, p),
+            in_flight,
+            progress,
+            "tokens: tokenize again (removed after the last run)",
+        )
 
 
 def _token_stats(tokenizer: str, manifest: Manifest, summaries: list[dict]) -> dict:
