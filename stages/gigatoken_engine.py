@@ -53,8 +53,8 @@ such as Tolong Siki (U+11DB0), all astral. Found, and proven complete, by the ev
 ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 DISPUTED = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in DISPUTED_RANGES) + "]")
 REBUILD_CHARS = 1 << 30
-"""Characters encoded before the engine is rebuilt, dropping its pretoken cache (BENCHMARKS.md: RSS over
-the 1 GB sample). Rebuilding costs ~0.4 s, under 1 % of the ~12 s gigatoken takes for this much text."""
+"""Characters encoded before the engine is rebuilt, dropping its pretoken cache (BENCHMARKS.md: RSS over the
+1 GB sample). A rebuild takes a few tenths of a second, ~3 % of gigatoken's time for this much text."""
 
 
 def probe_texts(specials: Sequence[str] = (ENDOFTEXT,)) -> list[str]:
