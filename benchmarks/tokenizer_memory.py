@@ -1,12 +1,14 @@
 """RSS of the tokenize stage on gigatoken over a long stream, with and without rebuilding the engine.
 
-    python benchmarks/tokenizer_memory.py --corpus DIR [--rebuild-mb 256,1024,0] [--batch-docs 10000] [--passes 1]
+    python benchmarks/tokenizer_memory.py [--corpus DIR | --docs N] [--rebuild-mb 256,1024,0] [--batch-docs 10000]
+                                          [--passes 1]
 
-Streams every train document of DIR (read by the read stage, one batch of `--batch-docs` documents at a
-time, as a tokens task sees a partition) through `tokenize_batch` on engine `gigatoken`, `--passes`
-times, once per `--rebuild-mb` value (`stages.gigatoken_engine.REBUILD_CHARS` in millions of
-characters; 0: never rebuilt), each in its own process on one core. Prints RSS (VmRSS) every ~10 % of
-the stream, the peak, RSS growth over the second half and MB/s. Exits 1 if any run's ids differ.
+Streams every train document of DIR (default: a generated sample of `--docs` documents), read by the
+read stage one batch of `--batch-docs` documents at a time, as a tokens task sees a partition, through
+`tokenize_batch` on engine `gigatoken`, `--passes` times, once per `--rebuild-mb` value
+(`stages.gigatoken_engine.REBUILD_CHARS` in millions of characters; 0: never rebuilt), each in its own
+process on one core. Prints RSS (VmRSS) every ~10 % of the stream, the peak, RSS growth over the second
+half and MB/s. Exits 1 if any run's ids differ.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from corpus import train_files
+from corpus import corpus_dir, train_files
 
 from pipeline.formats.input_files import LineChunk, iter_line_chunks
 from stages.read import ReadConfig, parse_lines
@@ -76,9 +79,8 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--corpus", type=Path, required=True, help="a Pile-layout directory (e.g. from `pileline sample`)"
-    )
+    parser.add_argument("--corpus", type=Path, help="a Pile-layout directory (e.g. from `pileline sample`)")
+    parser.add_argument("--docs", type=int, help="documents of the generated sample when no corpus is given")
     parser.add_argument(
         "--rebuild-mb", default="256,1024,0", help="comma-separated REBUILD_CHARS in millions; 0 = never"
     )
@@ -88,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     digests = set()
     columns = f"{'rebuild every':>14} {'MB':>7} {'RSS at 10%..100% of the stream (MiB)':<60}"
     print(f"{columns} {'peak':>6} {'2nd half +':>10} {'MB/s':>6}")
+    scratch = tempfile.TemporaryDirectory(prefix="tokenizer-memory-")
+    corpus = corpus_dir(args.corpus, Path(scratch.name), args.docs)
     for rebuild in [int(v) for v in args.rebuild_mb.split(",")]:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            samples, peak, speed, digest = pool.submit(run, args.corpus, rebuild, args.batch_docs, args.passes).result()
+            samples, peak, speed, digest = pool.submit(run, corpus, rebuild, args.batch_docs, args.passes).result()
         digests.add(digest)
         total = samples[-1][0]
         deciles = [next(rss for mb, rss in samples if mb >= total * k / 10) for k in range(1, 11)]
@@ -99,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         growth = samples[-1][1] - half
         curve = " ".join(f"{r:5.0f}" for r in deciles)
         print(f"{label:>14} {total:>7.0f} {curve:<60} {peak:>6.0f} {growth:>+10.0f} {speed:>6.1f}")
+    scratch.cleanup()
     if len(digests) != 1:
         print("FAIL: the runs gave different ids", file=sys.stderr)
         return 1

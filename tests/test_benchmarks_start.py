@@ -22,6 +22,7 @@ QUICK_RUNS = {
     "normalize.py": (["--docs", "200"], "identical to ftfy.fix_text for every document"),
     "read.py": (["--docs", "200", "--repeat", "1"], "identity check (reader = orjson on every line): passed"),
     "tokenization.py": (["--docs", "200", "--repeat", "1"], "identical ids from all three engines for every document"),
+    "tokenizer_memory.py": (["--docs", "200", "--rebuild-mb", "0,1", "--batch-docs", "50"], "identical ids in every"),
     "giant_component.py": (["--members", "2000"], "kept: components"),
     "minhash.py": (["--docs", "200", "--check-docs", "50"], "identity checks: passed"),
     "decontaminate.py": (["--docs", "200", "--eval-docs", "300", "--leaked", "20"], "documents agreeing: 200 of 200"),
