@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = np.array([len(t.encode("utf-8", "surrogatepass")) for t in texts])
     sets = table.column("pile_set_name").to_pylist()
     tokenizer = load_tokenizer(TokenizeConfig())
-    reference = tokenizer._encodings[0]  # tiktoken itself, for the peer
+    reference = load_tokenizer(TokenizeConfig(engine="tiktoken"))._encodings[0]  # tiktoken itself, for the peer
 
     def encode_one(text: str) -> list[int]:
         return reference.encode_ordinary(text)
