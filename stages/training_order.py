@@ -213,3 +213,11 @@ def sample_tokens(order: TrainingOrder, i: int, documents: DocumentReader) -> np
             f"sample {i} has {tokens.size} tokens, expected {order.seq_len + 1}: sizes do not match the order"
         )
     return tokens
+
+
+def first_documents(order: TrainingOrder, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(document, token offset in it) where each of samples [start, stop) begins: cheap provenance of a sample."""
+    if not 0 <= start <= stop <= order.total_samples:
+        raise ValueError(f"samples [{start}, {stop}) outside [0, {order.total_samples})")
+    rows = order.shuffle_idx[start:stop].astype(np.int64)
+    return order.doc_idx[order.sample_idx[rows, 0]].astype(np.int64), order.sample_idx[rows, 1].astype(np.int64)

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline.cli.argument_types import positive_int
+from pipeline.cli.export_command import register as register_export_command
 from pipeline.cli.inspect_commands import register as register_inspection_commands
 from pipeline.errors import UserError
 from pipeline.formats.run_layout import MANIFEST
@@ -229,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     ngrams.set_defaults(func=cmd_ngrams)
 
     register_inspection_commands(commands)
+    register_export_command(commands)
     return parser
 
 

@@ -261,6 +261,12 @@ class IndexedDataset:
         start = int(self.pointers[i]) // self.dtype.itemsize
         return self._tokens[start : start + int(self.sizes[i])]
 
+    def tokens(self, start: int, end: int) -> np.ndarray:
+        """Tokens [start, end) of the whole `.bin` (the items back to back), a read-only view of the memory map."""
+        if not 0 <= start <= end <= self._tokens.shape[0]:
+            raise IndexError(f"tokens [{start}, {end}) of {self._tokens.shape[0]} in {data_path(self.prefix)}")
+        return self._tokens[start:end]
+
     def get(self, i: int, start: int, end: int) -> np.ndarray:
         """Tokens [start, end) of item `i` (as Megatron's `get(idx, offset, length)`)."""
         i, start, end = _piece(i, start, end, self.sizes)

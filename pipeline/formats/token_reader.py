@@ -49,6 +49,21 @@ class SequenceShards:
         shard = int(np.searchsorted(self.first, i, side="right") - 1)
         return self.shards[shard][i - int(self.first[shard])]
 
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) as one (stop - start, seq_len + 1) array, sliced from the shards they lie in."""
+        if not 0 <= start <= stop <= len(self):
+            raise IndexError(f"samples [{start}, {stop}) outside [0, {len(self)})")
+        width = int(self.meta["tokens_per_sample"])
+        parts = [np.zeros((0, width), dtype=np.dtype(self.meta["dtype"]))]
+        while start < stop:
+            shard = int(np.searchsorted(self.first, start, side="right") - 1)
+            dataset, first = self.shards[shard], int(self.first[shard])
+            end = min(stop, first + len(dataset))
+            begin = int(dataset.pointers[start - first]) // dataset.dtype.itemsize
+            parts.append(dataset.tokens(begin, begin + (end - start) * width).reshape(-1, width))
+            start = end
+        return np.concatenate(parts)
+
     def steps(self, batch_size: int | None = None) -> int:
         """Complete training steps available at `batch_size` (default: the manifest's global batch)."""
         return len(self) // (batch_size or self.global_batch)
@@ -58,7 +73,7 @@ class SequenceShards:
         size = batch_size or self.global_batch
         if not 0 <= step < self.steps(size):
             raise IndexError(f"step {step} outside [0, {self.steps(size)}) at batch size {size}")
-        return np.stack([self[step * size + row] for row in range(size)])
+        return self.rows(step * size, (step + 1) * size)
 
 
 class DocumentShards:
