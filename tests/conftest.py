@@ -15,3 +15,23 @@ def ray_instance():
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def training_run(tmp_path_factory, ray_instance):
+    """A finished small run (240 sample documents, 64-token samples, global batch 8, several sequence shards)."""
+    from pipeline.manifest import parse_manifest
+    from pipeline.progress import Progress
+    from pipeline.runner import run_manifest
+    from pipeline.sample_corpus import write_sample_corpus
+
+    root = tmp_path_factory.mktemp("training-run")
+    write_sample_corpus(root / "sample", docs=240, seed=3)
+    manifest = parse_manifest({
+        "inputs": [str(root / "sample" / "train" / "*.jsonl.zst")],
+        "output": str(root / "run"),
+        "filter": {"preset": "cerebras"},
+        "shards": {"seq_len": 63, "global_batch": 8, "shard_bytes": 40_000},
+    })
+    run_manifest(manifest, Progress(quiet=True))
+    return root / "run"

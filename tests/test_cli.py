@@ -10,7 +10,7 @@ from input_files_for_tests import doc_line, write_lines
 
 from pipeline.cli.main import build_parser, main
 
-COMMANDS = ["run", "sample", "demo", "inspect", "verify", "stats", "report", "clusters"]
+COMMANDS = ["run", "sample", "demo", "inspect", "verify", "stats", "report", "clusters", "export"]
 
 
 def _error_line(capsys) -> str:
