@@ -21,9 +21,9 @@ def ray_instance():
 def training_run(tmp_path_factory, ray_instance):
     """A finished small run (240 sample documents, 64-token samples, global batch 8, several sequence shards)."""
     from pipeline.manifest import parse_manifest
-    from pipeline.progress import Progress
-    from pipeline.runner import run_manifest
-    from pipeline.sample_corpus import write_sample_corpus
+    from pipeline.phases.runner import run_manifest
+    from pipeline.runtime.progress import Progress
+    from pipeline.sample.corpus import write_sample_corpus
 
     root = tmp_path_factory.mktemp("training-run")
     write_sample_corpus(root / "sample", docs=240, seed=3)

@@ -4,7 +4,6 @@ byte-identical for any tasks in flight, resume after a kill, and refuse to mix t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import datasets
@@ -13,13 +12,13 @@ import orjson
 import pytest
 from litdata import StreamingDataset
 from litdata.streaming.item_loader import TokensLoader
-
-from pipeline.batch_view import describe_step
-from pipeline.cli import main
-from pipeline.export_phase import ExportConfig, export_run
-from pipeline.progress import Progress
-from pipeline.token_reader import DocumentShards
 from test_tokens_run import read_mmidx
+
+from pipeline.cli.main import main
+from pipeline.formats.token_reader import DocumentShards
+from pipeline.inspection.step_view import describe_step
+from pipeline.phases.export import ExportConfig, export_run
+from pipeline.runtime.progress import Progress
 
 SMALL_FILES = 30_000
 """Bytes per output file in most tests: 234 samples of 64 uint16 tokens, so several files whose
@@ -32,8 +31,12 @@ def _expected(run: Path) -> np.ndarray:
     return np.stack([item for shard in meta["shards"] for item in read_mmidx(run / "tokens" / shard["file"])[1]])
 
 
-def _export(run: Path, out: Path, fmt: str, file_bytes: int | None = SMALL_FILES, max_in_flight: int | None = None) -> dict:
-    return export_run(str(run), str(out), ExportConfig(format=fmt, file_bytes=file_bytes), max_in_flight, Progress(quiet=True))
+def _export(
+    run: Path, out: Path, fmt: str, file_bytes: int | None = SMALL_FILES, max_in_flight: int | None = None
+) -> dict:
+    return export_run(
+        str(run), str(out), ExportConfig(format=fmt, file_bytes=file_bytes), max_in_flight, Progress(quiet=True)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,11 @@ def hf_export(training_run, tmp_path_factory):
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and ".pileline" not in p.parts}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".pileline" not in p.parts
+    }
 
 
 def test_load_from_disk_gives_every_sequence_in_training_order(training_run, hf_export):
@@ -64,7 +71,11 @@ def test_every_step_of_the_hf_dataset_is_the_step_inspect_shows(training_run, hf
     dataset = datasets.load_from_disk(str(hf_export)).with_format("numpy")
     for step in (0, 57, len(dataset) // 8 - 1):
         shown = describe_step(str(training_run), step, None, None, True, 400)
-        rows = [line.split() for line in shown.splitlines() if line.startswith("   ") and not line.lstrip().startswith("tokens")]
+        rows = [
+            line.split()
+            for line in shown.splitlines()
+            if line.startswith("   ") and not line.lstrip().startswith("tokens")
+        ]
         assert np.array(rows, dtype=np.int64).tolist() == dataset[step * 8 : (step + 1) * 8]["input_ids"].tolist()
 
 
@@ -113,8 +124,26 @@ def test_a_killed_export_resumes_to_the_same_bytes(training_run, hf_export, tmp_
 
 
 def test_an_export_of_something_else_is_refused(training_run, hf_export, tmp_path, capsys):
-    assert main(["export", str(training_run), "--format", "litdata", "--out", str(hf_export), "--file-bytes", str(SMALL_FILES), "--quiet"]) == 2
-    assert capsys.readouterr().err.strip() == f"pileline: error: {hf_export}: holds another export (differs in format); remove it or choose another --out"
+    assert (
+        main(
+            [
+                "export",
+                str(training_run),
+                "--format",
+                "litdata",
+                "--out",
+                str(hf_export),
+                "--file-bytes",
+                str(SMALL_FILES),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert (
+        capsys.readouterr().err.strip()
+        == f"pileline: error: {hf_export}: holds another export (differs in format); remove it or choose another --out"
+    )
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["export", str(training_run), "--format", "hf", "--out", str(tmp_path), "--quiet"]) == 2
     assert "not empty and not a pileline export" in capsys.readouterr().err
@@ -122,8 +151,14 @@ def test_an_export_of_something_else_is_refused(training_run, hf_export, tmp_pat
 
 def test_the_export_command_writes_a_dataset(training_run, tmp_path, capsys):
     out = tmp_path / "cli"
-    assert main(["export", str(training_run), "--format", "hf", "--out", str(out), "--file-bytes", "100000", "--quiet"]) == 0
+    assert (
+        main(["export", str(training_run), "--format", "hf", "--out", str(out), "--file-bytes", "100000", "--quiet"])
+        == 0
+    )
     total = len(_expected(training_run))
-    assert capsys.readouterr().out.strip() == f"{out}: {total:,} sequences in {-(-total // 781)} hf file(s) of 781 sequences"
+    assert (
+        capsys.readouterr().out.strip()
+        == f"{out}: {total:,} sequences in {-(-total // 781)} hf file(s) of 781 sequences"
+    )
     assert datasets.load_from_disk(str(out)).num_rows == total
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]

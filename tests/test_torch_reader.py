@@ -7,15 +7,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_export import _expected
 from torch.utils.data import DataLoader
 
-from pipeline.torch_reader import StepSampler, TrainingSequences
-from test_export import _expected
+from pipeline.formats.torch_reader import StepSampler, TrainingSequences
 
 GLOBAL_BATCH = 8
 
 
-def _rank_batches(run, world_size: int, rank: int, micro: int, num_workers: int = 0, start_step: int = 0) -> list[np.ndarray]:
+def _rank_batches(
+    run, world_size: int, rank: int, micro: int, num_workers: int = 0, start_step: int = 0
+) -> list[np.ndarray]:
     dataset = TrainingSequences(run)
     sampler = StepSampler(dataset, world_size=world_size, rank=rank, start_step=start_step)
     loader = DataLoader(dataset, batch_size=micro, sampler=sampler, num_workers=num_workers)
@@ -52,7 +54,9 @@ def test_a_sampler_restored_from_its_state_continues_where_it_stopped(training_r
     seen = [next(batches) for _ in range(7)]
     state = sampler.state_dict()
     assert state == {"step": 3, "global_batch": 8}, "7 micro-batches of 2 are 3 whole steps of rank 1's 4"
-    uninterrupted = [b.tolist() for b in DataLoader(dataset, batch_size=2, sampler=StepSampler(dataset, world_size=2, rank=1))]
+    uninterrupted = [
+        b.tolist() for b in DataLoader(dataset, batch_size=2, sampler=StepSampler(dataset, world_size=2, rank=1))
+    ]
     assert [b.tolist() for b in seen] == uninterrupted[:7]
     restored = StepSampler(dataset, world_size=2, rank=1)
     restored.load_state_dict(state)

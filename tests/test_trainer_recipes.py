@@ -13,14 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch.multiprocessing
-
-from pipeline.export_phase import ExportConfig, export_run
-from pipeline.progress import Progress
 from test_export import _expected
+
+from pipeline.phases.export import ExportConfig, export_run
+from pipeline.runtime.progress import Progress
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # Sizes scaled down wherever a recipe has them.
-SCALE = [("2049", "64"), ("B, accumulation = 1024, 4", "B, accumulation = 8, 2"), ("num_workers=2, pin_memory=True", "num_workers=1")]
+SCALE = [
+    ("2049", "64"),
+    ("B, accumulation = 1024, 4", "B, accumulation = 8, 2"),
+    ("num_workers=2, pin_memory=True", "num_workers=1"),
+]
 
 
 def recipe(name: str, paths: dict[str, Path], extra: list[tuple[str, str]] = ()) -> str:
@@ -40,7 +44,9 @@ def recipe(name: str, paths: dict[str, Path], extra: list[tuple[str, str]] = ())
 def exports(training_run, tmp_path_factory):
     root = tmp_path_factory.mktemp("recipes")
     for fmt in ("hf", "litdata"):
-        export_run(str(training_run), str(root / fmt), ExportConfig(format=fmt, file_bytes=30_000), None, Progress(quiet=True))
+        export_run(
+            str(training_run), str(root / fmt), ExportConfig(format=fmt, file_bytes=30_000), None, Progress(quiet=True)
+        )
     return {"RUN_DIR-hf": root / "hf", "RUN_DIR-litdata": root / "litdata"}
 
 
@@ -85,8 +91,10 @@ np.save(OUT, np.stack(seen))
 def test_the_hugging_face_trainer_recipe(training_run, exports, tmp_path):
     small = [
         ("GPT2Config(n_positions=2048)", "GPT2Config(n_positions=63, n_embd=8, n_layer=1, n_head=1)"),
-        ("per_device_train_batch_size=32, gradient_accumulation_steps=4, max_steps=143_000",
-         "per_device_train_batch_size=4, gradient_accumulation_steps=2, max_steps=3"),
+        (
+            "per_device_train_batch_size=32, gradient_accumulation_steps=4, max_steps=143_000",
+            "per_device_train_batch_size=4, gradient_accumulation_steps=2, max_steps=3",
+        ),
         ('output_dir="checkpoints"', f'output_dir="{tmp_path}"'),
     ]
     code = recipe("hf", {"RUN_DIR-hf": exports["RUN_DIR-hf"]}, small)
@@ -95,7 +103,9 @@ def test_the_hugging_face_trainer_recipe(training_run, exports, tmp_path):
     finished = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert finished.returncode == 0, finished.stderr[-3000:]
     seen = np.load(tmp_path / "seen.npy")
-    assert seen.shape[0] in (6, 7) and seen.shape[1:] == (2, 4, 63), "3 steps of 2 micro-batches of 4 (accelerate collates one ahead)"
+    assert seen.shape[0] in (6, 7) and seen.shape[1:] == (2, 4, 63), (
+        "3 steps of 2 micro-batches of 4 (accelerate collates one ahead)"
+    )
     expected = _expected(training_run)
     for step in range(3):
         micro = np.concatenate([seen[2 * step], seen[2 * step + 1]], axis=1)
@@ -127,5 +137,7 @@ def test_the_pytorch_ddp_recipe_on_two_processes(training_run, tmp_path):
     steps = len(expected) // 8
     assert all(r.shape == (2 * steps, 2, 64) for r in ranks), "2 micro-batches of 2 per rank and step"
     for step in range(steps):
-        together = np.concatenate([ranks[0][2 * step], ranks[0][2 * step + 1], ranks[1][2 * step], ranks[1][2 * step + 1]])
+        together = np.concatenate(
+            [ranks[0][2 * step], ranks[0][2 * step + 1], ranks[1][2 * step], ranks[1][2 * step + 1]]
+        )
         assert together.tolist() == expected[8 * step : 8 * step + 8].tolist()

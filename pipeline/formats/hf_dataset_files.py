@@ -34,7 +34,9 @@ def data_file_name(index: int, count: int) -> str:
 
 def features(width: int, dtype: np.dtype) -> dict:
     """The `datasets.Features` of a sequence row, as `Features.to_dict()` writes them."""
-    columns: dict = {"input_ids": {"feature": {"dtype": np.dtype(dtype).name, "_type": "Value"}, "length": width, "_type": "List"}}
+    columns: dict = {
+        "input_ids": {"feature": {"dtype": np.dtype(dtype).name, "_type": "Value"}, "length": width, "_type": "List"}
+    }
     columns.update({name: {"dtype": "int64", "_type": "Value"} for name in PROVENANCE})
     return columns
 
@@ -63,7 +65,13 @@ def stream_writer(sink: BinaryIO, target: pa.Schema) -> pa.ipc.RecordBatchStream
 
 def dataset_info(width: int, dtype: np.dtype, description: str) -> dict:
     """dataset_info.json's content."""
-    return {"citation": "", "description": description, "features": features(width, dtype), "homepage": "", "license": ""}
+    return {
+        "citation": "",
+        "description": description,
+        "features": features(width, dtype),
+        "homepage": "",
+        "license": "",
+    }
 
 
 def state(file_names: list[str], fingerprint: str) -> dict:

@@ -48,7 +48,12 @@ def write_chunk_tokens(sink: BinaryIO, tokens: np.ndarray) -> None:
 
 def chunk_entry(name: str, items: int, width: int, itemsize: int) -> dict:
     """The chunk's entry in index.json."""
-    return {"chunk_bytes": len(header(items, width * itemsize)) + items * width * itemsize, "chunk_size": items, "dim": items * width, "filename": name}
+    return {
+        "chunk_bytes": len(header(items, width * itemsize)) + items * width * itemsize,
+        "chunk_size": items,
+        "dim": items * width,
+        "filename": name,
+    }
 
 
 def index(chunks: list[dict], dtype: np.dtype, items_per_chunk: int, chunk_bytes: int, updated_at: str) -> dict:

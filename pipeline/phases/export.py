@@ -27,16 +27,16 @@ import pyarrow.parquet as pq
 import ray
 from pydantic import Field
 
+from pipeline.errors import UserError
 from pipeline.formats import hf_dataset_files as hf
 from pipeline.formats import litdata_chunks as litdata
-from pipeline.errors import UserError
 from pipeline.formats.filesystems import is_uri
-from pipeline.runtime.progress import Progress
-from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.formats.run_directory import TMP_MARK, RunDirectory
-from pipeline.runtime.task_map import map_items
 from pipeline.formats.token_reader import SequenceShards
 from pipeline.phases.tokens_plan import TOKENS_DIR, load_training_order
+from pipeline.runtime.progress import Progress
+from pipeline.runtime.ray_session import InFlightLimit
+from pipeline.runtime.task_map import map_items
 from stages.config import StageConfig
 from stages.training_order import first_documents
 
@@ -98,7 +98,12 @@ def _batches(job: ExportJob, start: int, stop: int):
         high = min(stop, low + BATCH_ROWS)
         document, offset = first_documents(order, low, high)
         sample = np.arange(low, high, dtype=np.int64)
-        provenance = {"sample": sample, "step": sample // int(job.meta["global_batch"]), "doc_id": doc_ids[document], "doc_offset": offset}
+        provenance = {
+            "sample": sample,
+            "step": sample // int(job.meta["global_batch"]),
+            "doc_id": doc_ids[document],
+            "doc_offset": offset,
+        }
         yield sequences.rows(low, high), provenance
 
 
@@ -117,7 +122,12 @@ def _export_file_task(job: ExportJob, index: int) -> dict:
             sink.write(litdata.header(stop - start, job.width * job.dtype.itemsize))
             for tokens, _ in _batches(job, start, stop):
                 litdata.write_chunk_tokens(sink, tokens)
-    summary = {"file": name, "first_sample": start, "samples": stop - start, "bytes": (stop - start) * job.width * job.dtype.itemsize}
+    summary = {
+        "file": name,
+        "first_sample": start,
+        "samples": stop - start,
+        "bytes": (stop - start) * job.width * job.dtype.itemsize,
+    }
     job.out.write_json(job.summary_path(index), summary)
     return summary
 
@@ -128,7 +138,10 @@ def _claim(out: RunDirectory, claim: dict) -> None:
         held = out.read_json(CLAIM_FILE)
         if held != claim:
             changed = sorted(key for key in claim if held.get(key) != claim[key])
-            raise UserError(f"{out.location}: holds another export (differs in {', '.join(changed)}); remove it or choose another --out")
+            differs = ", ".join(changed)
+            raise UserError(
+                f"{out.location}: holds another export (differs in {differs}); remove it or choose another --out"
+            )
         return
     if out.list_files(""):
         raise UserError(f"{out.location}: not empty and not a pileline export; choose an empty or new --out")
@@ -142,7 +155,9 @@ def _write_doc_ids(run_dir: str, meta: dict, out: RunDirectory) -> None:
     tables = [pq.ParquetFile(os.path.join(run_dir, TOKENS_DIR, f"{d['file']}.parquet")) for d in meta["documents"]]
     final = out.path(DOC_IDS_FILE)
     temporary = f"{final}{TMP_MARK}doc-ids.npy"
-    array = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.int64, shape=(sum(t.metadata.num_rows for t in tables),))
+    array = np.lib.format.open_memmap(
+        temporary, mode="w+", dtype=np.int64, shape=(sum(t.metadata.num_rows for t in tables),)
+    )
     filled = 0
     for table in tables:
         for batch in table.iter_batches(columns=["doc_id"]):
@@ -157,15 +172,22 @@ def _write_index(job: ExportJob, summaries: list[dict], fingerprint: str) -> Non
     """The files that make OUT a dataset, written after every data file."""
     out = job.out
     if job.config.format == "hf":
-        description = f"pileline export of {job.run_dir}: {job.meta['total_samples']} training sequences of {job.width} tokens in training order"
+        count = job.meta["total_samples"]
+        description = (
+            f"pileline export of {job.run_dir}: {count} training sequences of {job.width} tokens in training order"
+        )
         out.write_json("dataset_info.json", hf.dataset_info(job.width, job.dtype, description))
         out.write_json("state.json", hf.state([s["file"] for s in summaries], fingerprint))
         return
     chunks = [litdata.chunk_entry(s["file"], s["samples"], job.width, job.dtype.itemsize) for s in summaries]
-    out.write_json("index.json", litdata.index(chunks, job.dtype, job.rows_per_file, job.config.target_bytes(), fingerprint))
+    out.write_json(
+        "index.json", litdata.index(chunks, job.dtype, job.rows_per_file, job.config.target_bytes(), fingerprint)
+    )
 
 
-def export_run(run_dir: str, out_location: str, config: ExportConfig, max_in_flight: int | None, progress: Progress) -> dict:
+def export_run(
+    run_dir: str, out_location: str, config: ExportConfig, max_in_flight: int | None, progress: Progress
+) -> dict:
     """Export the run's sequences to `out_location` with Ray tasks (Ray must be up); returns what was written."""
     for location in (run_dir, out_location):
         if is_uri(location):
@@ -181,15 +203,33 @@ def export_run(run_dir: str, out_location: str, config: ExportConfig, max_in_fli
     with open(sequences_json, "rb") as stream:
         sequences_digest = hashlib.sha256(stream.read()).hexdigest()
     out = RunDirectory(out_location)
-    claim = {"format": config.format, "rows_per_file": rows_per_file, "run": run_dir, "sequences_json_sha256": sequences_digest}
+    claim = {
+        "format": config.format,
+        "rows_per_file": rows_per_file,
+        "run": run_dir,
+        "sequences_json_sha256": sequences_digest,
+    }
     _claim(out, claim)
     out.remove_temporaries()
     _write_doc_ids(run_dir, meta, out)
     job = ExportJob(run_dir, out, config, meta, rows_per_file, -(-total // rows_per_file))
     summaries = map_items(
-        out, _export_file_task, range(job.files), job.summary_path, lambda index: (job, index),
-        InFlightLimit(max_in_flight), progress, f"export: {config.format}", "files",
+        out,
+        _export_file_task,
+        range(job.files),
+        job.summary_path,
+        lambda index: (job, index),
+        InFlightLimit(max_in_flight),
+        progress,
+        f"export: {config.format}",
+        "files",
     )
     fingerprint = hashlib.sha256(f"{sequences_digest}\0{config.format}\0{rows_per_file}".encode()).hexdigest()[:16]
     _write_index(job, summaries, fingerprint)
-    return {"out": out_location, "format": config.format, "files": job.files, "samples": total, "rows_per_file": rows_per_file}
+    return {
+        "out": out_location,
+        "format": config.format,
+        "files": job.files,
+        "samples": total,
+        "rows_per_file": rows_per_file,
+    }

@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, Sampler
 
-from pipeline.token_reader import SequenceShards
+from pipeline.formats.token_reader import SequenceShards
 
 
 class TrainingSequences(Dataset):
@@ -84,7 +84,9 @@ class StepSampler(Sampler[int]):
 
     def _checked_step(self, step: int) -> int:
         if not 0 <= step <= self.steps:
-            raise ValueError(f"start_step: {step} outside [0, {self.steps}] (complete steps at global batch {self.global_batch})")
+            raise ValueError(
+                f"start_step: {step} outside [0, {self.steps}] (complete steps at global batch {self.global_batch})"
+            )
         return step
 
     def __len__(self) -> int:
@@ -105,6 +107,9 @@ class StepSampler(Sampler[int]):
     def load_state_dict(self, state: dict) -> None:
         """Resume at `state["step"]`; the global batch must be the one the state was counted in."""
         if state["global_batch"] != self.global_batch:
-            raise ValueError(f"global_batch: the state counts steps of {state['global_batch']} sequences, this sampler {self.global_batch}")
+            counted = state["global_batch"]
+            raise ValueError(
+                f"global_batch: the state counts steps of {counted} sequences, this sampler {self.global_batch}"
+            )
         self.start_step = self._checked_step(int(state["step"]))
         self._handed_out = 0
