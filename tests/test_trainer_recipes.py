@@ -76,41 +76,48 @@ so the Trainer recipe runs in its own interpreter where torchvision counts as ab
 
 RECORD_BATCHES = """
 import numpy as np
-seen = []
-def recording(rows):
-    batch = collate(rows)
-    seen.append(np.stack([batch["input_ids"].numpy(), batch["shift_labels"].numpy()]))
-    return batch
-trainer.data_collator = recording
-result = trainer.train()
-assert result.global_step == 3 and np.isfinite(result.training_loss), result
-np.save(OUT, np.stack(seen))
+def record(trainer, **train_args):
+    seen = []
+    def recording(rows):
+        batch = collate(rows)
+        seen.append(np.stack([batch["input_ids"].numpy(), batch["shift_labels"].numpy()]))
+        return batch
+    trainer.data_collator = recording
+    result = trainer.train(**train_args)
+    assert result.global_step == 3 and np.isfinite(result.training_loss), result
+    return np.stack(seen)
+np.save(OUT + "/uninterrupted.npy", record(trainer))
+resumed = Trainer(model=GPT2LMHeadModel(model.config), args=args, train_dataset=train, data_collator=collate)
+np.save(OUT + "/resumed.npy", record(resumed, resume_from_checkpoint=OUT + "/checkpoint-2"))
 """
 
 
-def test_the_hugging_face_trainer_recipe(training_run, exports, tmp_path):
+def test_the_hugging_face_trainer_recipe_and_its_resume(training_run, exports, tmp_path):
     small = [
         ("GPT2Config(n_positions=2048)", "GPT2Config(n_positions=63, n_embd=8, n_layer=1, n_head=1)"),
         (
             "per_device_train_batch_size=32, gradient_accumulation_steps=4, max_steps=143_000",
-            "per_device_train_batch_size=4, gradient_accumulation_steps=2, max_steps=3",
+            "per_device_train_batch_size=4, gradient_accumulation_steps=2, max_steps=3, save_steps=2",
         ),
         ('output_dir="checkpoints"', f'output_dir="{tmp_path}"'),
     ]
     code = recipe("hf", {"RUN_DIR-hf": exports["RUN_DIR-hf"]}, small)
     script = tmp_path / "recipe.py"
-    script.write_text(HIDE_TORCHVISION + f"OUT = {str(tmp_path / 'seen.npy')!r}\n" + code + RECORD_BATCHES)
+    script.write_text(HIDE_TORCHVISION + f"OUT = {str(tmp_path)!r}\n" + code + RECORD_BATCHES)
     finished = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert finished.returncode == 0, finished.stderr[-3000:]
-    seen = np.load(tmp_path / "seen.npy")
-    assert seen.shape[0] in (6, 7) and seen.shape[1:] == (2, 4, 63), (
-        "3 steps of 2 micro-batches of 4 (accelerate collates one ahead)"
-    )
     expected = _expected(training_run)
-    for step in range(3):
-        micro = np.concatenate([seen[2 * step], seen[2 * step + 1]], axis=1)
-        tokens = expected[8 * step : 8 * step + 8]
-        assert micro[0].tolist() == tokens[:, :-1].tolist() and micro[1].tolist() == tokens[:, 1:].tolist()
+
+    def step_batches(seen: np.ndarray, first_step: int, steps: int) -> None:
+        """`seen` holds steps first_step… as 2 micro-batches of 4 each (accelerate collates one more ahead)."""
+        assert seen.shape[0] in (2 * steps, 2 * steps + 1) and seen.shape[1:] == (2, 4, 63), seen.shape
+        for k in range(steps):
+            micro = np.concatenate([seen[2 * k], seen[2 * k + 1]], axis=1)
+            tokens = expected[8 * (first_step + k) : 8 * (first_step + k + 1)]
+            assert micro[0].tolist() == tokens[:, :-1].tolist() and micro[1].tolist() == tokens[:, 1:].tolist()
+
+    step_batches(np.load(tmp_path / "uninterrupted.npy"), 0, 3)
+    step_batches(np.load(tmp_path / "resumed.npy"), 2, 1)
 
 
 def _ddp_rank(rank: int, world_size: int, port: int, code: str, out: str) -> None:
