@@ -56,6 +56,7 @@ class ExportConfig(StageConfig):
     file_bytes: int | None = Field(None, ge=1)
 
     def target_bytes(self) -> int:
+        """Bytes per output file: as configured, else the format's usual size."""
         return self.file_bytes or DEFAULT_FILE_BYTES[self.format]
 
 
@@ -79,6 +80,7 @@ class ExportJob:
         return np.dtype(self.meta["dtype"])
 
     def file_name(self, index: int) -> str:
+        """Output file `index`'s name, as the format's own writer names it."""
         return hf.data_file_name(index, self.files) if self.config.format == "hf" else litdata.chunk_file_name(index)
 
     def samples(self, index: int) -> tuple[int, int]:
@@ -86,6 +88,7 @@ class ExportJob:
         return index * self.rows_per_file, min(int(self.meta["total_samples"]), (index + 1) * self.rows_per_file)
 
     def summary_path(self, index: int) -> str:
+        """Where output file `index`'s summary goes once the file is complete (its reuse mark)."""
         return f"{STATE_DIR}/files/{self.file_name(index)}.json"
 
 
