@@ -23,7 +23,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 SCALE = [
     ("2049", "64"),
     ("B, accumulation = 1024, 4", "B, accumulation = 8, 2"),
-    ("num_workers=2, pin_memory=True", "num_workers=1"),
+    ("num_workers=2, pin_memory=True", "num_workers=0"),
 ]
 
 
