@@ -31,9 +31,10 @@ from pipeline.errors import UserError
 from pipeline.formats import hf_dataset_files as hf
 from pipeline.formats import litdata_chunks as litdata
 from pipeline.formats.filesystems import is_uri
+from pipeline.formats.order_file import load_training_order
 from pipeline.formats.run_directory import TMP_MARK, RunDirectory
+from pipeline.formats.run_layout import SEQUENCES_META, tokens_path
 from pipeline.formats.token_reader import SequenceShards
-from pipeline.phases.tokens_plan import TOKENS_DIR, load_training_order
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
@@ -155,7 +156,7 @@ def _write_doc_ids(run_dir: str, meta: dict, out: RunDirectory) -> None:
     """doc-ids.npy: the doc_id of every document of the documents files, in order, streamed by row group."""
     if out.exists(DOC_IDS_FILE):
         return
-    tables = [pq.ParquetFile(os.path.join(run_dir, TOKENS_DIR, f"{d['file']}.parquet")) for d in meta["documents"]]
+    tables = [pq.ParquetFile(os.path.join(run_dir, tokens_path(f"{d['file']}.parquet"))) for d in meta["documents"]]
     final = out.path(DOC_IDS_FILE)
     temporary = f"{final}{TMP_MARK}doc-ids.npy"
     array = np.lib.format.open_memmap(
@@ -196,7 +197,7 @@ def export_run(
         if is_uri(location):
             raise UserError(f"{location}: export reads and writes local or mounted paths only")
     run_dir = os.path.abspath(run_dir)
-    sequences_json = os.path.join(run_dir, TOKENS_DIR, "sequences.json")
+    sequences_json = os.path.join(run_dir, SEQUENCES_META)
     meta = SequenceShards(run_dir).meta
     total = int(meta["total_samples"])
     if total == 0:
