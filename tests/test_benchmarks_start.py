@@ -35,6 +35,7 @@ RAY_RUNS = {
     "s3_sequences.py": (["--docs", "300", "--shard-kib", "64"], "documents files"),
     "scaling.py": (["--docs", "300", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
     "faults.py": (["--docs", "400", "--partition-docs", "50"], "killed in"),
+    "export.py": (["--docs", "300", "--num-cpus", "1"], "| litdata |"),
 }
 STARTED_ONLY = sorted(RAY_RUNS)
 NOT_STARTED = {"datatrove_job.py", "corpus.py", "process_tree.py", "pileline_job.py"}
