@@ -200,6 +200,8 @@ def export_run(
     sequences_json = os.path.join(run_dir, SEQUENCES_META)
     meta = SequenceShards(run_dir).meta
     total = int(meta["total_samples"])
+    if not meta.get("sequences", True):
+        raise UserError(f"{sequences_json}: written with shards.sequences: false; export reads the sequence shards")
     if total == 0:
         raise UserError(f"{sequences_json}: the run has no training sequences to export")
     row_bytes = int(meta["tokens_per_sample"]) * np.dtype(meta["dtype"]).itemsize
