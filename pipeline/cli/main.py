@@ -110,13 +110,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.inspection.verify import verify_run
 
-    problems = verify_run(args.run_dir, Progress(quiet=args.quiet))
+    problems = verify_run(args.run_dir, Progress(quiet=args.quiet), inputs=args.inputs)
     for problem in problems:
         print(problem)
+    checked = "output and input" if args.inputs else "output"
     if problems:
-        print(f"pileline: {len(problems)} output file(s) differ from {MANIFEST}", file=sys.stderr)
+        print(f"pileline: {len(problems)} {checked} file(s) differ from {MANIFEST}", file=sys.stderr)
         return 1
-    print(f"{args.run_dir}: every output matches {MANIFEST}")
+    print(f"{args.run_dir}: every {checked} matches {MANIFEST}")
     return 0
 
 
@@ -203,10 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser(
         "verify",
-        help="re-hash a run's outputs against manifest.json",
-        description="Re-hash every output listed in manifest.json; exit 1 naming any file that differs or is missing.",
+        help="re-hash a run's outputs (and inputs) against manifest.json",
+        description="Re-hash every output listed in manifest.json (with --inputs every input too); exit 1 naming any file "
+        "that differs or is missing.",
     )
     verify.add_argument("run_dir", help="a finished run directory")
+    verify.add_argument("--inputs", action="store_true", help="also re-hash the run's input files and name each changed or missing one")
     verify.add_argument("--quiet", action="store_true", help="no progress display")
     verify.set_defaults(func=cmd_verify)
 

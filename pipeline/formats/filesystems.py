@@ -93,8 +93,3 @@ def _expand_one(pattern: str) -> list[str]:
         if info.type == pafs.FileType.File and fnmatch.fnmatchcase(info.path, path)
     ]
 
-
-def file_size(location: str) -> int:
-    """The size in bytes of the file at a local path or URI."""
-    filesystem, path = resolve(location)
-    return filesystem.get_file_info(path).size

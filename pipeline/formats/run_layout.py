@@ -148,10 +148,14 @@ def prepare_key(manifest: Manifest, files: list[str], eval_sets: dict | None = N
     return stable_hash(payload)
 
 
-def phase_keys(manifest: Manifest, files: list[str], eval_sets: dict | None = None) -> PhaseKeys:
-    """Every phase's key: each hashes its own settings and the key of the phase it reads from."""
+def phase_keys(
+    manifest: Manifest, files: list[str], input_sha256: list[str], eval_sets: dict | None = None
+) -> PhaseKeys:
+    """Every phase's key: each hashes its own settings and the key of the phase it reads from. The
+    phases after prepare also hash every input's sha256, so changed bytes in any input redo them."""
     prepare = prepare_key(manifest, files, eval_sets)
-    dedup = stable_hash([prepare, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare
+    inputs = stable_hash([prepare, input_sha256])
+    dedup = stable_hash([inputs, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else inputs
     tokens = stable_hash([dedup, manifest.tokenize.ids_settings()])
     layout = stable_hash([tokens, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])
     return PhaseKeys(prepare, dedup, tokens, layout)
