@@ -242,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as error:
-        print(f"pileline: error: {error}", file=sys.stderr)
+        # A Ray task's error arrives as a RayTaskError subclass of it, whose text is the task's traceback.
+        print(f"pileline: error: {getattr(error, 'cause', None) or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -167,7 +168,8 @@ class IndexedDatasetWriter:
         """Close and remove every temporary file; the final names are never created."""
         if self._open:
             for handle in (self._bin, self._sizes, self._doc_idx):
-                handle.close()
+                with suppress(OSError):  # closing flushes, which fails again on a full disk; the file goes anyway
+                    handle.close()
             self._open = False
         for path in self._paths.values():
             _discard(path)

@@ -10,7 +10,7 @@ import hashlib
 import io
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 import orjson
@@ -19,6 +19,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from pipeline.formats.filesystems import child_location, resolve
+from pipeline.formats.storage_errors import describe_run_file, reporting_full_storage
 
 TMP_MARK = ".tmp-"
 """Our temporary files contain this; files ending in `.tmp` (the MMIDIDX writer's) are temporary too."""
@@ -74,17 +75,19 @@ class RunDirectory:
         """A writable stream whose bytes appear under `relative` only when the block ends without error."""
         final = self.path(relative)
         parent = final.rsplit("/", 1)[0]
-        self.filesystem.create_dir(parent, recursive=True)
         temporary = f"{final}{TMP_MARK}{uuid.uuid4().hex[:12]}"
-        stream = self.filesystem.open_output_stream(temporary, compression=None)
-        try:
-            yield stream
-            stream.close()
-        except BaseException:
-            stream.close()
-            self.filesystem.delete_file(temporary)
-            raise
-        self.filesystem.move(temporary, final)
+        with reporting_full_storage(self.uri(relative), describe_run_file(relative)):
+            self.filesystem.create_dir(parent, recursive=True)
+            stream = self.filesystem.open_output_stream(temporary, compression=None)
+            try:
+                yield stream
+                stream.close()
+            except BaseException:
+                with suppress(OSError):  # closing flushes, which fails again on a full disk; the file goes anyway
+                    stream.close()
+                self.filesystem.delete_file(temporary)
+                raise
+            self.filesystem.move(temporary, final)
 
     def write_bytes(self, relative: str, data: bytes) -> None:
         with self.open_atomic(relative) as stream:

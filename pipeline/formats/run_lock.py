@@ -32,9 +32,11 @@ import orjson
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import is_uri
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.storage_errors import reporting_full_storage
 from pipeline.runtime.progress import Progress
 
 LOCK_FILE = "run.lock"
+"""`RUN_DIR/run.lock`, beside manifest.json; present only while a run holds the directory (or after a crash)."""
 HEARTBEAT_SECONDS = 10.0
 LEASE_SECONDS = 120.0
 """A lock from another host without a heartbeat for this long is stale (12 missed heartbeats)."""
@@ -136,7 +138,8 @@ class _LocalLock:
             raise _in_use(self.run, previous)
         if previous:
             progress.log(f"taking over the lock of a run that is gone ({describe_holder(previous)})")
-        self.write(record)
+        with reporting_full_storage(self.path, "the run directory's lock"):
+            self.write(record)
 
     def write(self, record: dict) -> None:
         data = orjson.dumps(record) + b"\n"
