@@ -15,6 +15,7 @@ import pyarrow.fs as pafs
 
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import is_uri, location_name, resolve
+from pipeline.formats.storage_errors import reporting_storage_errors
 
 OBJECT_VERSION_KEYS = ("ETag", "VersionId")
 """Object metadata (as pyarrow's input files report it) that changes whenever an object is rewritten."""
@@ -29,12 +30,13 @@ def input_identity(location: str) -> dict[str, int | str]:
             raise UserError(f"{location}: input file is missing") from None
         return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns, "inode": stat.st_ino}
     filesystem, path = resolve(location)
-    info = filesystem.get_file_info(path)
-    if info.type != pafs.FileType.File:
-        raise UserError(f"{location_name(location)}: input file is missing")
+    with reporting_storage_errors(location, "looking up an input file"):
+        info = filesystem.get_file_info(path)
+        if info.type != pafs.FileType.File:
+            raise UserError(f"{location_name(location)}: input file is missing")
+        with filesystem.open_input_file(path) as handle:
+            metadata = handle.metadata()
     identity: dict[str, int | str] = {"size": info.size, "mtime_ns": info.mtime_ns}
-    with filesystem.open_input_file(path) as handle:
-        metadata = handle.metadata()
     for key in OBJECT_VERSION_KEYS:
         if metadata.get(key):
             identity[key] = metadata[key].decode()

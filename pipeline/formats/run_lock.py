@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 
 import orjson
@@ -32,7 +32,7 @@ import orjson
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import is_uri
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.formats.storage_errors import reporting_full_storage
+from pipeline.formats.storage_errors import reporting_storage_errors
 from pipeline.runtime.progress import Progress
 
 LOCK_FILE = "run.lock"
@@ -138,7 +138,7 @@ class _LocalLock:
             raise _in_use(self.run, previous)
         if previous:
             progress.log(f"taking over the lock of a run that is gone ({describe_holder(previous)})")
-        with reporting_full_storage(self.path, "the run directory's lock"):
+        with reporting_storage_errors(self.path, "writing the run directory's lock"):
             self.write(record)
 
     def write(self, record: dict) -> None:
@@ -207,7 +207,12 @@ def run_lock(run: RunDirectory, progress: Progress) -> Iterator[None]:
     heartbeat.start()
     try:
         yield
-    finally:
+    except BaseException:
         stop.set()
         heartbeat.join()
-        lock.release()
+        with suppress(OSError, UserError):  # storage gone: the lock stays, and is stale once this process ends
+            lock.release()
+        raise
+    stop.set()
+    heartbeat.join()
+    lock.release()
