@@ -50,7 +50,11 @@ def _command(manifest: Path, out: str) -> list[str]:
 def _start(manifest: Path, run: RunDirectory) -> subprocess.Popen:
     """Start a run into `run` and return once its prepare phase has finished a few partitions."""
     process = subprocess.Popen(
-        _command(manifest, run.location), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **CREDENTIALS}
+        _command(manifest, run.location),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **CREDENTIALS},
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
@@ -90,7 +94,9 @@ def test_a_stopped_server_ends_the_run_naming_the_uri_and_the_run_resumes_when_i
     assert "endpoint_override" not in error, "the connection options stay out of the message"
     assert not run.exists("manifest.json")
 
-    resumed = subprocess.run(_command(manifest, run.location), capture_output=True, text=True, timeout=600, env={**os.environ, **CREDENTIALS})
+    resumed = subprocess.run(
+        _command(manifest, run.location), capture_output=True, text=True, timeout=600, env={**os.environ, **CREDENTIALS}
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert re.search(r"^reused: prepare [1-9]\d*/", resumed.stdout, re.MULTILINE), resumed.stdout
     assert run.read_json("manifest.json")["outputs"] == reference.read_json("manifest.json")["outputs"]

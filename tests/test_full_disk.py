@@ -26,7 +26,9 @@ def small_disk(tmp_path):
     mount_point.mkdir()
 
     def mount(options: str) -> None:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount_point)], capture_output=True, text=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount_point)], capture_output=True, text=True
+        )
         assert done.returncode == 0, f"this test mounts a small tmpfs and needs root: {done.stderr.strip()}"
 
     mounted = []

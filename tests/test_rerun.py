@@ -92,8 +92,12 @@ def test_a_changed_input_is_read_again_and_everything_after_it_recomputed(corpus
     assert record["outputs"] == _record(tmp_path / "clean")["outputs"]
     assert record["inputs"] == _record(tmp_path / "clean")["inputs"]
     leftover = sorted(p.name for p in run_dir.glob("stages/prepare-*/00001-*"))
-    assert leftover == ["00001-000000000001.docs.parquet", "00001-000000000001.json",
-                        "00001-000000000026.docs.parquet", "00001-000000000026.json"], "old partitions past the new end are gone"
+    assert leftover == [
+        "00001-000000000001.docs.parquet",
+        "00001-000000000001.json",
+        "00001-000000000026.docs.parquet",
+        "00001-000000000026.json",
+    ], "old partitions past the new end are gone"
 
     os.utime(changed)  # a touch: the bytes are the same, so the file is read again but nothing after it is redone
     third = _run(corpus, run_dir)
@@ -201,7 +205,9 @@ def test_a_holder_is_alive_by_pid_on_this_host_and_by_heartbeat_elsewhere():
     assert holder_is_alive(me, host, now), "a live process holds it, however old its heartbeat"
     child = subprocess.Popen(["true"])
     child.wait()
-    assert not holder_is_alive({**me, "pid": child.pid, "pid_started": None}, host, now), "an ended process holds nothing"
+    assert not holder_is_alive({**me, "pid": child.pid, "pid_started": None}, host, now), (
+        "an ended process holds nothing"
+    )
     assert not holder_is_alive({**me, "pid_started": "another-boot:1"}, host, now), "a reused pid is not the holder"
     assert holder_is_alive({"host": "elsewhere", "pid": 1, "heartbeat": now - LEASE_SECONDS + 5}, host, now)
     assert not holder_is_alive({"host": "elsewhere", "pid": 1, "heartbeat": now - LEASE_SECONDS - 5}, host, now)

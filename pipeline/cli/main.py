@@ -32,8 +32,7 @@ def _print_totals(result) -> None:
     for reason, count in t["rejected"].items():
         print(f"  rejected as {reason}: {count:,}")
     print(
-        f"partitions: {result.computed_partitions} computed, {result.reused_partitions} reused; "
-        f"{result.seconds:,.1f} s"
+        f"partitions: {result.computed_partitions} computed, {result.reused_partitions} reused; {result.seconds:,.1f} s"
     )
     computed = sum(work.computed for work in result.phases)
     reused = [work for work in result.phases if work.reused]
@@ -139,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pileline",
         description="Prepare the Pile for LM training: ftfy, filters, MinHash-LSH dedup, GPT-2 tokens, seeded "
-                    "shards, on Ray.",
+        "shards, on Ray.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -190,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inspect",
         help="show the sequences of one training step",
         description="Print the sequences of training step S, decoded, with the documents (source, line, "
-                    "pile_set_name) each spans.",
+        "pile_set_name) each spans.",
     )
     inspect.add_argument("run_dir", help="a finished run directory")
     inspect.add_argument("--step", type=int, required=True, help="training step (0-based)")
@@ -205,11 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify",
         help="re-hash a run's outputs (and inputs) against manifest.json",
-        description="Re-hash every output listed in manifest.json (with --inputs every input too); exit 1 naming any file "
-        "that differs or is missing.",
+        description="Re-hash every output listed in manifest.json (with --inputs every input too); "
+        "exit 1 naming any file that differs or is missing.",
     )
     verify.add_argument("run_dir", help="a finished run directory")
-    verify.add_argument("--inputs", action="store_true", help="also re-hash the run's input files and name each changed or missing one")
+    verify.add_argument(
+        "--inputs", action="store_true", help="also re-hash the run's input files and name each changed or missing one"
+    )
     verify.add_argument("--quiet", action="store_true", help="no progress display")
     verify.set_defaults(func=cmd_verify)
 

@@ -99,4 +99,3 @@ def _expand_one(pattern: str) -> list[str]:
         for info in filesystem.get_file_info(selector)
         if info.type == pafs.FileType.File and fnmatch.fnmatchcase(info.path, path)
     ]
-

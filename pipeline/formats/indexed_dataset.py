@@ -147,8 +147,9 @@ class IndexedDatasetWriter:
         """Write the index, then rename `.bin` and finally `.idx` to their final names."""
         self._check_open()
         if self._last_document_end != self._items:
-            raise ValueError(f"{self.prefix}: {self._items - self._last_document_end} items after the last "
-                             "end_document()")
+            raise ValueError(
+                f"{self.prefix}: {self._items - self._last_document_end} items after the last end_document()"
+            )
         for handle in (self._bin, self._sizes, self._doc_idx):
             handle.close()
         self._open = False

@@ -107,7 +107,10 @@ class RunDirectory:
         return orjson.loads(self.read_bytes(relative))
 
     def read_bytes(self, relative: str) -> bytes:
-        with self._io(relative, "reading"), self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
+        with (
+            self._io(relative, "reading"),
+            self.filesystem.open_input_stream(self.path(relative), compression=None) as stream,
+        ):
             return stream.read()
 
     def write_parquet(self, relative: str, table: pa.Table) -> None:
@@ -121,7 +124,10 @@ class RunDirectory:
             return pq.read_table(self.path(relative), columns=columns, filesystem=self.filesystem)
 
     def sha256(self, relative: str) -> str:
-        with self._io(relative, "hashing"), self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
+        with (
+            self._io(relative, "hashing"),
+            self.filesystem.open_input_stream(self.path(relative), compression=None) as stream,
+        ):
             return stream_sha256(stream)
 
     def size(self, relative: str) -> int:

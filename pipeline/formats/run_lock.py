@@ -4,10 +4,14 @@ The lock file holds `{host, pid, pid_started, started, heartbeat, token}`; the h
 `heartbeat` (seconds since the epoch) every `HEARTBEAT_SECONDS` and deletes the file when it ends.
 A second run refuses to start, naming the holder, unless the lock is stale:
 
-| run directory | in use when | a lock left by a killed run is stale when |
-|---|---|---|
-| local or mounted (POSIX) | another process holds `flock` on the file (the kernel drops it when that process dies, even by SIGKILL) | the `flock` is free and the recorded holder is on this host and not alive (pid and its start time), or on another host and its heartbeat is older than `LEASE_SECONDS` |
-| object store (`s3://…`) | the recorded holder is alive by the same rules | as above; there is no `flock`, so the claim is written, left `CLAIM_SETTLE_SECONDS`, and read back: the last writer wins, the other stops |
+- A local or mounted (POSIX) run directory is in use while another process holds `flock` on the
+  file; the kernel drops it when that process dies, even by SIGKILL.
+- An object store (`s3://…`) has no `flock`: the directory is in use while the recorded holder is
+  alive by the rules below. The claim is written, left `CLAIM_SETTLE_SECONDS`, and read back: the
+  last writer wins, the other stops.
+- A lock left behind is stale when its holder is on this host and not alive (its pid, with that
+  process's start time, so a reused pid does not count), or on another host and its heartbeat is
+  older than `LEASE_SECONDS`. A stale lock is taken over, and the run says whose it was.
 
 The heartbeat covers file systems whose `flock` does not reach other hosts (an NFS mount with
 `local_lock`, some FUSE mounts): a holder on another host keeps the directory for `LEASE_SECONDS`

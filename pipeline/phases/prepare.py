@@ -186,8 +186,9 @@ def run_prepare_phase(
                 continue
             if item["kind"] == "end":
                 if item["changed"]:
+                    changed = ", ".join(item["changed"])
                     raise UserError(
-                        f"{location_name(state.location)}: changed while it was being read ({', '.join(item['changed'])} differ); "
+                        f"{location_name(state.location)}: changed while it was being read ({changed} differ); "
                         "run again once it stays unchanged"
                     )
                 state.sha256 = item["sha256"]

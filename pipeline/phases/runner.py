@@ -32,7 +32,6 @@ from pipeline.formats.run_layout import (
 )
 from pipeline.inspection.run_stats import giant_component_warnings
 from pipeline.manifest import Manifest
-from pipeline.formats.run_lock import run_lock
 from pipeline.phases.accounting import balances, input_record, totals
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
 from pipeline.phases.eval_sets import load_eval_sets
