@@ -219,7 +219,7 @@ class LocalAutoscalingCluster:
         node, so processes whose parent is a raylet are left out.
         """
         raylets = {pid for pid, line in self._processes() if line.split(" ", 1)[0].endswith("/raylet")}
-        nodes = [pid for pid in raylets if _parent(pid) not in raylets]
+        nodes = [pid for pid in raylets if parent_pid(pid) not in raylets]
         return max(0, len(nodes) - 1)
 
     def __exit__(self, *exc) -> None:
@@ -234,7 +234,7 @@ class LocalAutoscalingCluster:
         shutil.rmtree(self._temp, ignore_errors=True)
 
 
-def _parent(pid: int) -> int | None:
+def parent_pid(pid: int) -> int | None:
     """The parent pid of a live process, None if it has gone."""
     try:
         with open(f"/proc/{pid}/stat") as handle:

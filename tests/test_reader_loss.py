@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from ray_cluster_for_tests import LocalRayCluster
+from ray_cluster_for_tests import LocalRayCluster, parent_pid
 
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
@@ -27,21 +27,19 @@ def _outputs(run_dir: Path) -> dict[str, str]:
     return orjson.loads((run_dir / "manifest.json").read_bytes())["outputs"]
 
 
-def _reader_parents() -> list[int]:
+def _reader_parents() -> set[int]:
     """Parent pids (raylets) of the worker processes running a reader now."""
-    parents = []
+    parents = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as handle:
                 title = handle.read().split(b"\0")[0].decode(errors="replace")
-            with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue
-        if title.startswith(READER_TITLE):
-            parents.append(parent)
+        if title.startswith(READER_TITLE) and (parent := parent_pid(int(entry))) is not None:
+            parents.add(parent)
     return parents
 
 
@@ -74,7 +72,7 @@ def test_losing_the_node_of_a_reader_mid_file_changes_nothing(tmp_path, ray_inst
         while victim is None and time.monotonic() < deadline and process.poll() is None:
             finished = len(list(run_dir.glob("stages/prepare-*/0*.json")))
             if finished >= 2:
-                parents = set(_reader_parents())
+                parents = _reader_parents()
                 victim = next((index for index, pids in enumerate(cluster.worker_pids) if parents & set(pids)), None)
             time.sleep(0.01)
         assert victim is not None, "no reader ran on a worker node while the prepare phase was under way"
