@@ -5,13 +5,13 @@ final name, and once there is room the same command resumes to the bytes of an u
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.cli.main import main
 from pipeline.formats.run_directory import is_temporary
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
@@ -50,9 +50,11 @@ def _size(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
 
 
-def test_a_full_disk_is_one_line_and_the_same_command_resumes_once_there_is_room(tmp_path, ray_instance, small_disk):
+def test_a_full_disk_is_one_line_and_the_same_command_resumes_once_there_is_room(
+    tmp_path, ray_instance, small_disk, capsys
+):
     mount_point, resize = small_disk
-    write_sample_corpus(tmp_path / "sample", docs=300, seed=29)
+    write_sample_corpus(tmp_path / "sample", docs=200, seed=29)
     manifest = tmp_path / "run.yaml"
     manifest.write_text(
         f"inputs: ['{tmp_path / 'sample' / 'train'}/*.jsonl.zst']\n"
@@ -66,14 +68,12 @@ def test_a_full_disk_is_one_line_and_the_same_command_resumes_once_there_is_room
     needed = _size(Path(reference.output))
     resize(needed // 3)
 
-    address = ray_instance.get_runtime_context().gcs_address
-    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--quiet", "--address", address]
-    full = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert full.returncode == 2, full.stderr[-3000:]
-    error = full.stderr.strip().splitlines()[-1]
-    assert error.startswith(f"pileline: error: {mount_point / 'run'}/"), full.stderr[-3000:]
+    assert main(["run", str(manifest), "--quiet"]) == 2
+    stderr = capsys.readouterr().err
+    error = stderr.strip().splitlines()[-1]
+    assert error.startswith(f"pileline: error: {mount_point / 'run'}/"), stderr[-3000:]
     assert " no space left while writing " in error and "run the same command again to resume" in error
-    assert "Traceback" not in full.stderr
+    assert "Traceback" not in stderr
     assert not (mount_point / "run" / "manifest.json").exists()
     for path in (mount_point / "run").rglob("*"):
         if path.is_file() and not is_temporary(path.name):
@@ -83,7 +83,6 @@ def test_a_full_disk_is_one_line_and_the_same_command_resumes_once_there_is_room
                 pq.read_table(path)
 
     resize(needed * 4)
-    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert main(["run", str(manifest), "--quiet"]) == 0, capsys.readouterr().err[-3000:]
     assert _outputs(mount_point / "run") == _outputs(Path(reference.output))
     assert not [path for path in (mount_point / "run").rglob("*") if is_temporary(path.name)]

@@ -29,7 +29,7 @@ from pipeline.sample.corpus import write_sample_corpus
 def corpus(tmp_path_factory) -> Path:
     """A sample corpus (three train files and a holdout) and a manifest with dedup, tokens and shards."""
     root = tmp_path_factory.mktemp("rerun")
-    write_sample_corpus(root / "sample", docs=300, seed=17)
+    write_sample_corpus(root / "sample", docs=150, seed=17)
     (root / "run.yaml").write_text(
         f"inputs: ['{root / 'sample' / 'train'}/*.jsonl.zst']\n"
         f"output: {root / 'run'}\n"
