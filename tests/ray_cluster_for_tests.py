@@ -49,11 +49,21 @@ class LocalRayCluster:
 
     def __enter__(self) -> LocalRayCluster:
         command = [
-            sys.executable, __file__, "--workers", str(self.workers), "--cpus", str(self.cpus),
-            "--object-store-mb", str(self.object_store_mb),
+            sys.executable,
+            __file__,
+            "--workers",
+            str(self.workers),
+            "--cpus",
+            str(self.cpus),
+            "--object-store-mb",
+            str(self.object_store_mb),
         ]
         self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, **(self.env or {})},
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(self.env or {})},
         )
         line = self._process.stdout.readline()
         if not line:
@@ -91,7 +101,9 @@ def _serve(workers: int, cpus: int, object_store_mb: int) -> None:
     cluster = Cluster(
         initialize_head=True,
         head_node_args={
-            "num_cpus": 0, "object_store_memory": store, "include_dashboard": False,
+            "num_cpus": 0,
+            "object_store_memory": store,
+            "include_dashboard": False,
             "_system_config": FAST_FAILURE_DETECTION,
         },
     )

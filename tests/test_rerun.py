@@ -18,7 +18,8 @@ import pytest
 import zstandard
 
 from pipeline.cli.main import main
-from pipeline.formats.run_lock import LEASE_SECONDS, LOCK_FILE, holder_is_alive, process_start
+from pipeline.formats.run_layout import LOCK_FILE
+from pipeline.formats.run_lock import LEASE_SECONDS, holder_is_alive, process_start
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress

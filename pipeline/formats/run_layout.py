@@ -1,6 +1,7 @@
 """Every name in a run directory: its files and folders, the phase keys of `stages/`, partition ids.
 
     manifest.json                       resolved manifest, accounting, sha256 of every output
+    run.lock                            the run holding the directory now (host, pid, heartbeat)
     stages/<phase>-<key>/               a phase's reusable work; <key> hashes the settings it depends on
         prepare-<key>/<partition>.docs.parquet, <partition>.json, file-NNNNN.json
         dedup-<key>/, tokens-<key>/, layout-<key>/   <step>/<name>.json summaries and their files
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from pipeline.manifest import Manifest
 
 MANIFEST = "manifest.json"
+LOCK_FILE = "run.lock"
+"""Present while a run holds the directory (or after a crash): `pipeline.formats.run_lock`."""
 STAGES_DIR = "stages"
 REJECTS_DIR = "rejects"
 DEDUP_DIR = "dedup"

@@ -36,11 +36,10 @@ import orjson
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import is_uri
 from pipeline.formats.run_directory import RunDirectory
+from pipeline.formats.run_layout import LOCK_FILE
 from pipeline.formats.storage_errors import reporting_storage_errors
 from pipeline.runtime.progress import Progress
 
-LOCK_FILE = "run.lock"
-"""`RUN_DIR/run.lock`, beside manifest.json; present only while a run holds the directory (or after a crash)."""
 HEARTBEAT_SECONDS = 10.0
 LEASE_SECONDS = 120.0
 """A lock from another host without a heartbeat for this long is stale (12 missed heartbeats)."""

@@ -16,15 +16,16 @@ from contextlib import contextmanager
 
 from pipeline.errors import UserError
 from pipeline.formats.filesystems import OBJECT_STORE_ATTEMPTS, is_uri, location_name
+from pipeline.formats.run_layout import DEDUP_DIR, MANIFEST, REJECTS_DIR, STAGES_DIR, STATS_DIR, TOKENS_DIR
 
 SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 RUN_FILE_KINDS = {
-    "stages": "intermediate files",
-    "rejects": "rejected lines",
-    "dedup": "the dedup clusters table",
-    "stats": "statistics",
-    "tokens": "token files",
-    "manifest.json": "the run record",
+    STAGES_DIR: "intermediate files",
+    REJECTS_DIR: "rejected lines",
+    DEDUP_DIR: "the dedup clusters table",
+    STATS_DIR: "statistics",
+    TOKENS_DIR: "token files",
+    MANIFEST: "the run record",
 }
 """What a file is, by the first part of its path in the run directory."""
 
@@ -40,7 +41,7 @@ class StorageUnreachable(UserError):
 def describe_run_file(relative: str) -> str:
     """What the run-directory file `relative` is, for messages: `tokens/…` → "token files"."""
     head, _, rest = relative.partition("/")
-    if head == "stages" and rest:
+    if head == STAGES_DIR and rest:
         phase = rest.split("/", 1)[0].split("-", 1)[0]
         return f"intermediate files of the {phase} phase"
     return RUN_FILE_KINDS.get(head, "run files")

@@ -30,6 +30,7 @@ from pipeline.formats.run_layout import (
     stage_dir,
     stage_dir_name,
 )
+from pipeline.formats.run_lock import run_lock
 from pipeline.inspection.run_stats import giant_component_warnings
 from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
