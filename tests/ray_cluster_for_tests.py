@@ -49,11 +49,21 @@ class LocalRayCluster:
 
     def __enter__(self) -> LocalRayCluster:
         command = [
-            sys.executable, __file__, "--workers", str(self.workers), "--cpus", str(self.cpus),
-            "--object-store-mb", str(self.object_store_mb),
+            sys.executable,
+            __file__,
+            "--workers",
+            str(self.workers),
+            "--cpus",
+            str(self.cpus),
+            "--object-store-mb",
+            str(self.object_store_mb),
         ]
         self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, **(self.env or {})},
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(self.env or {})},
         )
         line = self._process.stdout.readline()
         if not line:
@@ -91,7 +101,9 @@ def _serve(workers: int, cpus: int, object_store_mb: int) -> None:
     cluster = Cluster(
         initialize_head=True,
         head_node_args={
-            "num_cpus": 0, "object_store_memory": store, "include_dashboard": False,
+            "num_cpus": 0,
+            "object_store_memory": store,
+            "include_dashboard": False,
             "_system_config": FAST_FAILURE_DETECTION,
         },
     )
@@ -219,7 +231,7 @@ class LocalAutoscalingCluster:
         node, so processes whose parent is a raylet are left out.
         """
         raylets = {pid for pid, line in self._processes() if line.split(" ", 1)[0].endswith("/raylet")}
-        nodes = [pid for pid in raylets if _parent(pid) not in raylets]
+        nodes = [pid for pid in raylets if parent_pid(pid) not in raylets]
         return max(0, len(nodes) - 1)
 
     def __exit__(self, *exc) -> None:
@@ -234,7 +246,7 @@ class LocalAutoscalingCluster:
         shutil.rmtree(self._temp, ignore_errors=True)
 
 
-def _parent(pid: int) -> int | None:
+def parent_pid(pid: int) -> int | None:
     """The parent pid of a live process, None if it has gone."""
     try:
         with open(f"/proc/{pid}/stat") as handle:

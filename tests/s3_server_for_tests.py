@@ -30,6 +30,14 @@ def _free_port() -> int:
 def s3_server(bucket: str, log_path: Path) -> Iterator[str]:
     """Serve S3 on a free port with `bucket` created and the credentials set in this process's environment;
     yields the URI query that reaches it (`?endpoint_override=127.0.0.1:PORT&scheme=http`)."""
+    with s3_server_process(bucket, log_path) as (query, _):
+        yield query
+
+
+@contextmanager
+def s3_server_process(bucket: str, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`s3_server`, also yielding the server's process: SIGSTOP stops it answering (its objects kept,
+    connections time out), SIGCONT resumes it."""
     if importlib.util.find_spec("moto") is None:
         raise RuntimeError("an S3 server needs moto: pip install 'moto[server]' (the test extra)")
     port = _free_port()
@@ -52,8 +60,9 @@ def s3_server(bucket: str, log_path: Path) -> Iterator[str]:
             query = f"?endpoint_override=127.0.0.1:{port}&scheme=http"
             filesystem, _ = pafs.FileSystem.from_uri(f"s3://{bucket}{query}&allow_bucket_creation=true")
             filesystem.create_dir(bucket)
-            yield query
+            yield query, server
         finally:
+            server.send_signal(signal.SIGCONT)
             server.send_signal(signal.SIGTERM)
             try:
                 server.wait(timeout=30)

@@ -33,8 +33,7 @@ def _print_totals(result) -> None:
     for reason, count in t["rejected"].items():
         print(f"  rejected as {reason}: {count:,}")
     print(
-        f"partitions: {result.computed_partitions} computed, {result.reused_partitions} reused; "
-        f"{result.seconds:,.1f} s"
+        f"partitions: {result.computed_partitions} computed, {result.reused_partitions} reused; {result.seconds:,.1f} s"
     )
     computed = sum(work.computed for work in result.phases)
     reused = [work for work in result.phases if work.reused]
@@ -111,13 +110,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.inspection.verify import verify_run
 
-    problems = verify_run(args.run_dir, Progress(quiet=args.quiet))
+    problems = verify_run(args.run_dir, Progress(quiet=args.quiet), inputs=args.inputs)
     for problem in problems:
         print(problem)
+    checked = "output and input" if args.inputs else "output"
     if problems:
-        print(f"pileline: {len(problems)} output file(s) differ from {MANIFEST}", file=sys.stderr)
+        print(f"pileline: {len(problems)} {checked} file(s) differ from {MANIFEST}", file=sys.stderr)
         return 1
-    print(f"{args.run_dir}: every output matches {MANIFEST}")
+    print(f"{args.run_dir}: every {checked} matches {MANIFEST}")
     return 0
 
 
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pileline",
         description="Prepare the Pile for LM training: ftfy, filters, MinHash-LSH dedup, GPT-2 tokens, seeded "
-                    "shards, on Ray.",
+        "shards, on Ray.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inspect",
         help="show the sequences of one training step",
         description="Print the sequences of training step S, decoded, with the documents (source, line, "
-                    "pile_set_name) each spans.",
+        "pile_set_name) each spans.",
     )
     inspect.add_argument("run_dir", help="a finished run directory")
     inspect.add_argument("--step", type=int, required=True, help="training step (0-based)")
@@ -204,10 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser(
         "verify",
-        help="re-hash a run's outputs against manifest.json",
-        description="Re-hash every output listed in manifest.json; exit 1 naming any file that differs or is missing.",
+        help="re-hash a run's outputs (and inputs) against manifest.json",
+        description="Re-hash every output listed in manifest.json (with --inputs every input too); "
+        "exit 1 naming any file that differs or is missing.",
     )
     verify.add_argument("run_dir", help="a finished run directory")
+    verify.add_argument(
+        "--inputs", action="store_true", help="also re-hash the run's input files and name each changed or missing one"
+    )
     verify.add_argument("--quiet", action="store_true", help="no progress display")
     verify.set_defaults(func=cmd_verify)
 
@@ -241,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as error:
-        print(f"pileline: error: {error}", file=sys.stderr)
+        # A Ray task's error arrives as a RayTaskError subclass of it, whose text is the task's traceback.
+        print(f"pileline: error: {getattr(error, 'cause', None) or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

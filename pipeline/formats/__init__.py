@@ -1,2 +1,2 @@
-"""On-disk formats: the run directory, filesystems, input files, MMIDIDX, order file, Parquet and shuffle files, the
-token reader."""
+"""On-disk formats: the run directory (its lock, storage errors), filesystems, input files (and their identity),
+MMIDIDX, order file, Parquet and shuffle files, the token reader."""

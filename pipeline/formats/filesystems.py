@@ -17,6 +17,9 @@ import pyarrow.fs as pafs
 from pipeline.errors import UserError
 
 GLOB_CHARS = "*?["
+OBJECT_STORE_ATTEMPTS = 6
+"""Attempts per S3 request (pyarrow's AWS standard retry strategy: exponential backoff with jitter,
+capped at 20 s; about 10-25 s in all before a request fails for good)."""
 
 
 def is_uri(location: str) -> bool:
@@ -51,6 +54,10 @@ def resolve(location: str) -> tuple[pafs.FileSystem, str]:
         filesystem, path = pafs.FileSystem.from_uri(location)
     except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
         raise UserError(f"{location}: cannot open this filesystem URI ({error})") from None
+    if isinstance(filesystem, pafs.S3FileSystem):
+        # The same options (as the filesystem pickles them), with more retries than pyarrow's 3.
+        options = filesystem.__reduce__()[1][0]
+        filesystem = pafs.S3FileSystem(**options, retry_strategy=pafs.AwsStandardS3RetryStrategy(OBJECT_STORE_ATTEMPTS))
     return filesystem, path
 
 
@@ -92,9 +99,3 @@ def _expand_one(pattern: str) -> list[str]:
         for info in filesystem.get_file_info(selector)
         if info.type == pafs.FileType.File and fnmatch.fnmatchcase(info.path, path)
     ]
-
-
-def file_size(location: str) -> int:
-    """The size in bytes of the file at a local path or URI."""
-    filesystem, path = resolve(location)
-    return filesystem.get_file_info(path).size

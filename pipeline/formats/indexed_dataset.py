@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -146,8 +147,9 @@ class IndexedDatasetWriter:
         """Write the index, then rename `.bin` and finally `.idx` to their final names."""
         self._check_open()
         if self._last_document_end != self._items:
-            raise ValueError(f"{self.prefix}: {self._items - self._last_document_end} items after the last "
-                             "end_document()")
+            raise ValueError(
+                f"{self.prefix}: {self._items - self._last_document_end} items after the last end_document()"
+            )
         for handle in (self._bin, self._sizes, self._doc_idx):
             handle.close()
         self._open = False
@@ -167,7 +169,8 @@ class IndexedDatasetWriter:
         """Close and remove every temporary file; the final names are never created."""
         if self._open:
             for handle in (self._bin, self._sizes, self._doc_idx):
-                handle.close()
+                with suppress(OSError):  # closing flushes, which fails again on a full disk; the file goes anyway
+                    handle.close()
             self._open = False
         for path in self._paths.values():
             _discard(path)

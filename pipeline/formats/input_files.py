@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import zstandard
 
 from pipeline.formats.filesystems import location_name, resolve
+from pipeline.formats.storage_errors import reporting_storage_errors
 from stages.batch import REJECT_RAW_BYTES
 
 READ_BLOCK = 1 << 20
@@ -79,15 +80,19 @@ def _concatenated_members(
 
 
 def _raw_blocks(location: str, digest) -> Iterator[bytes]:
+    """The file's raw bytes in blocks. A local file that cannot be read is damage (its lines so far are
+    kept); an object store that fails after its retries stops the run instead (`StorageUnreachable`)."""
     filesystem, path = resolve(location)
     try:
-        stream = filesystem.open_input_stream(path, compression=None)
+        with reporting_storage_errors(location, "reading an input file"):
+            stream = filesystem.open_input_stream(path, compression=None)
     except (OSError, ValueError) as error:
         raise _Damaged("unreadable_file", f"cannot open: {error}") from None
     with stream:
         while True:
             try:
-                block = stream.read(READ_BLOCK)
+                with reporting_storage_errors(location, "reading an input file"):
+                    block = stream.read(READ_BLOCK)
             except OSError as error:
                 raise _Damaged("unreadable_file", f"read failed: {error}") from None
             if not block:

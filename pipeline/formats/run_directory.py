@@ -10,7 +10,7 @@ import hashlib
 import io
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import BinaryIO
 
 import orjson
@@ -19,6 +19,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from pipeline.formats.filesystems import child_location, resolve
+from pipeline.formats.storage_errors import describe_run_file, reporting_storage_errors
 
 TMP_MARK = ".tmp-"
 """Our temporary files contain this; files ending in `.tmp` (the MMIDIDX writer's) are temporary too."""
@@ -56,16 +57,23 @@ class RunDirectory:
         """A location string for `relative` that `pipeline.formats.filesystems.resolve` understands."""
         return child_location(self.location, relative)
 
+    def _io(self, relative: str, verb: str) -> AbstractContextManager:
+        """Storage errors while `verb`ing `relative` (reading, writing, …) as one-line errors naming its URI."""
+        return reporting_storage_errors(self.uri(relative), f"{verb} {describe_run_file(relative)}")
+
     def exists(self, relative: str) -> bool:
-        return self.filesystem.get_file_info(self.path(relative)).type == pafs.FileType.File
+        with self._io(relative, "looking up"):
+            return self.filesystem.get_file_info(self.path(relative)).type == pafs.FileType.File
 
     def list_files(self, relative_dir: str, suffix: str = "") -> list[str]:
         """Relative paths of finished files under `relative_dir` ending in `suffix`, sorted."""
         selector = pafs.FileSelector(self.path(relative_dir), recursive=True, allow_not_found=True)
         prefix = self.root.rstrip("/") + "/"
+        with self._io(relative_dir, "listing"):
+            infos = self.filesystem.get_file_info(selector)
         return sorted(
             info.path[len(prefix) :]
-            for info in self.filesystem.get_file_info(selector)
+            for info in infos
             if info.type == pafs.FileType.File and info.path.endswith(suffix) and not is_temporary(info.base_name)
         )
 
@@ -74,17 +82,19 @@ class RunDirectory:
         """A writable stream whose bytes appear under `relative` only when the block ends without error."""
         final = self.path(relative)
         parent = final.rsplit("/", 1)[0]
-        self.filesystem.create_dir(parent, recursive=True)
         temporary = f"{final}{TMP_MARK}{uuid.uuid4().hex[:12]}"
-        stream = self.filesystem.open_output_stream(temporary, compression=None)
-        try:
-            yield stream
-            stream.close()
-        except BaseException:
-            stream.close()
-            self.filesystem.delete_file(temporary)
-            raise
-        self.filesystem.move(temporary, final)
+        with self._io(relative, "writing"):
+            self.filesystem.create_dir(parent, recursive=True)
+            stream = self.filesystem.open_output_stream(temporary, compression=None)
+            try:
+                yield stream
+                stream.close()
+            except BaseException:
+                with suppress(OSError):  # closing flushes, which fails again on a full disk; the file goes anyway
+                    stream.close()
+                self.filesystem.delete_file(temporary)
+                raise
+            self.filesystem.move(temporary, final)
 
     def write_bytes(self, relative: str, data: bytes) -> None:
         with self.open_atomic(relative) as stream:
@@ -97,7 +107,10 @@ class RunDirectory:
         return orjson.loads(self.read_bytes(relative))
 
     def read_bytes(self, relative: str) -> bytes:
-        with self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
+        with (
+            self._io(relative, "reading"),
+            self.filesystem.open_input_stream(self.path(relative), compression=None) as stream,
+        ):
             return stream.read()
 
     def write_parquet(self, relative: str, table: pa.Table) -> None:
@@ -107,10 +120,14 @@ class RunDirectory:
         self.write_bytes(relative, buffer.getvalue())
 
     def read_parquet(self, relative: str, columns: list[str] | None = None) -> pa.Table:
-        return pq.read_table(self.path(relative), columns=columns, filesystem=self.filesystem)
+        with self._io(relative, "reading"):
+            return pq.read_table(self.path(relative), columns=columns, filesystem=self.filesystem)
 
     def sha256(self, relative: str) -> str:
-        with self.filesystem.open_input_stream(self.path(relative), compression=None) as stream:
+        with (
+            self._io(relative, "hashing"),
+            self.filesystem.open_input_stream(self.path(relative), compression=None) as stream,
+        ):
             return stream_sha256(stream)
 
     def size(self, relative: str) -> int:
@@ -118,22 +135,22 @@ class RunDirectory:
         return self.filesystem.get_file_info(self.path(relative)).size
 
     def delete(self, relative: str) -> None:
-        self.filesystem.delete_file(self.path(relative))
+        with self._io(relative, "deleting"):
+            self.filesystem.delete_file(self.path(relative))
 
     def delete_dir(self, relative: str) -> None:
         """Delete a directory and everything under it (intermediate files no step reads again); nothing if missing."""
         path = self.path(relative)
-        if self.filesystem.get_file_info(path).type == pafs.FileType.Directory:
-            self.filesystem.delete_dir(path)
+        with self._io(relative, "deleting"):
+            if self.filesystem.get_file_info(path).type == pafs.FileType.Directory:
+                self.filesystem.delete_dir(path)
 
     def remove_temporaries(self) -> int:
         """Delete `*.tmp-*` files left by a crashed run; returns how many."""
         selector = pafs.FileSelector(self.root, recursive=True, allow_not_found=True)
-        stale = [
-            i.path
-            for i in self.filesystem.get_file_info(selector)
-            if i.type == pafs.FileType.File and is_temporary(i.base_name)
-        ]
-        for path in stale:
-            self.filesystem.delete_file(path)
+        with reporting_storage_errors(self.location, "removing temporary files"):
+            infos = self.filesystem.get_file_info(selector)
+            stale = [i.path for i in infos if i.type == pafs.FileType.File and is_temporary(i.base_name)]
+            for path in stale:
+                self.filesystem.delete_file(path)
         return len(stale)

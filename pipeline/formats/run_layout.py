@@ -1,6 +1,7 @@
 """Every name in a run directory: its files and folders, the phase keys of `stages/`, partition ids.
 
     manifest.json                       resolved manifest, accounting, sha256 of every output
+    run.lock                            the run holding the directory now (host, pid, heartbeat)
     stages/<phase>-<key>/               a phase's reusable work; <key> hashes the settings it depends on
         prepare-<key>/<partition>.docs.parquet, <partition>.json, file-NNNNN.json
         dedup-<key>/, tokens-<key>/, layout-<key>/   <step>/<name>.json summaries and their files
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from pipeline.manifest import Manifest
 
 MANIFEST = "manifest.json"
+LOCK_FILE = "run.lock"
+"""Present while a run holds the directory (or after a crash): `pipeline.formats.run_lock`."""
 STAGES_DIR = "stages"
 REJECTS_DIR = "rejects"
 DEDUP_DIR = "dedup"
@@ -148,10 +151,14 @@ def prepare_key(manifest: Manifest, files: list[str], eval_sets: dict | None = N
     return stable_hash(payload)
 
 
-def phase_keys(manifest: Manifest, files: list[str], eval_sets: dict | None = None) -> PhaseKeys:
-    """Every phase's key: each hashes its own settings and the key of the phase it reads from."""
+def phase_keys(
+    manifest: Manifest, files: list[str], input_sha256: list[str], eval_sets: dict | None = None
+) -> PhaseKeys:
+    """Every phase's key: each hashes its own settings and the key of the phase it reads from. The
+    phases after prepare also hash every input's sha256, so changed bytes in any input redo them."""
     prepare = prepare_key(manifest, files, eval_sets)
-    dedup = stable_hash([prepare, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else prepare
+    inputs = stable_hash([prepare, input_sha256])
+    dedup = stable_hash([inputs, manifest.dedup.model_dump(mode="json")]) if manifest.dedup.enabled else inputs
     tokens = stable_hash([dedup, manifest.tokenize.ids_settings()])
     layout = stable_hash([tokens, manifest.shards.model_dump(mode="json"), manifest.seed, LAYOUT_FORMAT])
     return PhaseKeys(prepare, dedup, tokens, layout)

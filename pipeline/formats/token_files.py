@@ -25,6 +25,7 @@ from pipeline.formats.indexed_dataset import (
     index_path,
 )
 from pipeline.formats.run_directory import RunDirectory, stream_sha256
+from pipeline.formats.storage_errors import describe_run_file, reporting_storage_errors
 
 UPLOAD_BLOCK = 16 << 20
 
@@ -38,7 +39,10 @@ def indexed_writer(
     if not is_uri(run.location):
         path = run.path(relative_prefix)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with IndexedDatasetWriter(path, dtype) as writer:
+        with (
+            reporting_storage_errors(f"{path}.{{bin,idx}}", f"writing {describe_run_file(relative_prefix)}"),
+            IndexedDatasetWriter(path, dtype) as writer,
+        ):
             yield writer
         _hash_pair(path, relative_prefix, digests)
         return

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import ray
 
-from pipeline.formats.filesystems import file_size, location_name
+from pipeline.errors import UserError
+from pipeline.formats.filesystems import location_name
+from pipeline.formats.input_identity import identity_changes, input_identity
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.formats.run_layout import file_record_path, is_file_record, summary_path
+from pipeline.formats.run_layout import docs_path, file_record_path, is_file_record, summary_path
 from pipeline.manifest import Manifest
 from pipeline.phases.prepare_partition import PartitionSpec, prepare_partition
 from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
@@ -61,25 +63,65 @@ class _FileState:
     sha256: str | None = None
 
 
+def _finished_work(
+    run: RunDirectory, stage_dir: str, files: list[str], identities: list[dict], progress: Progress
+) -> tuple[dict[str, dict], dict[int, dict]]:
+    """The partition summaries and file records an earlier run left for inputs whose identity is unchanged.
+
+    The work of an input that changed since is discarded: its file record first, then each partition's
+    summary (which marks it finished), then its documents, so a crash midway never leaves a summary
+    without the data it describes.
+    """
+    summaries: dict[str, dict] = {}
+    file_info: dict[int, dict] = {}
+    stale_records: dict[int, list[str]] = {}
+    stale_partitions: dict[int, list[str]] = {}
+    for path in run.list_files(stage_dir, ".json"):
+        record = run.read_json(path)
+        file_record = is_file_record(path.rsplit("/", 1)[-1])
+        index = record["index"] if file_record else record["file_index"]
+        if record.get("input_identity") != identities[index]:
+            stale_records.setdefault(index, []).append(path)
+            if not file_record:
+                stale_partitions.setdefault(index, []).append(record["partition"])
+        elif file_record:
+            file_info[index] = record
+        else:
+            summaries[record["partition"]] = record
+    for index, paths in sorted(stale_records.items()):
+        recorded = run.read_json(paths[0]).get("input_identity")
+        partitions = stale_partitions.get(index, [])
+        progress.log(
+            f"{location_name(files[index])}: changed since it was read "
+            f"({', '.join(identity_changes(recorded, identities[index]))} differ); "
+            f"its {len(partitions)} finished partitions are recomputed"
+        )
+        for path in sorted(paths, key=lambda path: not is_file_record(path.rsplit("/", 1)[-1])):
+            run.delete(path)
+        for partition in partitions:
+            if run.exists(docs_path(stage_dir, partition)):
+                run.delete(docs_path(stage_dir, partition))
+    return summaries, file_info
+
+
 def run_prepare_phase(
     run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, limit: InFlightLimit, progress: Progress,
     eval_ngrams: EvalNgrams | None = None,
 ) -> PrepareResult:
-    """Prepare every partition of every file not finished by an earlier run; `eval_ngrams` (when
-    decontaminating) is put in the object store once and shared by every task."""
-    summaries: dict[str, dict] = {}
-    file_info: dict[int, dict] = {}
+    """Prepare every partition of every file not finished by an earlier run from the same bytes;
+    `eval_ngrams` (when decontaminating) is put in the object store once and shared by every task.
+
+    An input whose identity (`pipeline.formats.input_identity`) matches its finished file record is not
+    read again; one that changed has its partitions discarded and is read and prepared again.
+    """
+    identities = [input_identity(location) for location in files]
+    summaries, file_info = _finished_work(run, stage_dir, files, identities, progress)
     finished_by_file: dict[int, set[int]] = {}
-    for path in run.list_files(stage_dir, ".json"):
-        name = path.rsplit("/", 1)[-1]
-        if is_file_record(name):
-            info = run.read_json(path)
-            file_info[info["index"]] = info
-        else:
-            summary = run.read_json(path)
-            summaries[summary["partition"]] = summary
-            finished_by_file.setdefault(summary["file_index"], set()).add(summary["first_line"])
+    for summary in summaries.values():
+        finished_by_file.setdefault(summary["file_index"], set()).add(summary["first_line"])
     pending = [index for index in range(len(files)) if index not in file_info]
+    progress.start_phase("inputs", "files")
+    progress.advance(done=len(files), reused=len(files) - len(pending), total=len(files))
     reused = len(summaries)
     known = sum(len(file_info[i]["partitions"]) for i in file_info)
     progress.start_phase("prepare")
@@ -101,8 +143,9 @@ def run_prepare_phase(
         info = {
             "index": state.index,
             "path": location_name(state.location),
-            "bytes": file_size(state.location),
+            "bytes": identities[state.index]["size"],
             "sha256": state.sha256,
+            "input_identity": identities[state.index],
             "partitions": state.partitions,
         }
         run.write_json(file_record_path(stage_dir, state.index), info)
@@ -142,10 +185,16 @@ def run_prepare_phase(
                 del readers[ref]
                 continue
             if item["kind"] == "end":
+                if item["changed"]:
+                    changed = ", ".join(item["changed"])
+                    raise UserError(
+                        f"{location_name(state.location)}: changed while it was being read ({changed} differ); "
+                        "run again once it stays unchanged"
+                    )
                 state.sha256 = item["sha256"]
                 close_file_if_complete(state)
                 continue
-            spec = PartitionSpec(index, item["first_line"], location_name(state.location))
+            spec = PartitionSpec(index, item["first_line"], location_name(state.location), identities[index])
             state.partitions.append(spec.partition_id)
             if item["kind"] == "damage":
                 damage = item["damage"]

@@ -8,7 +8,7 @@ so a crash at any point leaves the partition to be redone, never half-trusted.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -30,11 +30,13 @@ from stages.read import parse_lines
 
 @dataclass(frozen=True)
 class PartitionSpec:
-    """A partition's identity: input file index and first line (1-based), plus where it came from."""
+    """A partition's identity: input file index and first line (1-based), plus where it came from and the
+    identity of the input's bytes it is read from (`pipeline.input_identity`), which its summary records."""
 
     file_index: int
     first_line: int
     source: str
+    input_identity: dict = field(default_factory=dict, hash=False)
 
     @property
     def partition_id(self) -> str:
@@ -141,6 +143,7 @@ def prepare_partition(
         "file_index": spec.file_index,
         "source": spec.source,
         "first_line": spec.first_line,
+        "input_identity": spec.input_identity,
         "lines": len(lines) + (1 if damage is not None else 0),
         "line_bytes": sum(len(line) for line in lines),
         "kept": kept.num_rows,

@@ -11,6 +11,7 @@ import hashlib
 import pyarrow as pa
 
 from pipeline.formats.input_files import LineChunk, iter_line_chunks
+from pipeline.formats.input_identity import identity_changes, input_identity
 from pipeline.runtime.task_resources import reader_task
 
 READER_AHEAD_OBJECTS = 4
@@ -19,7 +20,9 @@ READER_AHEAD_OBJECTS = 4
 
 @reader_task
 def read_partitions(file_index: int, location: str, partition_docs: int, max_line_bytes: int, finished: frozenset):
-    """Yield, per partition, a description dict and then (when it is not finished) its lines."""
+    """Yield, per partition, a description dict and then (when it is not finished) its lines; last, the
+    file's sha256 and the identity fields that changed while it was read (none, when it held still)."""
+    before = input_identity(location)
     digest = hashlib.sha256()
     for item in iter_line_chunks(location, partition_docs, max_line_bytes, digest):
         if isinstance(item, LineChunk):
@@ -29,4 +32,4 @@ def read_partitions(file_index: int, location: str, partition_docs: int, max_lin
                 yield pa.array(item.lines, type=pa.large_binary())
         else:
             yield {"kind": "damage", "first_line": item.line, "damage": item, "todo": item.line not in finished}
-    yield {"kind": "end", "sha256": digest.hexdigest()}
+    yield {"kind": "end", "sha256": digest.hexdigest(), "changed": identity_changes(before, input_identity(location))}

@@ -25,9 +25,12 @@ from pipeline.formats.run_layout import (
     STAGES_DIR,
     name_in_stages,
     phase_keys,
+    prepare_key,
     rejects_path,
+    stage_dir,
     stage_dir_name,
 )
+from pipeline.formats.run_lock import run_lock
 from pipeline.inspection.run_stats import giant_component_warnings
 from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
@@ -180,8 +183,15 @@ def _output_digests(run: RunDirectory, known: dict[str, str], max_in_flight: int
 
 def run_manifest(manifest: Manifest, progress: Progress | None = None, keep_intermediates: bool = False) -> RunResult:
     """Run every phase of `manifest` into `manifest.output`, reusing finished work; once it has succeeded,
-    remove the intermediates no command reads (`pipeline.phases.intermediates`) unless `keep_intermediates`."""
-    tally = WorkTally(progress or Progress())
+    remove the intermediates no command reads (`pipeline.phases.intermediates`) unless `keep_intermediates`.
+    The run directory's lock is held throughout, so a second run into it stops at once."""
+    progress = progress or Progress()
+    with run_lock(RunDirectory(manifest.output), progress):
+        return _run_locked(manifest, progress, keep_intermediates)
+
+
+def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool) -> RunResult:
+    tally = WorkTally(progress)
     progress = tally
     started = time.monotonic()
     train_files = expand_inputs(manifest.inputs)
@@ -194,9 +204,7 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None, keep_inte
     if removed_temporaries:
         progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
     eval_sets = load_eval_sets(manifest.decontaminate) if manifest.decontaminate.enabled else None
-    keys = phase_keys(manifest, files, eval_sets and eval_sets.identity)
-    prepare_dir = keys.dir("prepare")
-    keep_dirs = {stage_dir_name(phase, getattr(keys, phase)) for phase in ("prepare", "tokens", "layout")}
+    prepare_dir = stage_dir("prepare", prepare_key(manifest, files, eval_sets and eval_sets.identity))
     # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
     banding = lsh_params(manifest.dedup) if manifest.dedup.enabled else None
 
@@ -204,6 +212,9 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None, keep_inte
         limit = InFlightLimit(manifest.ray.max_in_flight)
         prepared = run_prepare_phase(run, prepare_dir, files, manifest, limit, progress, eval_sets and eval_sets.index)
         file_info = prepared.file_info
+        input_sha256 = [file_info[index]["sha256"] for index in range(len(files))]
+        keys = phase_keys(manifest, files, input_sha256, eval_sets and eval_sets.identity)
+        keep_dirs = {stage_dir_name(phase, getattr(keys, phase)) for phase in ("prepare", "tokens", "layout")}
         partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
         produced = {rejects_path(pid) for pid in partitions}
         removed: dict[int, Counter] = {}
