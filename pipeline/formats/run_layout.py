@@ -113,6 +113,11 @@ def stage_dir(phase: str, key: str) -> str:
     return f"{STAGES_DIR}/{stage_dir_name(phase, key)}"
 
 
+def dedup_work_dir(dedup_dir: str, buckets: int) -> str:
+    """The dedup phase's work directory: its stage directory plus the bucket count K its files are routed by."""
+    return f"{dedup_dir}-k{buckets}"
+
+
 @dataclass(frozen=True)
 class PhaseKeys:
     """The key of each phase's stage directory: a hash of the settings its work depends on, chained."""

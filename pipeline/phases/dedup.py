@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 
 from pipeline.formats.parquet_stream import StableParquetWriter
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.formats.run_layout import CLUSTERS, DEDUP_STATS, docs_path, parse_partition_id
+from pipeline.formats.run_layout import CLUSTERS, DEDUP_STATS, dedup_work_dir, docs_path, parse_partition_id
 from pipeline.formats.shuffle_files import read_bucket, write_routed
 from pipeline.manifest import Manifest
 from pipeline.runtime.progress import Progress
@@ -689,7 +689,7 @@ def make_plan(
     """Fix K (`bucket_count` unless given) and the banding (`lsh_params` unless given); K is in `work_dir`'s name."""
     params = params or lsh_params(manifest.dedup)
     buckets = buckets or bucket_count(total_docs, params.bands)
-    return DedupPlan(run, prepare_dir, f"{work_dir}-k{buckets}", buckets, params, tuple(partitions), manifest)
+    return DedupPlan(run, prepare_dir, dedup_work_dir(work_dir, buckets), buckets, params, tuple(partitions), manifest)
 
 
 def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[str, int]) -> dict:
