@@ -27,20 +27,6 @@ import string
 import time
 from pathlib import Path
 
-from datatrove.executor import LocalPipelineExecutor
-from datatrove.pipeline.dedup.minhash import (
-    MinhashConfig,
-    MinhashDedupBuckets,
-    MinhashDedupCluster,
-    MinhashDedupFilter,
-    MinhashDedupSignature,
-)
-from datatrove.pipeline.filters import LambdaFilter
-from datatrove.pipeline.formatters import FTFYFormatter
-from datatrove.pipeline.readers import JsonlReader
-from datatrove.pipeline.tokens.megatron_tokenizer import MegatronDocumentTokenizer
-from datatrove.pipeline.writers import JsonlWriter
-
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 _WHITESPACE_RUN = re.compile(r"\s+")
 MIN_CHARS = 200
@@ -52,7 +38,22 @@ def long_enough(document, min_chars: int = MIN_CHARS) -> bool:
     return len(_WHITESPACE_RUN.sub(" ", document.text.lower().translate(_PUNCTUATION).strip())) >= min_chars
 
 
-def stages(args: argparse.Namespace) -> dict[str, LocalPipelineExecutor]:
+def stages(args: argparse.Namespace) -> dict:
+    """The four `LocalPipelineExecutor`s; datatrove is imported here, so `--help` works outside its venv."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
+    from datatrove.pipeline.filters import LambdaFilter
+    from datatrove.pipeline.formatters import FTFYFormatter
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.tokens.megatron_tokenizer import MegatronDocumentTokenizer
+    from datatrove.pipeline.writers import JsonlWriter
+
     work = args.work
     config = MinhashConfig()  # 5-grams, 14 buckets × 8 hashes, 64-bit xxhash: datatrove's defaults
     ftfy = FTFYFormatter(

@@ -41,6 +41,9 @@ class PhaseClock(Progress):
 
 
 def main() -> None:
+    if sys.argv[1:] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return
     if len(sys.argv) != 3:
         sys.exit(__doc__.strip().splitlines()[2].strip())
     manifest_path, timings_path = sys.argv[1:]
