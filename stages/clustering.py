@@ -316,8 +316,6 @@ def keep_with_copies(
     copy = copy_of >= 0
     rest = np.flatnonzero(~copy)
     if mode == "threshold":
-        rest_ids = doc_ids[rest]
-        ordered = np.sort(rest_ids)
         copy_ids, copy_reps = doc_ids[copy], copy_of[copy]
         by_copy = np.argsort(copy_ids)
         copy_ids, copy_reps = copy_ids[by_copy], copy_reps[by_copy]
@@ -325,10 +323,8 @@ def keep_with_copies(
             _through_copies(_as_ids(edge_a), copy_ids, copy_reps),
             _through_copies(_as_ids(edge_b), copy_ids, copy_reps),
         )
-        if edge_a.size and not (np.all(_contains(ordered, edge_a)) and np.all(_contains(ordered, edge_b))):
-            raise ValueError("an edge names a document that is not a member row")
         decision = split_at_threshold(
-            cluster_ids[rest], rest_ids, priority_ranks[rest], is_holdout[rest], edge_a, edge_b
+            cluster_ids[rest], doc_ids[rest], priority_ranks[rest], is_holdout[rest], edge_a, edge_b
         )
     elif mode == "components":
         decision = choose_kept(cluster_ids[rest], doc_ids[rest], priority_ranks[rest], is_holdout[rest])

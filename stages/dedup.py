@@ -68,6 +68,8 @@ class DedupConfig(StageConfig):
 
     def priority_ranks(self, set_names: list[str]) -> np.ndarray:
         """Each document's place in `priority` (its subset's copy is kept first); unlisted subsets rank last."""
+        if not self.priority:
+            return np.zeros(len(set_names), dtype=np.int64)
         rank = {name: i for i, name in enumerate(self.priority)}
         return np.array([rank.get(name, len(self.priority)) for name in set_names], dtype=np.int64)
 
