@@ -48,6 +48,35 @@ def test_tokenized_partitions_are_removed_and_their_summaries_kept(runs):
     )
 
 
+def test_dedup_step_files_are_removed_and_the_summaries_and_clusters_kept(runs):
+    lean, kept = runs / "lean", runs / "kept"
+
+    def step_files(run: Path) -> dict[str, list[str]]:
+        files: dict[str, list[str]] = {}
+        for path in sorted(run.glob("stages/dedup-*/*/*")):
+            files.setdefault(path.suffix, []).append(f"{path.parent.name}/{path.name}")
+        return files
+
+    lean_files, kept_files = step_files(lean), step_files(kept)
+    assert {name.split("/")[0] for name in kept_files[".arrow"]} >= {"bands", "exact", "edges", "members", "keep"}
+    assert ".arrow" not in lean_files
+    assert lean_files[".json"] == kept_files[".json"]
+    assert lean_files[".parquet"] == kept_files[".parquet"] and all(
+        name.startswith("clusters/") for name in lean_files[".parquet"]
+    )
+
+
+def test_prepared_partitions_store_no_signatures(runs):
+    """Signatures are computed by the dedup phase from the texts (a third of the prepared bytes otherwise)."""
+    import pyarrow.parquet as pq
+
+    partitions = sorted((runs / "lean").glob("stages/prepare-*/*.docs.parquet"))
+    assert partitions
+    for path in partitions:
+        names = pq.read_schema(path).names
+        assert "text" in names and "text_hash" in names and "signature" not in names
+
+
 @pytest.mark.parametrize(
     "command",
     [["stats"], ["stats", "--json"], ["report", "--audit", "5"], ["clusters"], ["inspect", "--step", "1"], ["verify"]],

@@ -61,7 +61,7 @@ def parse_partition_id(partition: str) -> tuple[int, int]:
 
 
 def docs_path(prepare_dir: str, partition: str) -> str:
-    """A prepared partition's kept documents (with signatures and text hashes)."""
+    """A prepared partition's kept documents (with text hashes when dedup is on)."""
     return f"{prepare_dir}/{partition}.docs.parquet"
 
 
@@ -145,7 +145,6 @@ def prepare_key(manifest: Manifest, files: list[str], eval_sets: dict | None = N
         "read": manifest.read.model_dump(mode="json"),
         "normalize": manifest.normalize.model_dump(mode="json"),
         "filter": manifest.filter.model_dump(mode="json"),
-        "signature": dedup.enabled and {k: getattr(dedup, k) for k in ("shingle", "ngram", "num_perm", "seed", "hash")},
         "text_hash": dedup.enabled and TEXT_HASH_BYTES,
         "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.ids_settings(),
     }

@@ -94,7 +94,7 @@ def kept_copies(files: RunFiles, cluster_ids: list[int]) -> dict[int, dict]:
 
 def _document(files: RunFiles, doc_id: int) -> dict:
     partition = files.partition_of(doc_id)
-    return files.texts(partition.name, [doc_id], ("text", "signature"))[doc_id]
+    return files.texts(partition.name, [doc_id])[doc_id]
 
 
 def word_diff(removed: str, kept: str, limit: int = DIFF_WORDS, context: int = CONTEXT_WORDS) -> list[tuple[str, str]]:
@@ -128,9 +128,8 @@ def compare_pair(files: RunFiles, removed: dict, kept: dict) -> dict:
     dedup = files.manifest["dedup"]
     a, b = _document(files, removed["doc_id"]), _document(files, kept["doc_id"])
     exact = exact_jaccard(a["text"], b["text"], dedup["shingle"], dedup["ngram"])
-    estimated = None
-    if a.get("signature") is not None and b.get("signature") is not None:
-        estimated = estimated_jaccard(np.asarray(a["signature"]), np.asarray(b["signature"]))
+    signature_a, signature_b = files.signatures([a["text"], b["text"]])
+    estimated = estimated_jaccard(signature_a, signature_b)
     words_a, words_b = len(a["text"].split()), len(b["text"].split())
     return {
         "removed": {k: removed[k] for k in ("doc_id", "source", "line", "pile_set_name", "contaminated")},

@@ -1,13 +1,13 @@
 """A measured recall of dedup at its threshold, on a sample of the run's train documents.
 
 Train partitions are taken in the order of a keyed hash of their names (the report's seed) until
-about `MAX_DOCS` documents. Their stored signatures are banded densely (`DENSE_BANDS` bands of
-`DENSE_ROWS` rows: a pair at Jaccard 0.8 shares a band with probability 1 - 4e-10, whatever banding
-the run used) and every pair sharing a band key of at most `DENSE_GROUP` documents is a candidate
-(`stages.clustering.star_edges`). Candidates whose signatures agree on at least `threshold - 0.1` of
-their values get the exact shingle Jaccard of their texts; the pairs at or above the threshold are
-the ones dedup should have caught, and a pair is caught when dedup kept at most one of its two
-documents. The recall is their share, with a Wilson interval.
+about `MAX_DOCS` documents. Their signatures (computed here as the dedup phase computes them) are
+banded densely (`DENSE_BANDS` bands of `DENSE_ROWS` rows: a pair at Jaccard 0.8 shares a band with
+probability 1 - 4e-10, whatever banding the run used) and every pair sharing a band key of at most
+`DENSE_GROUP` documents is a candidate (`stages.clustering.star_edges`). Candidates whose signatures
+agree on at least `threshold - 0.1` of their values get the exact shingle Jaccard of their texts;
+the pairs at or above the threshold are the ones dedup should have caught, and a pair is caught
+when dedup kept at most one of its two documents. The recall is their share, with a Wilson interval.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def _sampled_documents(files: RunFiles, seed: int) -> tuple[np.ndarray, np.ndarr
     doc_ids, signatures, texts = [], [], []
     total = 0
     for index in np.argsort(keys, kind="stable"):
-        table = files.run.read_parquet(files.docs_path(partitions[index].name), columns=["doc_id", "signature", "text"])
+        table = files.run.read_parquet(files.docs_path(partitions[index].name), columns=["doc_id", "text"])
         if table.num_rows == 0:
             continue
         doc_ids.append(table.column("doc_id").to_numpy())
-        signatures.append(table.column("signature").combine_chunks().flatten().to_numpy().reshape(table.num_rows, -1))
+        signatures.append(files.signatures(table.column("text")))
         texts.extend(table.column("text").to_pylist())
         total += table.num_rows
         if total >= MAX_DOCS:

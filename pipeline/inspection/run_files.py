@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
@@ -79,6 +80,14 @@ class RunFiles:
     def manifest(self) -> dict:
         """The resolved run configuration."""
         return self.record["manifest"]
+
+    def signatures(self, texts: list[str] | pa.ChunkedArray) -> np.ndarray:
+        """The run's MinHash signatures of `texts` (a finished run keeps none: the dedup phase computes them
+        from the prepared texts and drops them, so inspection computes the few it needs the same way)."""
+        from pipeline.manifest import parse_manifest
+        from stages.minhash import signatures
+
+        return signatures(texts, parse_manifest(self.manifest, MANIFEST).dedup)
 
     def train_partitions(self) -> list[PartitionInfo]:
         return [p for p in self.partitions if not p.holdout]

@@ -1,7 +1,7 @@
 """Global MinHash-LSH deduplication on Ray, every step distributed and resumable.
 
-    bands      per partition: band keys of its signatures, routed to K key buckets; its texts' 128-bit
-               hashes, routed to K hash buckets (`exact-rows`)
+    bands      per partition: MinHash signatures of its texts and their band keys, routed to K key buckets;
+               its texts' 128-bit hashes, routed to K hash buckets (`exact-rows`)
     exact      per hash bucket: exact copies, each with its group's representative (`stages.exact_copies`),
                as component edges (`exact`) and as pairs routed to the copy's partition (`copies`)
     edges      per key bucket: star edges to each band group's smallest doc_id (with `verify`: all pairs
@@ -66,6 +66,7 @@ from stages.clustering import (
 )
 from stages.exact_copies import copy_pairs, hash_words
 from stages.lsh import LshParams, band_keys, lsh_params
+from stages.minhash import signatures
 from stages.verify import exact_pairs_pass
 
 ROWS_PER_BUCKET = 4_000_000
@@ -188,20 +189,16 @@ def _table(**columns: np.ndarray) -> pa.Table:
 @phase_task
 def _bands_task(plan: DedupPlan, index: int) -> dict:
     part = plan.partitions[index]
-    docs = plan.run.read_parquet(
-        plan.docs_path(part.partition), columns=["doc_id", "signature", "text_hash", "pile_set_name"]
-    )
+    columns = ["doc_id", "text", "text_hash", "pile_set_name"]
+    docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=columns)
     n = docs.num_rows
-    num_perm = plan.manifest.dedup.num_perm
-    if n:
-        signature = docs.column("signature").combine_chunks().flatten().to_numpy().reshape(n, num_perm)
-        keys = band_keys(np.ascontiguousarray(signature, dtype=np.uint32), plan.lsh.bands, plan.lsh.rows)
-    else:
-        keys = np.zeros((0, plan.lsh.bands), dtype=np.uint64)
+    signature = signatures(docs.column("text"), plan.manifest.dedup)
+    keys = band_keys(signature, plan.lsh.bands, plan.lsh.rows)
     doc_ids = np.repeat(docs.column("doc_id").to_numpy(), plan.lsh.bands)
     rows = _table(key=keys.reshape(-1), doc_id=doc_ids)
     if plan.manifest.dedup.verify == "signature":
-        rows = rows.append_column("signature", docs.column("signature").take(np.repeat(np.arange(n), plan.lsh.bands)))
+        flat = pa.array(np.repeat(signature, plan.lsh.bands, axis=0).reshape(-1))
+        rows = rows.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, plan.manifest.dedup.num_perm))
     write_routed(
         plan.run,
         plan.step_path("bands", part.partition, ".arrow"),

@@ -4,18 +4,27 @@
 |---|---|---|
 | `prepare-*/file-*.json`, `<partition>.json` | `stats`, `report`, `clusters`; a re-run | yes |
 | `prepare-*/<partition>.docs.parquet` | `report` (audits, lengths), `clusters` (texts); a re-run | yes |
-| `dedup-*/…` | a re-run (reuse of the dedup phase) | yes |
+| `dedup-*/<step>/*.json` (every step's summaries) | a re-run (reuse of the dedup phase) | yes |
+| `dedup-*/clusters/<partition>.parquet` | the tokens phase of a re-run | yes |
+| `dedup-*/<step>/*.arrow` (band keys, texts to verify, edges…) | nothing: only later steps read them | removed |
 | `tokens-*/tokens/<partition>.json` | a re-run (reuse, token statistics) | yes |
 | `tokens-*/tokens/<partition>.{bin,parquet}` | nothing: the documents step copied them to `tokens/` | removed |
 | `layout-*/…/*.json` | a re-run (reuse of documents, order and sequences) | yes |
 
+MinHash signatures are never stored: the dedup phase's band-keys step computes them from the prepared
+texts, and inspection recomputes the few it needs (`RunFiles.signatures`). A re-run with the same dedup
+settings finds every dedup step's summary and reuses the phase without reading its removed files.
 A re-run that must write a documents file again tokenizes its partitions again
 (`pipeline.phases.tokens._restore_tokenized`); `--keep-intermediates` keeps everything.
 """
 
 from __future__ import annotations
 
+from pipeline.formats.run_directory import RunDirectory
 from pipeline.phases.tokens_plan import TokensPlan
+
+DEDUP_KEPT_STEP = "clusters"
+"""The one dedup step whose files a later phase reads (the tokens phase's kept masks)."""
 
 
 def remove_tokenized_partitions(plan: TokensPlan) -> int:
@@ -28,4 +37,15 @@ def remove_tokenized_partitions(plan: TokensPlan) -> int:
             if run.exists(path):
                 freed += run.size(path)
                 run.delete(path)
+    return freed
+
+
+def remove_dedup_work(run: RunDirectory, work_dir: str) -> int:
+    """Delete the dedup steps' data files (every step's `.arrow`), keeping the summaries and the `clusters`
+    step; bytes freed."""
+    freed = 0
+    for path in run.list_files(work_dir, ".arrow"):
+        if path.split("/")[-2] != DEDUP_KEPT_STEP:
+            freed += run.size(path)
+            run.delete(path)
     return freed

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -103,11 +102,7 @@ def prepare_partition(
     kept, dropped = filter_batch(clean, manifest.filter, encode)
     if manifest.dedup.enabled:
         from stages.exact_copies import text_hashes
-        from stages.minhash import signatures
 
-        sig = signatures(kept.column("text"), manifest.dedup)
-        flat = pa.array(np.ascontiguousarray(sig, dtype=np.uint32).reshape(-1))
-        kept = kept.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, manifest.dedup.num_perm))
         kept = kept.append_column("text_hash", text_hashes(kept.column("text")))
     reject_tables = [rejects, _filtered_rejects(dropped)]
     if decontaminated.num_rows:

@@ -36,7 +36,7 @@ from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
 from pipeline.phases.eval_sets import load_eval_sets
-from pipeline.phases.intermediates import remove_tokenized_partitions
+from pipeline.phases.intermediates import remove_dedup_work, remove_tokenized_partitions
 from pipeline.phases.prepare import run_prepare_phase
 from pipeline.phases.tokens import run_tokens_phase
 from pipeline.phases.tokens_plan import DedupClusters, TokensPlan
@@ -220,6 +220,7 @@ def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool
         removed: dict[int, Counter] = {}
         warnings: list[str] = []
         clusters = None
+        dedup_work = None
         if manifest.dedup.enabled:
             plan, removed, outputs, warnings = _dedup(
                 run,
@@ -233,6 +234,7 @@ def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool
                 limit,
                 progress,
             )
+            dedup_work = plan.work_dir
             keep_dirs.add(name_in_stages(plan.work_dir))
             clusters = DedupClusters(f"{plan.work_dir}/clusters")
             produced.update(outputs)
@@ -278,8 +280,8 @@ def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool
         },
     )
     if not keep_intermediates:
-        freed = remove_tokenized_partitions(tokens_plan)
-        progress.log(f"removed {freed / 1e6:.1f} MB of tokenized partitions no command reads (--keep-intermediates)")
+        freed = remove_tokenized_partitions(tokens_plan) + (remove_dedup_work(run, dedup_work) if dedup_work else 0)
+        progress.log(f"removed {freed / 1e6:.1f} MB of intermediates no command reads (--keep-intermediates)")
     return RunResult(
         manifest.output,
         total,
