@@ -4,8 +4,11 @@
 
 Runs `pipeline.phases.runner.run_manifest` (an embedded Ray unless the manifest names an address) with a
 `Progress` that keeps quiet and notes when each phase starts and ends. TIMINGS.json gets
-{"phases": {name: seconds}, "run_seconds": ..., "totals": ...}; the time not in any phase is Ray's
-start and stop plus the driver's own work between phases.
+{"phases": {name: seconds}, "run_seconds": ..., "before_phases": ..., "after_phases": ..., "totals": ...};
+the time not in any phase is Ray's start and stop plus the driver's own work between phases;
+`before_phases` is the time until the first phase started (Ray's start, listing inputs), `after_phases`
+the time from the last phase's end to the return (output hashes left, manifest.json, removing
+intermediates, Ray's stop).
 """
 
 from __future__ import annotations
@@ -29,14 +32,18 @@ class PhaseClock(Progress):
         super().__init__(quiet=True)
         self.seconds: Counter = Counter()
         self._phase_started = time.perf_counter()
+        self.first_start: float | None = None
+        self.last_finish: float | None = None
 
     def start_phase(self, phase: str, unit: str = "partitions") -> None:
         super().start_phase(phase, unit)
         self._phase_started = time.perf_counter()
+        self.first_start = self.first_start or self._phase_started
 
     def finish_phase(self) -> None:
         if self.phase:
-            self.seconds[self.phase] += time.perf_counter() - self._phase_started
+            self.last_finish = time.perf_counter()
+            self.seconds[self.phase] += self.last_finish - self._phase_started
         super().finish_phase()
 
 
@@ -50,8 +57,14 @@ def main() -> None:
     clock = PhaseClock()
     started = time.perf_counter()
     result = run_manifest(load_manifest(manifest_path), clock)
-    seconds = time.perf_counter() - started
-    timings = {"phases": dict(clock.seconds), "run_seconds": seconds, "totals": result.totals}
+    ended = time.perf_counter()
+    timings = {
+        "phases": dict(clock.seconds),
+        "run_seconds": ended - started,
+        "before_phases": (clock.first_start or ended) - started,
+        "after_phases": ended - (clock.last_finish or started),
+        "totals": result.totals,
+    }
     Path(timings_path).write_bytes(orjson.dumps(timings, option=orjson.OPT_INDENT_2))
 
 

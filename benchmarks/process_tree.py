@@ -26,12 +26,18 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 @dataclass(frozen=True)
 class Measured:
-    """What one command cost: wall seconds, CPU seconds of all its processes, their peak summed RSS, exit code."""
+    """What one command cost: wall seconds, CPU seconds of all its processes, their peak summed RSS, exit code;
+    the command's own peak RSS, the largest peak of any one process it started, and the peak of the machine's
+    used memory (MemTotal - MemAvailable, which counts shared memory such as Ray's object store once) above
+    what was used when the command started."""
 
     wall: float
     cpu: float
     peak_rss: int
     returncode: int
+    root_peak_rss: int = 0
+    largest_child_peak_rss: int = 0
+    system_peak_growth: int = 0
 
 
 def _stat(pid: str) -> tuple[int, int, float, int] | None:
@@ -45,6 +51,15 @@ def _stat(pid: str) -> tuple[int, int, float, int] | None:
     return ppid, start, (utime + stime) / _TICKS, rss * _PAGE
 
 
+def _used_memory() -> int:
+    """MemTotal - MemAvailable of the machine, in bytes."""
+    fields = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) * 1024
+    return fields["MemTotal"] - fields["MemAvailable"]
+
+
 class _TreePoller:
     """Follows the process tree under `root` and keeps each member's last CPU reading and the peak total RSS."""
 
@@ -53,6 +68,10 @@ class _TreePoller:
         self.members: set[tuple[int, int]] = set()  # (pid, start time)
         self.cpu: dict[tuple[int, int], float] = {}
         self.peak_rss = 0
+        self.root_peak_rss = 0
+        self.largest_child_peak_rss = 0
+        self.system_idle = _used_memory()
+        self.system_peak_growth = 0
 
     def poll(self) -> None:
         stats = {}
@@ -75,7 +94,12 @@ class _TreePoller:
             self.members.add((pid, start))
             self.cpu[(pid, start)] = cpu
             rss += resident
+            if pid == self.root:
+                self.root_peak_rss = max(self.root_peak_rss, resident)
+            else:
+                self.largest_child_peak_rss = max(self.largest_child_peak_rss, resident)
         self.peak_rss = max(self.peak_rss, rss)
+        self.system_peak_growth = max(self.system_peak_growth, _used_memory() - self.system_idle)
 
 
 def run_measured(command: list[str], interval: float = 0.2, **popen) -> Measured:
@@ -99,7 +123,15 @@ def run_measured(command: list[str], interval: float = 0.2, **popen) -> Measured
     thread.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     waited = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return Measured(wall, max(sum(poller.cpu.values()), waited), poller.peak_rss, returncode)
+    return Measured(
+        wall,
+        max(sum(poller.cpu.values()), waited),
+        poller.peak_rss,
+        returncode,
+        poller.root_peak_rss,
+        poller.largest_child_peak_rss,
+        poller.system_peak_growth,
+    )
 
 
 def _status_bytes(field: str) -> int:

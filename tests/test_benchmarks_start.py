@@ -36,6 +36,7 @@ RAY_RUNS = {
     "scaling.py": (["--docs", "300", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
     "faults.py": (["--docs", "400", "--partition-docs", "50"], "killed in"),
     "export.py": (["--docs", "300", "--num-cpus", "1"], "| litdata |"),
+    "scale.py": (["--docs", "200,400", "--cpus", "1", "--partition-docs", "100"], "after the last phase"),
 }
 STARTED_ONLY = sorted(RAY_RUNS)
 NOT_STARTED = {"datatrove_job.py", "corpus.py", "process_tree.py", "pileline_job.py"}

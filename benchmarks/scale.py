@@ -1,0 +1,193 @@
+"""Scale: the demo job on the sample at 0.1, 1 and 3 GB of text: seconds per MB of each phase, peak memory of the
+driver and the workers, run-directory bytes per input byte, and the Pile extrapolated from the largest run.
+
+    python benchmarks/scale.py [--gb 0.1,1,3 | --docs N,N,…] [--cpus 2] [--partition-docs 10000] [--work DIR]
+
+Each size is `pileline sample`'s generator (seed 0, ~3,860 bytes of text per document: 0.1 GB = 25,900
+documents, 3 GB = 777,000) run with `manifests/demo.yaml` (ftfy NFC, SlimPajama filter, threshold-true
+dedup with the sample's val file as holdout, GPT-2 + EOD, 2049-token sequences in 1 GiB shards) on an
+embedded Ray of `--cpus` CPUs by `pileline_job.py`, measured with every process it starts
+(`process_tree.run_measured`). Corpora are kept under `--work` and reused by later invocations.
+
+Per phase: wall seconds per MB of text (train and val documents; the dedup steps as one row). "after the
+last phase" is the driver's work from the sequences' end to the return: output hashes not taken by the writing tasks,
+manifest.json, removing the intermediates, Ray's stop. Memory: the driver's peak RSS, the largest peak
+of any other process (a Ray worker, the raylet), and the peak of the machine's used memory above what was
+used before the run (MemTotal − MemAvailable: Ray's shared object store counted once, which summed RSS
+would count in every worker that maps it). Disk: the finished (lean) run directory and everything in it
+but `tokens/`, per byte of compressed input (train files and holdout). The script exits 1 if a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import yaml
+from end_to_end import run_pileline
+from process_tree import Measured
+from scaling import machine
+
+from pipeline.sample.corpus import write_sample_corpus
+
+BYTES_PER_DOC = 3_856
+"""Text bytes per document of the generated sample (1,079.7 MB for 280,000 documents)."""
+MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "demo.yaml"
+PILE_TEXT_MB = 825 * 2**30 / 1e6
+"""The Pile's train text, ~825 GiB (DESIGN.md)."""
+PILE_INPUT_MB = 30 * 14 * 2**30 / 1e6
+"""Its 30 train files, ~14 GiB of zstd each (REFERENCE.md)."""
+TAIL = ("tokens: documents", "tokens: training order", "tokens: sequences", "after the last phase")
+"""What runs after tokenizing: the serial tail that issue 16 bounds to 10 % of the run each."""
+
+
+def phase_row(phase: str) -> str:
+    """The table row a phase is counted in: the dedup steps as one, input listing with the prepare phase."""
+    if phase.startswith("dedup"):
+        return "dedup (all steps)"
+    if phase == "inputs":
+        return "prepare"
+    return phase
+
+
+def corpus_of(work: Path, docs: int) -> tuple[Path, int]:
+    """The sample of `docs` documents under `work` and its bytes of text, written once (`summary.json`, written
+    last, says it is complete)."""
+    out = work / f"corpus-{docs}"
+    done = out / "summary.json"
+    if not done.exists():
+        summary = write_sample_corpus(out, docs=docs, seed=0)
+        print(f"sample corpus: {summary.describe()}", file=sys.stderr, flush=True)
+        done.write_bytes(orjson.dumps({"text_bytes": summary.text_bytes, "describe": summary.describe()}))
+    return out, orjson.loads(done.read_bytes())["text_bytes"]
+
+
+def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int) -> dict:
+    """`manifests/demo.yaml` on `corpus` (its val file as holdout) into `output`."""
+    data = yaml.safe_load(MANIFEST.read_text())
+    data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
+    data["ray"] = {"num_cpus": cpus}
+    data["dedup"]["holdout"] = [str(corpus / "val.jsonl.zst")]
+    return data
+
+
+def tree_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def measure(work: Path, docs: int, cpus: int, partition_docs: int) -> dict:
+    """Run one size; its timings, memory and disk figures."""
+    corpus, text_bytes = corpus_of(work, docs)
+    side = work / f"run-{docs}"
+    run = side / "run"
+    side.mkdir(exist_ok=True)
+    shutil.rmtree(run, ignore_errors=True)
+    measured, timings = run_pileline(manifest_for(corpus, run, cpus, partition_docs), side, dict(os.environ))
+    record = orjson.loads((run / "manifest.json").read_bytes())
+    rows: Counter = Counter()
+    for phase, seconds in timings["phases"].items():
+        rows[phase_row(phase)] += seconds
+    rows["after the last phase"] = timings["after_phases"]
+    rows["before the first phase (Ray start)"] = timings["before_phases"]
+    inputs = sum(entry["bytes"] for entry in record["inputs"])
+    return {
+        "docs": record["totals"]["lines"],
+        "kept": record["totals"]["kept"],
+        "text_mb": text_bytes / 1e6,
+        "input_bytes": inputs,
+        "run_bytes": tree_bytes(run),
+        "tokens_bytes": tree_bytes(run / "tokens"),
+        "seconds": timings["run_seconds"],
+        "rows": dict(rows),
+        "measured": measured,
+    }
+
+
+def report(results: list[dict], cpus: int) -> None:
+    print(f"\nmachine: {machine()}; {cpus} CPUs; manifest {MANIFEST.name}\n")
+    print("### Per size\n")
+    print(
+        "| text MB | documents | input MB (zstd) | run s | MB/s | driver peak | largest other process peak | "
+        "summed RSS peak | machine memory over idle | run dir / input | run dir − tokens/ / input |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        m: Measured = r["measured"]
+        print(
+            f"| {r['text_mb']:,.1f} | {r['docs']:,} | {r['input_bytes'] / 1e6:,.1f} | {r['seconds']:.1f} | "
+            f"{r['text_mb'] / r['seconds']:.1f} | {m.root_peak_rss / 2**20:,.0f} MiB | "
+            f"{m.largest_child_peak_rss / 2**20:,.0f} MiB | {m.peak_rss / 2**30:.2f} GiB | "
+            f"{m.system_peak_growth / 2**30:.2f} GiB | "
+            f"{r['run_bytes'] / r['input_bytes']:.2f} | {(r['run_bytes'] - r['tokens_bytes']) / r['input_bytes']:.2f} |"
+        )
+    phases = list(dict.fromkeys(p for r in results for p in r["rows"]))
+    sizes = " | ".join(f"{r['text_mb']:,.0f} MB" for r in results)
+    print("\n### Seconds per MB of text, per phase (ms/MB), and each phase's share of the run\n")
+    print(f"| phase | {sizes} | share at {results[-1]['text_mb']:,.0f} MB |")
+    print("|---|" + "---:|" * (len(results) + 1))
+    for phase in phases:
+        cells = " | ".join(f"{1e3 * r['rows'].get(phase, 0.0) / r['text_mb']:.2f}" for r in results)
+        share = results[-1]["rows"].get(phase, 0.0) / results[-1]["seconds"]
+        print(f"| {phase} | {cells} | {100 * share:.1f} % |")
+    cells = " | ".join(f"**{1e3 * r['seconds'] / r['text_mb']:.2f}**" for r in results)
+    print(f"| **run** | {cells} | 100 % |")
+
+    if len(results) >= 2:
+        a, b = results[-2], results[-1]
+        cost = (b["seconds"] / b["text_mb"]) / (a["seconds"] / a["text_mb"])
+        memory = b["measured"].system_peak_growth / max(1, a["measured"].system_peak_growth)
+        summed = b["measured"].peak_rss / max(1, a["measured"].peak_rss)
+        driver = b["measured"].root_peak_rss / max(1, a["measured"].root_peak_rss)
+        worker = b["measured"].largest_child_peak_rss / max(1, a["measured"].largest_child_peak_rss)
+        print(
+            f"\n{b['text_mb']:,.0f} MB against {a['text_mb']:,.0f} MB: cost per MB {cost:.2f}× (target ≤ 1.15×), "
+            f"machine memory over idle {memory:.2f}× (target ≤ 1.20×), summed RSS {summed:.2f}×, driver peak "
+            f"{driver:.2f}×, largest other process {worker:.2f}×"
+        )
+    largest = results[-1]
+    tail = max(largest["rows"].get(phase, 0.0) / largest["seconds"] for phase in TAIL)
+    print(f"largest share of a step after tokenize at {largest['text_mb']:,.0f} MB: {100 * tail:.1f} % (target ≤ 10 %)")
+
+    scale = PILE_TEXT_MB / largest["text_mb"]
+    core_hours = largest["seconds"] * cpus * scale / 3600
+    tokens_tb = largest["tokens_bytes"] * scale / 1e12
+    rest_tb = (largest["run_bytes"] - largest["tokens_bytes"]) / largest["input_bytes"] * PILE_INPUT_MB / 1e6
+    print(
+        f"\n### The Pile from the {largest['text_mb']:,.0f} MB run\n\n"
+        f"{PILE_TEXT_MB / 1e3:,.0f} GB of text ({scale:,.0f}× this run): {core_hours:,.0f} core-hours at this run's "
+        f"cost per MB per core (Ray's start and stop included, no cluster overheads); run directory "
+        f"{tokens_tb:.2f} TB of tokens/ + {rest_tb:.2f} TB of the rest ({PILE_INPUT_MB / 1e3:,.0f} GB of zstd input)."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gb", default="0.1,1,3", help="sizes in GB of text, smallest first")
+    parser.add_argument("--docs", help="sizes in documents instead of --gb (a smoke run: --docs 200,400)")
+    parser.add_argument("--cpus", type=int, default=2)
+    parser.add_argument("--partition-docs", type=int, default=10_000)
+    parser.add_argument("--work", type=Path, help="keep corpora and runs here (default: a temporary directory)")
+    args = parser.parse_args()
+    if args.docs:
+        sizes = [int(n) for n in args.docs.split(",")]
+    else:
+        sizes = [round(float(gb) * 1e9 / BYTES_PER_DOC) for gb in args.gb.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="scale-", dir="/tmp") as scratch:
+        work = (args.work or Path(scratch)).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        results = []
+        for docs in sizes:
+            print(f"running {docs:,} documents …", file=sys.stderr, flush=True)
+            results.append(measure(work, docs, args.cpus, args.partition_docs))
+        report(results, args.cpus)
+
+
+if __name__ == "__main__":
+    main()
