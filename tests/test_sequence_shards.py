@@ -1,10 +1,13 @@
-"""The index arithmetic of the sequence shuffle (its end-to-end bytes are checked on S3 in test_remote_storage)."""
+"""The index arithmetic of the sequence shards: the shuffle's (its end-to-end bytes are checked on S3 in
+test_remote_storage) and the local task's vectorised take."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from pipeline.phases.sequences import _concatenated_ranges
+from pipeline.formats.indexed_dataset import IndexedDataset, IndexedDatasetWriter
+from pipeline.phases.sequences import Pieces, _concatenated_ranges, _gather
 
 
 def test_concatenated_ranges_are_the_slices_one_after_another():
@@ -26,3 +29,34 @@ def test_concatenated_ranges_cut_and_fill_pieces_in_place():
 
 def test_no_ranges_give_no_indices():
     assert _concatenated_ranges(np.zeros(0, np.int64), np.zeros(0, np.int64)).size == 0
+
+
+def _documents_file(path, seed: int, items: int) -> IndexedDataset:
+    rng = np.random.default_rng(seed)
+    with IndexedDatasetWriter(path, np.uint16) as writer:
+        for _ in range(items):
+            writer.add_document(rng.integers(0, 50257, int(rng.integers(0, 40)), dtype=np.uint16))
+    return IndexedDataset(path)
+
+
+def test_gather_takes_every_piece_as_get_reads_it(tmp_path):
+    """The local sequences task's vectorised take equals reading each piece with `get` (Megatron's reads)."""
+    readers = [_documents_file(tmp_path / f"documents-{i}", i, 30 + i) for i in range(3)]
+    rng = np.random.default_rng(7)
+    file = rng.integers(0, 3, 200)
+    item = np.array([rng.integers(0, len(readers[f])) for f in file])
+    size = np.array([readers[f].sizes[i] for f, i in zip(file, item)], dtype=np.int64)
+    start = np.array([rng.integers(0, s + 1) for s in size])
+    end = np.array([rng.integers(a, s + 1) for a, s in zip(start, size)])
+    expected = np.concatenate([readers[f].get(int(i), int(a), int(b)) for f, i, a, b in zip(file, item, start, end)])
+    assert expected.size > 500
+    taken = _gather(readers, Pieces(file, item, start, end), np.dtype(np.uint16))
+    assert taken.dtype == np.uint16 and taken.tolist() == expected.tolist()
+
+
+def test_gather_refuses_a_piece_beyond_its_item(tmp_path):
+    reader = _documents_file(tmp_path / "documents-0", 0, 5)
+    item = np.array([2])
+    too_far = np.array([int(reader.sizes[2]) + 1])
+    with pytest.raises(IndexError, match="beyond its items"):
+        _gather([reader], Pieces(np.zeros(1, np.int64), item, np.zeros(1, np.int64), too_far), np.dtype(np.uint16))

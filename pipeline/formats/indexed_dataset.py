@@ -264,6 +264,11 @@ class IndexedDataset:
         start = int(self.pointers[i]) // self.dtype.itemsize
         return self._tokens[start : start + int(self.sizes[i])]
 
+    @property
+    def flat(self) -> np.ndarray:
+        """Every item's tokens back to back: the whole `.bin`, a read-only view of the memory map."""
+        return self._tokens
+
     def tokens(self, start: int, end: int) -> np.ndarray:
         """Tokens [start, end) of the whole `.bin` (the items back to back), a read-only view of the memory map."""
         if not 0 <= start <= end <= self._tokens.shape[0]:

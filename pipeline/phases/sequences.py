@@ -17,12 +17,14 @@ deleted once every shard is written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from pipeline.formats.filesystems import is_uri
+from pipeline.formats.indexed_dataset import IndexedDataset
 from pipeline.formats.order_file import load_training_order, remove_local_copy
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.formats.run_layout import ORDER_FILE, tokens_path
@@ -32,7 +34,10 @@ from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit, on_every_node
 from pipeline.runtime.task_map import map_items
 from pipeline.runtime.task_resources import node_cleanup_task, phase_task
-from stages.training_order import sample_pieces
+from stages.training_order import TrainingOrder, sample_pieces
+
+SAMPLES_PER_WRITE = 2048
+"""Samples a local shard's task gathers and writes at a time: ~8 MiB of 2049 uint16 tokens, plus index arrays."""
 
 PIECES_SCHEMA = pa.schema([("item", pa.int64()), ("start", pa.int64()), ("end", pa.int64()), ("position", pa.int64())])
 """A piece: tokens [start, end) of item `item` of one documents file, at `position` among its shard's pieces."""
@@ -62,10 +67,14 @@ class Pieces:
     end: np.ndarray
 
 
-def _pieces(job: SequencesInput, start: int, stop: int) -> Pieces:
+def _training_order(job: SequencesInput) -> tuple[TrainingOrder, np.ndarray]:
     plan = job.plan
-    order, sizes = load_training_order(plan.run, plan.manifest.shards.seq_len, plan.manifest.seed, job.order_summary)
-    pieces = sample_pieces(order, sizes, start, stop)
+    return load_training_order(plan.run, plan.manifest.shards.seq_len, plan.manifest.seed, job.order_summary)
+
+
+def _pieces(job: SequencesInput, order: tuple[TrainingOrder, np.ndarray], start: int, stop: int) -> Pieces:
+    """The pieces of samples [start, stop) in `order` (the training order and the document sizes)."""
+    pieces = sample_pieces(*order, start, stop)
     first_item = np.cumsum([0] + [d["items"] for d in job.documents])
     file = np.searchsorted(first_item, pieces.document, side="right") - 1
     return Pieces(file, pieces.document - first_item[file], pieces.start, pieces.end)
@@ -77,30 +86,58 @@ def _concatenated_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if ends.size else 0)
 
 
-def _write_shard(job: SequencesInput, name: str, start: int, stop: int, flat: np.ndarray) -> dict:
-    """Write shard `name` (samples [start, stop)) from its tokens and record it in its step summary."""
+def _write_shard(job: SequencesInput, name: str, start: int, stop: int, chunks: Iterable[np.ndarray]) -> dict:
+    """Write shard `name` (samples [start, stop)) from its tokens, given as consecutive chunks of whole samples,
+    and record it in its step summary."""
     run = job.plan.run
     seq = job.plan.manifest.shards.seq_len + 1
     count = stop - start
-    if flat.size != count * seq:
-        raise RuntimeError(f"{name}: {flat.size} tokens for {count} samples of {seq}")
+    written = 0
     digests: dict[str, str] = {}
     with indexed_writer(run, tokens_path(name), np.dtype(job.dtype), digests) as writer:
-        writer.add_documents(flat, np.full(count, seq, dtype=np.int32))
+        for flat in chunks:
+            if flat.size % seq or written + flat.size > count * seq:
+                raise RuntimeError(f"{name}: {written + flat.size} tokens for {count} samples of {seq}")
+            writer.add_documents(flat, np.full(flat.size // seq, seq, dtype=np.int32))
+            written += flat.size
+        if written != count * seq:
+            raise RuntimeError(f"{name}: {written} tokens for {count} samples of {seq}")
     summary = {"file": name, "first_sample": start, "samples": count, "sha256": digests}
     run.write_json(job.step_path("sequences", name), summary)
     return summary
 
 
+def _gather(readers: list[IndexedDataset], pieces: Pieces, dtype: np.dtype) -> np.ndarray:
+    """The tokens of `pieces`, back to back, each copied as one slice of its documents file's memory map (a
+    piece averages hundreds of tokens: slice copies beat a per-token take, and `get`'s per-call checks)."""
+    lengths = pieces.end - pieces.start
+    out = np.empty(int(lengths.sum()), dtype)
+    out_start = (np.cumsum(lengths) - lengths).tolist()
+    first = np.zeros(lengths.size, dtype=np.int64)
+    for f, reader in enumerate(readers):
+        mine = pieces.file == f
+        item, start, end = pieces.item[mine], pieces.start[mine], pieces.end[mine]
+        if (item >= len(reader)).any() or (end > reader.sizes[item]).any() or (start < 0).any():
+            raise IndexError(f"{reader.prefix}: the training order names tokens beyond its items")
+        first[mine] = reader.pointers[item].astype(np.int64) // dtype.itemsize + start
+    flats = [reader.flat.view(np.ndarray) for reader in readers]  # slices of a plain view skip memmap's bookkeeping
+    for f, a, n, o in zip(pieces.file.tolist(), first.tolist(), lengths.tolist(), out_start):
+        out[o : o + n] = flats[f][a : a + n]
+    return out
+
+
 @phase_task
 def _read_pieces_task(job: SequencesInput, name: str, start: int, stop: int) -> dict:
-    """A shard from a local or mounted run directory: every piece read from a memory-mapped documents file."""
-    pieces = _pieces(job, start, stop)
-    readers = [open_indexed(job.plan.run, tokens_path(d['file'])) for d in job.documents]
-    parts = [
-        readers[f].get(int(i), int(a), int(b)) for f, i, a, b in zip(pieces.file, pieces.item, pieces.start, pieces.end)
-    ]
-    return _write_shard(job, name, start, stop, np.concatenate(parts) if parts else np.zeros(0, dtype=job.dtype))
+    """A shard from a local or mounted run directory: its pieces taken from the memory-mapped documents files,
+    `SAMPLES_PER_WRITE` samples at a time (the shard is never whole in memory)."""
+    order = _training_order(job)
+    readers = [IndexedDataset(job.plan.run.path(tokens_path(d["file"]))) for d in job.documents]
+    dtype = np.dtype(job.dtype)
+    chunks = (
+        _gather(readers, _pieces(job, order, low, min(stop, low + SAMPLES_PER_WRITE)), dtype)
+        for low in range(start, stop, SAMPLES_PER_WRITE)
+    )
+    return _write_shard(job, name, start, stop, chunks)
 
 
 def _shuffle_path(job: SequencesInput, step: str, name: str) -> str:
@@ -111,7 +148,7 @@ def _shuffle_path(job: SequencesInput, step: str, name: str) -> str:
 def _route_task(job: SequencesInput, name: str, start: int, stop: int) -> dict:
     """Shard `name`'s pieces, grouped by documents file (one IPC batch each, in file order)."""
     run = job.plan.run
-    pieces = _pieces(job, start, stop)
+    pieces = _pieces(job, _training_order(job), start, stop)
     by_file = np.argsort(pieces.file, kind="stable")
     bounds = np.searchsorted(pieces.file[by_file], np.arange(len(job.documents) + 1))
     with (
@@ -176,7 +213,7 @@ def _gather_task(job: SequencesInput, index: int, name: str, start: int, stop: i
             tokens = _read_batch(job, "scatter", job.documents[f]["file"], index).column("tokens").to_numpy()
             flat[_concatenated_ranges(out_start[position[low:high]], lengths[low:high])] = tokens
         low = high
-    return _write_shard(job, name, start, stop, flat)
+    return _write_shard(job, name, start, stop, [flat])
 
 
 @node_cleanup_task
