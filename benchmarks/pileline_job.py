@@ -6,6 +6,9 @@ Runs `pipeline.phases.runner.run_manifest` (an embedded Ray unless the manifest 
 `Progress` that keeps quiet and notes when each phase starts and ends. TIMINGS.json gets
 {"phases": {name: seconds}, "run_seconds": ..., "before_phases": ..., "after_phases": ..., "totals": ...};
 the time not in any phase is Ray's start and stop plus the driver's own work between phases;
+`memory_by_phase` is the peak of the machine's used memory (MemTotal - MemAvailable) and of its shared
+memory (Shmem: Ray's object store) while each phase ran, above what was used when the job started
+(sampled every 0.1 s by a thread);
 `before_phases` is the time until the first phase started (Ray's start, listing inputs), `after_phases`
 the time from the last phase's end to the return (output hashes left, manifest.json, removing
 intermediates, Ray's stop).
@@ -14,6 +17,7 @@ intermediates, Ray's stop).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,8 +29,18 @@ from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
 
 
+def machine_memory() -> tuple[int, int]:
+    """(MemTotal - MemAvailable, Shmem) of the machine, in bytes."""
+    fields = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) * 1024
+    return fields["MemTotal"] - fields["MemAvailable"], fields["Shmem"]
+
+
 class PhaseClock(Progress):
-    """A quiet `Progress` that adds up the wall seconds spent in each named phase."""
+    """A quiet `Progress` that adds up the wall seconds spent in each named phase and samples the machine's
+    memory while it runs."""
 
     def __init__(self) -> None:
         super().__init__(quiet=True)
@@ -34,6 +48,22 @@ class PhaseClock(Progress):
         self._phase_started = time.perf_counter()
         self.first_start: float | None = None
         self.last_finish: float | None = None
+        self.idle = machine_memory()
+        self.memory: dict[str, list[int]] = {}
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            used, shared = machine_memory()
+            peak = self.memory.setdefault(self.phase or "between phases", [0, 0])
+            peak[0] = max(peak[0], used - self.idle[0])
+            peak[1] = max(peak[1], shared - self.idle[1])
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sampler.join()
 
     def start_phase(self, phase: str, unit: str = "partitions") -> None:
         super().start_phase(phase, unit)
@@ -58,11 +88,13 @@ def main() -> None:
     started = time.perf_counter()
     result = run_manifest(load_manifest(manifest_path), clock)
     ended = time.perf_counter()
+    clock.stop()
     timings = {
         "phases": dict(clock.seconds),
         "run_seconds": ended - started,
         "before_phases": (clock.first_start or ended) - started,
         "after_phases": ended - (clock.last_finish or started),
+        "memory_by_phase": {phase: {"used": used, "shared": shared} for phase, (used, shared) in clock.memory.items()},
         "totals": result.totals,
     }
     Path(timings_path).write_bytes(orjson.dumps(timings, option=orjson.OPT_INDENT_2))

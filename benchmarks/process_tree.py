@@ -27,17 +27,21 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 @dataclass(frozen=True)
 class Measured:
     """What one command cost: wall seconds, CPU seconds of all its processes, their peak summed RSS, exit code;
-    the command's own peak RSS, the largest peak of any one process it started, and the peak of the machine's
-    used memory (MemTotal - MemAvailable, which counts shared memory such as Ray's object store once) above
-    what was used when the command started."""
+    the peak private memory (resident, not file-backed or shared: RssAnon) of the command itself, of the
+    largest process it started and of all of them summed, and the peak of the machine's used memory
+    (MemTotal - MemAvailable, which counts shared memory such as Ray's object store once) above what was
+    used when the command started. RSS alone counts the page cache of every file a process memory-maps."""
 
     wall: float
     cpu: float
     peak_rss: int
     returncode: int
-    root_peak_rss: int = 0
-    largest_child_peak_rss: int = 0
+    root_peak_private: int = 0
+    largest_child_peak_private: int = 0
+    peak_private: int = 0
     system_peak_growth: int = 0
+    largest_child: str = ""
+    """The command line of that process when it peaked (a Ray worker's names its task: `ray::_verify_task`)."""
 
 
 def _stat(pid: str) -> tuple[int, int, float, int] | None:
@@ -49,6 +53,23 @@ def _stat(pid: str) -> tuple[int, int, float, int] | None:
     fields = data[data.rindex(b")") + 2 :].split()
     ppid, utime, stime, start, rss = int(fields[1]), int(fields[11]), int(fields[12]), int(fields[19]), int(fields[21])
     return ppid, start, (utime + stime) / _TICKS, rss * _PAGE
+
+
+def _private(pid: int) -> int:
+    """Resident bytes of a process that are neither file-backed nor shared (statm: resident - shared)."""
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_bytes().split()
+    except OSError:
+        return 0
+    return (int(fields[1]) - int(fields[2])) * _PAGE
+
+
+def _command_line(pid: int) -> str:
+    """The first 60 characters of a process's command line ('' once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:60]
+    except OSError:
+        return ""
 
 
 def _used_memory() -> int:
@@ -68,8 +89,10 @@ class _TreePoller:
         self.members: set[tuple[int, int]] = set()  # (pid, start time)
         self.cpu: dict[tuple[int, int], float] = {}
         self.peak_rss = 0
-        self.root_peak_rss = 0
-        self.largest_child_peak_rss = 0
+        self.root_peak_private = 0
+        self.largest_child_peak_private = 0
+        self.peak_private = 0
+        self.largest_child = ""
         self.system_idle = _used_memory()
         self.system_peak_growth = 0
 
@@ -88,16 +111,20 @@ class _TreePoller:
             new = {pid for pid, stat in stats.items() if stat[0] in pids and pid not in pids}
             pids |= new
             grown = bool(new)
-        rss = 0
+        rss = private_sum = 0
         for pid in pids:
             _, start, cpu, resident = stats[pid]
             self.members.add((pid, start))
             self.cpu[(pid, start)] = cpu
             rss += resident
+            private = _private(pid)
+            private_sum += private
             if pid == self.root:
-                self.root_peak_rss = max(self.root_peak_rss, resident)
-            else:
-                self.largest_child_peak_rss = max(self.largest_child_peak_rss, resident)
+                self.root_peak_private = max(self.root_peak_private, private)
+            elif private > self.largest_child_peak_private:
+                self.largest_child_peak_private = private
+                self.largest_child = _command_line(pid)
+        self.peak_private = max(self.peak_private, private_sum)
         self.peak_rss = max(self.peak_rss, rss)
         self.system_peak_growth = max(self.system_peak_growth, _used_memory() - self.system_idle)
 
@@ -128,9 +155,11 @@ def run_measured(command: list[str], interval: float = 0.2, **popen) -> Measured
         max(sum(poller.cpu.values()), waited),
         poller.peak_rss,
         returncode,
-        poller.root_peak_rss,
-        poller.largest_child_peak_rss,
+        poller.root_peak_private,
+        poller.largest_child_peak_private,
+        poller.peak_private,
         poller.system_peak_growth,
+        poller.largest_child,
     )
 
 

@@ -10,12 +10,14 @@ embedded Ray of `--cpus` CPUs by `pileline_job.py`, measured with every process 
 (`process_tree.run_measured`). Corpora are kept under `--work` and reused by later invocations.
 
 Per phase: wall seconds per MB of text (train and val documents; the dedup steps as one row). "after the
-last phase" is the driver's work from the sequences' end to the return: output hashes not taken by the writing tasks,
-manifest.json, removing the intermediates, Ray's stop. Memory: the driver's peak RSS, the largest peak
-of any other process (a Ray worker, the raylet), and the peak of the machine's used memory above what was
-used before the run (MemTotal − MemAvailable: Ray's shared object store counted once, which summed RSS
-would count in every worker that maps it). Disk: the finished (lean) run directory and everything in it
-but `tokens/`, per byte of compressed input (train files and holdout). The script exits 1 if a run fails.
+last phase" is the driver's work from the sequences' end to the return: output hashes not taken by the
+writing tasks, manifest.json, removing the intermediates, Ray's stop. Memory: peak private memory (RSS
+that is neither file-backed nor shared: a task's memory-mapped token files are page cache, not its own)
+of the driver, of the largest other process (a Ray worker, named by the task it ran then, or the raylet)
+and of all of them at once, and the peak of the machine's used memory above what was used before the
+run (MemTotal − MemAvailable: Ray's shared object store counted once). Disk: the finished (lean) run
+directory and everything in it but `tokens/`, per byte of compressed input (train files and holdout).
+The script exits 1 if a run fails.
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ def measure(work: Path, docs: int, cpus: int, partition_docs: int) -> dict:
         rows[phase_row(phase)] += seconds
     rows["after the last phase"] = timings["after_phases"]
     rows["before the first phase (Ray start)"] = timings["before_phases"]
+    memory: dict[str, list[int]] = {}
+    for phase, peaks in timings["memory_by_phase"].items():
+        row = memory.setdefault(phase_row(phase), [0, 0])
+        row[0], row[1] = max(row[0], peaks["used"]), max(row[1], peaks["shared"])
     inputs = sum(entry["bytes"] for entry in record["inputs"])
     return {
         "docs": record["totals"]["lines"],
@@ -105,6 +111,7 @@ def measure(work: Path, docs: int, cpus: int, partition_docs: int) -> dict:
         "tokens_bytes": tree_bytes(run / "tokens"),
         "seconds": timings["run_seconds"],
         "rows": dict(rows),
+        "memory": memory,
         "measured": measured,
     }
 
@@ -114,15 +121,16 @@ def report(results: list[dict], cpus: int) -> None:
     print("### Per size\n")
     print(
         "| text MB | documents | input MB (zstd) | run s | MB/s | driver peak | largest other process peak | "
-        "summed RSS peak | machine memory over idle | run dir / input | run dir − tokens/ / input |"
+        "all processes' peak | machine memory over idle | run dir / input | run dir − tokens/ / input |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         m: Measured = r["measured"]
         print(
             f"| {r['text_mb']:,.1f} | {r['docs']:,} | {r['input_bytes'] / 1e6:,.1f} | {r['seconds']:.1f} | "
-            f"{r['text_mb'] / r['seconds']:.1f} | {m.root_peak_rss / 2**20:,.0f} MiB | "
-            f"{m.largest_child_peak_rss / 2**20:,.0f} MiB | {m.peak_rss / 2**30:.2f} GiB | "
+            f"{r['text_mb'] / r['seconds']:.1f} | {m.root_peak_private / 2**20:,.0f} MiB | "
+            f"{m.largest_child_peak_private / 2**20:,.0f} MiB (`{(m.largest_child or '?').split()[0]}`) | "
+            f"{m.peak_private / 2**30:.2f} GiB | "
             f"{m.system_peak_growth / 2**30:.2f} GiB | "
             f"{r['run_bytes'] / r['input_bytes']:.2f} | {(r['run_bytes'] - r['tokens_bytes']) / r['input_bytes']:.2f} |"
         )
@@ -138,17 +146,27 @@ def report(results: list[dict], cpus: int) -> None:
     cells = " | ".join(f"**{1e3 * r['seconds'] / r['text_mb']:.2f}**" for r in results)
     print(f"| **run** | {cells} | 100 % |")
 
+    print("\n### Peak machine memory over idle while each phase ran (GiB; of it Ray's object store, Shmem)\n")
+    print(f"| phase | {sizes} |")
+    print("|---|" + "---:|" * len(results))
+    for phase in dict.fromkeys(p for r in results for p in r["memory"]):
+        cells = " | ".join(
+            f"{r['memory'].get(phase, [0, 0])[0] / 2**30:.2f} ({r['memory'].get(phase, [0, 0])[1] / 2**30:.2f})"
+            for r in results
+        )
+        print(f"| {phase} | {cells} |")
+
     if len(results) >= 2:
         a, b = results[-2], results[-1]
         cost = (b["seconds"] / b["text_mb"]) / (a["seconds"] / a["text_mb"])
         memory = b["measured"].system_peak_growth / max(1, a["measured"].system_peak_growth)
-        summed = b["measured"].peak_rss / max(1, a["measured"].peak_rss)
-        driver = b["measured"].root_peak_rss / max(1, a["measured"].root_peak_rss)
-        worker = b["measured"].largest_child_peak_rss / max(1, a["measured"].largest_child_peak_rss)
+        summed = b["measured"].peak_private / max(1, a["measured"].peak_private)
+        driver = b["measured"].root_peak_private / max(1, a["measured"].root_peak_private)
+        worker = b["measured"].largest_child_peak_private / max(1, a["measured"].largest_child_peak_private)
         print(
             f"\n{b['text_mb']:,.0f} MB against {a['text_mb']:,.0f} MB: cost per MB {cost:.2f}× (target ≤ 1.15×), "
-            f"machine memory over idle {memory:.2f}× (target ≤ 1.20×), summed RSS {summed:.2f}×, driver peak "
-            f"{driver:.2f}×, largest other process {worker:.2f}×"
+            f"machine memory over idle {memory:.2f}× (target ≤ 1.20×), all processes' private memory {summed:.2f}×, "
+            f"driver {driver:.2f}×, largest other process {worker:.2f}×"
         )
     largest = results[-1]
     tail = max(largest["rows"].get(phase, 0.0) / largest["seconds"] for phase in TAIL)
