@@ -116,9 +116,9 @@ def _dedup(manifest, tag: str):
     prepared = run_prepare_phase(run, prepare_dir, files, manifest, InFlightLimit(None), Progress(quiet=True))
     summaries = prepared.summaries
     refs = [
-        PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), False)
+        PartitionRef(pid, make_doc_id(index, summaries[pid].first_line), False)
         for index in range(len(files))
-        for pid in prepared.file_info[index]["partitions"]
+        for pid in prepared.file_info[index].partitions
     ]
     plan = make_plan(run, prepare_dir, f"stages/test-{tag}", refs, 100, manifest)
     result = run_dedup_phase(plan, InFlightLimit(None), Progress(quiet=True))

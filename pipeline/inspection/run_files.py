@@ -25,6 +25,7 @@ from pipeline.formats.run_layout import (
     stage_dir_name,
     summary_path,
 )
+from pipeline.summaries import InputRecord, PrepareSummary
 from stages.batch import make_doc_id
 
 
@@ -61,7 +62,7 @@ class RunFiles:
                 raise UserError(
                     f"{self.run.location}: {info_path} is missing; the run's intermediate files were removed"
                 )
-            names = self.run.read_json(info_path)["partitions"]
+            names = InputRecord.from_json(self.run.read_json(info_path)).partitions
             firsts = [parse_partition_id(name)[1] for name in names]
             lasts = [line - 1 for line in firsts[1:]] + [max(source["lines"], firsts[-1] if firsts else 0)]
             for name, first, last in zip(names, firsts, lasts):
@@ -116,8 +117,9 @@ class RunFiles:
         table = table.filter(pc.is_in(table.column("doc_id"), value_set=pa.array(sorted(set(doc_ids)), pa.int64())))
         return {row.pop("doc_id"): row for row in table.to_pylist()}
 
-    def summary(self, partition: str) -> dict:
-        return self.run.read_json(summary_path(self.prepare_dir, partition))
+    def summary(self, partition: str) -> PrepareSummary:
+        """The prepare phase's summary of `partition`."""
+        return PrepareSummary.from_json(self.run.read_json(summary_path(self.prepare_dir, partition)))
 
     def optional_json(self, relative: str) -> dict | None:
         return self.run.read_json(relative) if self.run.exists(relative) else None

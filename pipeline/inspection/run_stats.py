@@ -45,7 +45,7 @@ def _set_counts(files: RunFiles) -> tuple[dict[str, Counter], dict[str, Counter]
     def summaries():
         for part in files.train_partitions():
             summary = files.summary(part.name)
-            decontamination.append(summary.get("decontamination"))
+            decontamination.append(summary.decontamination)
             yield summary
 
     by_set = merge_by_set(summaries())

@@ -2,38 +2,35 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 
+from pipeline.summaries import InputRecord, PrepareSummary, merge_counts
 
-def input_record(location: str, file_info: dict, summaries: Iterable[dict], removed: dict | None = None) -> dict:
+
+def input_record(
+    location: str, file_info: InputRecord, summaries: Iterable[PrepareSummary], removed: dict | None = None
+) -> dict:
     """One input's record for manifest.json, from its partition summaries and dedup removals.
 
     `removed` holds this file's `duplicates` and `contaminated` counts (documents removed by dedup).
     """
+    summaries = list(summaries)
     removed = removed or {}
-    lines = kept = 0
-    filtered: Counter = Counter()
-    rejected: Counter = Counter()
-    damage = None
-    for summary in summaries:
-        lines += summary["lines"]
-        kept += summary["kept"]
-        filtered.update(summary["filtered"])
-        rejected.update(summary["rejected"])
-        damage = summary["damage"] or damage
     duplicates = removed.get("duplicates", 0)
     contaminated = removed.get("contaminated", 0)
+    damage = None
+    for summary in summaries:
+        damage = summary.damage or damage
     return {
         "path": location,
-        "bytes": file_info["bytes"],
-        "sha256": file_info["sha256"],
-        "lines": lines,
-        "kept": kept - duplicates - contaminated,
-        "filtered": dict(sorted(filtered.items())),
+        "bytes": file_info.bytes,
+        "sha256": file_info.sha256,
+        "lines": sum(summary.lines for summary in summaries),
+        "kept": sum(summary.kept for summary in summaries) - duplicates - contaminated,
+        "filtered": dict(sorted(merge_counts(summary.filtered for summary in summaries).items())),
         "duplicates": duplicates,
         "contaminated": contaminated,
-        "rejected": dict(sorted(rejected.items())),
+        "rejected": dict(sorted(merge_counts(summary.rejected for summary in summaries).items())),
         "damage": damage,
     }
 
@@ -52,14 +49,9 @@ def balances(record: dict) -> bool:
 
 def totals(records: list[dict]) -> dict:
     """The accounting summed over all inputs."""
-    total = {"files": len(records), "lines": 0, "kept": 0, "duplicates": 0, "contaminated": 0}
-    filtered: Counter = Counter()
-    rejected: Counter = Counter()
-    for record in records:
-        for key in ("lines", "kept", "duplicates", "contaminated"):
-            total[key] += record[key]
-        filtered.update(record["filtered"])
-        rejected.update(record["rejected"])
-    total["filtered"] = dict(sorted(filtered.items()))
-    total["rejected"] = dict(sorted(rejected.items()))
+    total = {"files": len(records)}
+    for key in ("lines", "kept", "duplicates", "contaminated"):
+        total[key] = sum(record[key] for record in records)
+    total["filtered"] = dict(sorted(merge_counts(record["filtered"] for record in records).items()))
+    total["rejected"] = dict(sorted(merge_counts(record["rejected"] for record in records).items()))
     return total

@@ -52,7 +52,7 @@ from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
 from pipeline.runtime.task_resources import phase_task
-from pipeline.summaries import merge_by_set
+from pipeline.summaries import ClustersSummary, merge_by_set, merge_counts, sorted_counts
 from stages.clustering import (
     bucket_of,
     cluster_size_histogram,
@@ -577,15 +577,15 @@ def _clusters_task(plan: DedupPlan, index: int) -> dict:
             counts[f"{key}_bytes"] += size
         if not contaminated:
             cross[f"{name}\t{kept_name}"] += 1
-    summary = {
-        "members": table.num_rows,
-        "duplicates": int(sum(c["duplicates"] for c in by_set.values())),
-        "contaminated": int(sum(c["contaminated"] for c in by_set.values())),
-        "by_set": {name: dict(sorted(c.items())) for name, c in sorted(by_set.items())},
-        "cross_set": dict(sorted(cross.items())),
-    }
-    plan.run.write_json(plan.step_path("clusters", part.partition, ".json"), summary)
-    return summary
+    summary = ClustersSummary(
+        members=table.num_rows,
+        duplicates=int(sum(c["duplicates"] for c in by_set.values())),
+        contaminated=int(sum(c["contaminated"] for c in by_set.values())),
+        by_set=sorted_counts(by_set),
+        cross_set=dict(sorted(cross.items())),
+    )
+    plan.run.write_json(plan.step_path("clusters", part.partition, ".json"), summary.to_json())
+    return summary.to_json()
 
 
 @dataclass(frozen=True)
@@ -596,7 +596,7 @@ class DedupResult:
     partition, empty unless `verify: exact`), whose `edges` are then the ones the components start from.
     """
 
-    partitions: list[dict]
+    partitions: list[ClustersSummary]
     edges: list[dict]
     rounds: int
     keep: list[dict]
@@ -670,7 +670,7 @@ def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progres
     per_partition(_members_task, "members", "dedup: members")
     keep = per_bucket(_keep_task, "keep", "dedup: keep rule")
     clusters = per_partition(_clusters_task, "clusters", "dedup: clusters")
-    return DedupResult(clusters, edges, rounds, keep, verified, exact)
+    return DedupResult([ClustersSummary.from_json(c) for c in clusters], edges, rounds, keep, verified, exact)
 
 
 def make_plan(
@@ -701,9 +701,7 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
                     run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS)
                 )
     by_set = merge_by_set(result.partitions)
-    cross: Counter = Counter()
-    for summary in result.partitions:
-        cross.update(summary["cross_set"])
+    cross = merge_counts(summary.cross_set for summary in result.partitions)
     cluster_sizes: Counter = Counter()
     largest: list[dict] = []
     for summary in result.keep:

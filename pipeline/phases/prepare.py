@@ -23,7 +23,9 @@ from pipeline.phases.prepare_partition import PartitionSpec, prepare_partition
 from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
+from pipeline.runtime.task_map import run_bounded
 from pipeline.runtime.task_resources import phase_task
+from pipeline.summaries import InputRecord, PrepareSummary
 from stages.eval_ngrams import EvalNgrams
 
 
@@ -36,44 +38,36 @@ def _prepare(
     damage,
     manifest: Manifest,
     eval_ngrams: EvalNgrams | None,
-) -> dict:
+) -> PrepareSummary:
     """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""
     summary = summary_path(stage_dir, spec.partition_id)
     if run.exists(summary):
-        return run.read_json(summary)
+        return PrepareSummary.from_json(run.read_json(summary))
     raw = [] if lines is None else lines.to_pylist()
     return prepare_partition(run, stage_dir, spec, raw, damage, manifest, eval_ngrams)
 
 
 @dataclass(frozen=True)
 class PrepareResult:
-    """Partition summaries by id, input file info by index, and how many partitions were reused or computed."""
+    """Partition summaries by id, input file records by index, and how many partitions were reused or computed."""
 
-    summaries: dict[str, dict]
-    file_info: dict[int, dict]
+    summaries: dict[str, PrepareSummary]
+    file_info: dict[int, InputRecord]
     reused: int
     computed: int
 
 
-@dataclass
-class _FileState:
-    index: int
-    location: str
-    partitions: list[str] = field(default_factory=list)
-    sha256: str | None = None
-
-
 def _finished_work(
     run: RunDirectory, stage_dir: str, files: list[str], identities: list[dict], progress: Progress
-) -> tuple[dict[str, dict], dict[int, dict]]:
+) -> tuple[dict[str, PrepareSummary], dict[int, InputRecord]]:
     """The partition summaries and file records an earlier run left for inputs whose identity is unchanged.
 
     The work of an input that changed since is discarded: its file record first, then each partition's
     summary (which marks it finished), then its documents, so a crash midway never leaves a summary
     without the data it describes.
     """
-    summaries: dict[str, dict] = {}
-    file_info: dict[int, dict] = {}
+    summaries: dict[str, PrepareSummary] = {}
+    file_info: dict[int, InputRecord] = {}
     stale_records: dict[int, list[str]] = {}
     stale_partitions: dict[int, list[str]] = {}
     for path in run.list_files(stage_dir, ".json"):
@@ -85,27 +79,166 @@ def _finished_work(
             if not file_record:
                 stale_partitions.setdefault(index, []).append(record["partition"])
         elif file_record:
-            file_info[index] = record
+            file_info[index] = InputRecord.from_json(record)
         else:
-            summaries[record["partition"]] = record
+            summaries[record["partition"]] = PrepareSummary.from_json(record)
     for index, paths in sorted(stale_records.items()):
-        recorded = run.read_json(paths[0]).get("input_identity")
-        partitions = stale_partitions.get(index, [])
-        progress.log(
-            f"{location_name(files[index])}: changed since it was read "
-            f"({', '.join(identity_changes(recorded, identities[index]))} differ); "
-            f"its {len(partitions)} finished partitions are recomputed"
+        _discard_changed_input(
+            run, stage_dir, files[index], identities[index], paths, stale_partitions.get(index, []), progress
         )
-        for path in sorted(paths, key=lambda path: not is_file_record(path.rsplit("/", 1)[-1])):
-            run.delete(path)
-        for partition in partitions:
-            if run.exists(docs_path(stage_dir, partition)):
-                run.delete(docs_path(stage_dir, partition))
     return summaries, file_info
 
 
+def _discard_changed_input(
+    run: RunDirectory,
+    stage_dir: str,
+    location: str,
+    identity: dict,
+    paths: list[str],
+    partitions: list[str],
+    progress: Progress,
+) -> None:
+    """Delete an input's finished work read from bytes it no longer holds: file record, summaries, documents."""
+    recorded = run.read_json(paths[0]).get("input_identity")
+    progress.log(
+        f"{location_name(location)}: changed since it was read "
+        f"({', '.join(identity_changes(recorded, identity))} differ); "
+        f"its {len(partitions)} finished partitions are recomputed"
+    )
+    for path in sorted(paths, key=lambda path: not is_file_record(path.rsplit("/", 1)[-1])):
+        run.delete(path)
+    for partition in partitions:
+        if run.exists(docs_path(stage_dir, partition)):
+            run.delete(docs_path(stage_dir, partition))
+
+
+@dataclass
+class _FileState:
+    """An input being read: the partitions its reader has described so far, and its sha256 once read whole."""
+
+    index: int
+    location: str
+    partitions: list[str] = field(default_factory=list)
+    sha256: str | None = None
+
+
+class _Readers:
+    """The prepare phase's task source (`pipeline.runtime.task_map.TaskSource`): one streaming reader per
+    input still to read, at most one per CPU at once; each partition a reader yields and no earlier run
+    finished becomes the arguments of one `_prepare` task. Each input's record is written once its reader
+    has hashed it whole and all its partitions are prepared."""
+
+    def __init__(
+        self,
+        run: RunDirectory,
+        stage_dir: str,
+        files: list[str],
+        identities: list[dict],
+        manifest: Manifest,
+        eval_ngrams: EvalNgrams | None,
+        limit: InFlightLimit,
+        progress: Progress,
+        done: PrepareResult,
+    ) -> None:
+        self.run, self.stage_dir, self.files, self.identities = run, stage_dir, files, identities
+        self.manifest, self.limit, self.progress, self.done = manifest, limit, progress, done
+        self.manifest_ref = ray.put(manifest)
+        self.eval_ref = None if eval_ngrams is None else ray.put(eval_ngrams)
+        self.queue = [index for index in range(len(files)) if index not in done.file_info]
+        self.readers: dict = {}
+        self.states: dict[int, _FileState] = {}
+        self.known = sum(len(record.partitions) for record in done.file_info.values())
+        self.finished_by_file: dict[int, set[int]] = {}
+        for summary in done.summaries.values():
+            self.finished_by_file.setdefault(summary.file_index, set()).add(summary.first_line)
+
+    def waitables(self) -> list:
+        """The readers running, after starting more while inputs wait and the cluster has CPUs for them."""
+        while self.queue and len(self.readers) < self.limit.cpus():
+            self._start(self.queue.pop(0))
+        return list(self.readers)
+
+    def _start(self, index: int) -> None:
+        """Start input `index`'s reader, told which of its partitions an earlier run finished."""
+        self.states[index] = _FileState(index, self.files[index])
+        generator = read_partitions.options(
+            _generator_backpressure_num_objects=READER_AHEAD_OBJECTS, scheduling_strategy="SPREAD"
+        ).remote(
+            index,
+            self.files[index],
+            self.manifest.partition_docs,
+            self.manifest.read.max_doc_bytes,
+            frozenset(self.finished_by_file.get(index, ())),
+        )
+        self.readers[generator] = index
+
+    def take(self, generator) -> list[tuple]:
+        """Act on a reader's next item: a partition to prepare (its task's arguments), one finished before,
+        a damaged line, the file's end; or the reader's own end."""
+        state = self.states[self.readers[generator]]
+        try:
+            item = ray.get(next(generator))
+        except StopIteration:
+            del self.readers[generator]
+            if not self.queue and not self.readers:
+                self.progress.advance(total=sum(len(s.partitions) for s in self.states.values()) + self.known)
+            return []
+        if item["kind"] == "end":
+            self._file_read(state, item)
+            return []
+        spec = PartitionSpec(
+            state.index, item["first_line"], location_name(state.location), self.identities[state.index]
+        )
+        state.partitions.append(spec.partition_id)
+        if item["kind"] == "damage":
+            damage = item["damage"]
+            self.progress.log(
+                f"{spec.source}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept"
+            )
+        if not item["todo"]:
+            return []
+        lines_ref = next(generator) if item["kind"] == "chunk" else None
+        return [(self.run, self.stage_dir, spec, lines_ref, item.get("damage"), self.manifest_ref, self.eval_ref)]
+
+    def _file_read(self, state: _FileState, end: dict) -> None:
+        """The reader hashed its input whole: stop if the input changed meanwhile, else note its sha256."""
+        if end["changed"]:
+            raise UserError(
+                f"{location_name(state.location)}: changed while it was being read "
+                f"({', '.join(end['changed'])} differ); run again once it stays unchanged"
+            )
+        state.sha256 = end["sha256"]
+        self._close_if_complete(state)
+
+    def prepared(self, _: int, summary: PrepareSummary) -> None:
+        """A partition task finished: keep its summary, count it, and close its input if that was the last."""
+        self.done.summaries[summary.partition] = summary
+        self.progress.advance(docs=summary.lines, nbytes=summary.line_bytes, done=1)
+        self._close_if_complete(self.states[summary.file_index])
+
+    def _close_if_complete(self, state: _FileState) -> None:
+        """Write the input's record once it is hashed whole and all its partitions are prepared."""
+        if state.sha256 is None or any(pid not in self.done.summaries for pid in state.partitions):
+            return
+        record = InputRecord(
+            state.index,
+            location_name(state.location),
+            self.identities[state.index]["size"],
+            state.sha256,
+            self.identities[state.index],
+            state.partitions,
+        )
+        self.run.write_json(file_record_path(self.stage_dir, state.index), record.to_json())
+        self.done.file_info[state.index] = record
+
+
 def run_prepare_phase(
-    run: RunDirectory, stage_dir: str, files: list[str], manifest: Manifest, limit: InFlightLimit, progress: Progress,
+    run: RunDirectory,
+    stage_dir: str,
+    files: list[str],
+    manifest: Manifest,
+    limit: InFlightLimit,
+    progress: Progress,
     eval_ngrams: EvalNgrams | None = None,
 ) -> PrepareResult:
     """Prepare every partition of every file not finished by an earlier run from the same bytes;
@@ -116,98 +249,13 @@ def run_prepare_phase(
     """
     identities = [input_identity(location) for location in files]
     summaries, file_info = _finished_work(run, stage_dir, files, identities, progress)
-    finished_by_file: dict[int, set[int]] = {}
-    for summary in summaries.values():
-        finished_by_file.setdefault(summary["file_index"], set()).add(summary["first_line"])
-    pending = [index for index in range(len(files)) if index not in file_info]
+    done = PrepareResult(summaries, file_info, len(summaries), 0)
+    readers = _Readers(run, stage_dir, files, identities, manifest, eval_ngrams, limit, progress, done)
     progress.start_phase("inputs", "files")
-    progress.advance(done=len(files), reused=len(files) - len(pending), total=len(files))
-    reused = len(summaries)
-    known = sum(len(file_info[i]["partitions"]) for i in file_info)
+    progress.advance(done=len(files), reused=len(files) - len(readers.queue), total=len(files))
     progress.start_phase("prepare")
-    progress.advance(done=reused, reused=reused, total=None if pending else known)
-    if not pending:
-        progress.finish_phase()
-        return PrepareResult(summaries, file_info, reused, 0)
-
-    manifest_ref = ray.put(manifest)
-    eval_ref = None if eval_ngrams is None else ray.put(eval_ngrams)
-    readers: dict = {}
-    states: dict[int, _FileState] = {}
-    in_flight: dict = {}
-    queue = list(pending)
-
-    def close_file_if_complete(state: _FileState) -> None:
-        if state.sha256 is None or any(pid not in summaries for pid in state.partitions):
-            return
-        info = {
-            "index": state.index,
-            "path": location_name(state.location),
-            "bytes": identities[state.index]["size"],
-            "sha256": state.sha256,
-            "input_identity": identities[state.index],
-            "partitions": state.partitions,
-        }
-        run.write_json(file_record_path(stage_dir, state.index), info)
-        file_info[state.index] = info
-
-    while queue or readers or in_flight:
-        while queue and len(readers) < limit.cpus():
-            index = queue.pop(0)
-            states[index] = _FileState(index, files[index])
-            generator = read_partitions.options(
-                _generator_backpressure_num_objects=READER_AHEAD_OBJECTS, scheduling_strategy="SPREAD"
-            ).remote(
-                index,
-                files[index],
-                manifest.partition_docs,
-                manifest.read.max_doc_bytes,
-                frozenset(finished_by_file.get(index, ())),
-            )
-            readers[generator] = index
-        waitables = list(in_flight)
-        if len(in_flight) < limit():
-            waitables += list(readers)
-        ready, _ = ray.wait(waitables, num_returns=1, timeout=1.0)
-        for ref in ready:
-            if ref in in_flight:
-                summary = ray.get(ref)
-                state = states[in_flight.pop(ref)]
-                summaries[summary["partition"]] = summary
-                progress.advance(docs=summary["lines"], nbytes=summary["line_bytes"], done=1)
-                close_file_if_complete(state)
-                continue
-            index = readers[ref]
-            state = states[index]
-            try:
-                item = ray.get(next(ref))
-            except StopIteration:
-                del readers[ref]
-                continue
-            if item["kind"] == "end":
-                if item["changed"]:
-                    changed = ", ".join(item["changed"])
-                    raise UserError(
-                        f"{location_name(state.location)}: changed while it was being read ({changed} differ); "
-                        "run again once it stays unchanged"
-                    )
-                state.sha256 = item["sha256"]
-                close_file_if_complete(state)
-                continue
-            spec = PartitionSpec(index, item["first_line"], location_name(state.location), identities[index])
-            state.partitions.append(spec.partition_id)
-            if item["kind"] == "damage":
-                damage = item["damage"]
-                progress.log(
-                    f"{spec.source}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept"
-                )
-            if not item["todo"]:
-                continue
-            lines_ref = next(ref) if item["kind"] == "chunk" else None
-            damage = item.get("damage")
-            task = _prepare.remote(run, stage_dir, spec, lines_ref, damage, manifest_ref, eval_ref)
-            in_flight[task] = index
-        if not queue and not readers:
-            progress.advance(total=sum(len(s.partitions) for s in states.values()) + known)
+    progress.advance(done=done.reused, reused=done.reused, total=None if readers.queue else readers.known)
+    if readers.queue:
+        run_bounded(_prepare, (), limit, readers.prepared, source=readers)
     progress.finish_phase()
-    return PrepareResult(summaries, file_info, reused, len(summaries) - reused)
+    return PrepareResult(summaries, file_info, done.reused, len(summaries) - done.reused)

@@ -19,6 +19,7 @@ from pipeline.formats.run_layout import docs_path, partition_id, rejects_path, s
 from pipeline.manifest import Manifest
 from pipeline.phases.decontamination_summary import decontamination_summary
 from pipeline.phases.tokenizer_cache import cached_tokenizer
+from pipeline.summaries import PrepareSummary, sorted_counts
 from stages.batch import REJECT_RAW_BYTES, REJECT_SCHEMA
 from stages.decontaminate import decontaminate_batch
 from stages.eval_ngrams import EvalNgrams
@@ -88,7 +89,7 @@ def prepare_partition(
     damage: StreamDamage | None,
     manifest: Manifest,
     eval_ngrams: EvalNgrams | None = None,
-) -> dict:
+) -> PrepareSummary:
     """Process one partition and write `<stage_dir>/<id>.docs.parquet`, its rejects, then its summary."""
     docs, rejects = parse_lines(lines, spec.first_line, spec.file_index, spec.source, manifest.read)
     docs = normalize_batch(docs, manifest.normalize)
@@ -133,21 +134,22 @@ def prepare_partition(
             by_set[name][reason] += 1
     if damage is not None:
         rejected[damage.reason] += 1
-    summary = {
-        "partition": pid,
-        "file_index": spec.file_index,
-        "source": spec.source,
-        "first_line": spec.first_line,
-        "input_identity": spec.input_identity,
-        "lines": len(lines) + (1 if damage is not None else 0),
-        "line_bytes": sum(len(line) for line in lines),
-        "kept": kept.num_rows,
-        "filtered": dict(sorted(filtered.items())),
-        "rejected": dict(sorted(rejected.items())),
-        "by_set": {name: dict(sorted(counts.items())) for name, counts in sorted(by_set.items())},
-        "damage": None if damage is None else {"line": damage.line, "reason": damage.reason, "detail": damage.detail},
-    }
-    if eval_ngrams is not None:
-        summary["decontamination"] = decontamination_summary(docs, outcomes, eval_ngrams, manifest.decontaminate)
-    run.write_json(summary_path(stage_dir, pid), summary)
+    summary = PrepareSummary(
+        partition=pid,
+        file_index=spec.file_index,
+        source=spec.source,
+        first_line=spec.first_line,
+        input_identity=spec.input_identity,
+        lines=len(lines) + (1 if damage is not None else 0),
+        line_bytes=sum(len(line) for line in lines),
+        kept=kept.num_rows,
+        filtered=dict(sorted(filtered.items())),
+        rejected=dict(sorted(rejected.items())),
+        by_set=sorted_counts(by_set),
+        damage=None if damage is None else {"line": damage.line, "reason": damage.reason, "detail": damage.detail},
+        decontamination=None
+        if eval_ngrams is None
+        else decontamination_summary(docs, outcomes, eval_ngrams, manifest.decontaminate),
+    )
+    run.write_json(summary_path(stage_dir, pid), summary.to_json())
     return summary

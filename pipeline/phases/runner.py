@@ -35,9 +35,9 @@ from pipeline.inspection.run_stats import giant_component_warnings
 from pipeline.manifest import Manifest
 from pipeline.phases.accounting import balances, input_record, totals
 from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, write_dedup_outputs
-from pipeline.phases.eval_sets import load_eval_sets
+from pipeline.phases.eval_sets import EvalSets, load_eval_sets
 from pipeline.phases.intermediates import remove_dedup_work, remove_tokenized_partitions
-from pipeline.phases.prepare import run_prepare_phase
+from pipeline.phases.prepare import PrepareResult, run_prepare_phase
 from pipeline.phases.tokens import run_tokens_phase
 from pipeline.phases.tokens_plan import DedupClusters, TokensPlan
 from pipeline.runtime.progress import Progress
@@ -45,7 +45,7 @@ from pipeline.runtime.ray_or_local_map import parallel_map
 from pipeline.runtime.ray_session import InFlightLimit, ray_session
 from pipeline.summaries import merge_by_set
 from stages.batch import make_doc_id
-from stages.lsh import lsh_params
+from stages.lsh import LshParams, lsh_params
 
 VERSIONED_PACKAGES = (
     "ray",
@@ -132,26 +132,49 @@ def _discard_stale(run: RunDirectory, keep: set[str], progress: Progress) -> Non
             run.filesystem.delete_dir(info.path)
 
 
-def _dedup(run, prepare_dir, dedup_dir, files, train_count, prepared, manifest, banding, limit, progress):
-    """Run the dedup phase; returns (plan, {file index: removed counts}, outputs, giant component warnings)."""
-    summaries, file_info = prepared.summaries, prepared.file_info
+@dataclass(frozen=True)
+class _RunContext:
+    """What every phase of one run works with: the run directory and manifest, the input files (training
+    inputs first, then the dedup holdout), the prepare phase's directory, the in-flight bound, progress."""
+
+    run: RunDirectory
+    manifest: Manifest
+    files: list[str]
+    train_count: int
+    prepare_dir: str
+    limit: InFlightLimit
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class _DedupDone:
+    """What the dedup phase leaves for the rest of the run."""
+
+    work_dir: str
+    removed: dict[int, Counter]
+    outputs: list[str]
+    warnings: list[str]
+
+
+def _dedup(ctx: _RunContext, prepared: PrepareResult, dedup_dir: str, banding: LshParams) -> _DedupDone:
+    """Run the dedup phase on the prepared partitions; count per input file the documents it removed."""
+    summaries = prepared.summaries
     refs = [
-        PartitionRef(pid, make_doc_id(index, summaries[pid]["first_line"]), index >= train_count)
-        for index in range(len(files))
-        for pid in file_info[index]["partitions"]
+        PartitionRef(pid, make_doc_id(index, summaries[pid].first_line), index >= ctx.train_count)
+        for index in range(len(ctx.files))
+        for pid in prepared.file_info[index].partitions
     ]
     train_counts = merge_by_set(summaries[ref.partition] for ref in refs if not ref.holdout)
     docs_by_set = {name: counts["kept"] for name, counts in train_counts.items()}
-    total_docs = sum(summaries[ref.partition]["kept"] for ref in refs)
-    plan = make_plan(run, prepare_dir, dedup_dir, refs, total_docs, manifest, params=banding)
-    deduped = run_dedup_phase(plan, limit, progress)
+    total_docs = sum(summaries[ref.partition].kept for ref in refs)
+    plan = make_plan(ctx.run, ctx.prepare_dir, dedup_dir, refs, total_docs, ctx.manifest, params=banding)
+    deduped = run_dedup_phase(plan, ctx.limit, ctx.progress)
     stats = write_dedup_outputs(plan, deduped, docs_by_set)
-    warnings = giant_component_warnings(stats)
     removed: dict[int, Counter] = {}
     for ref, summary in zip(refs, deduped.partitions):
-        counts = removed.setdefault(summaries[ref.partition]["file_index"], Counter())
-        counts.update({"duplicates": summary["duplicates"], "contaminated": summary["contaminated"]})
-    return plan, removed, [CLUSTERS, DEDUP_STATS], warnings
+        counts = removed.setdefault(summaries[ref.partition].file_index, Counter())
+        counts.update({"duplicates": summary.duplicates, "contaminated": summary.contaminated})
+    return _DedupDone(plan.work_dir, removed, [CLUSTERS, DEDUP_STATS], giant_component_warnings(stats))
 
 
 def _remove_stale_outputs(run: RunDirectory, produced: set[str]) -> None:
@@ -190,81 +213,79 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None, keep_inte
         return _run_locked(manifest, progress, keep_intermediates)
 
 
-def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool) -> RunResult:
-    tally = WorkTally(progress)
-    progress = tally
-    started = time.monotonic()
+def _input_files(manifest: Manifest) -> tuple[list[str], int]:
+    """The run's input files, training inputs first and then the dedup holdout, and how many are training."""
     train_files = expand_inputs(manifest.inputs)
     holdout_files = expand_inputs(manifest.dedup.holdout) if manifest.dedup.enabled and manifest.dedup.holdout else []
     if both := sorted(set(train_files) & set(holdout_files)):
         raise UserError(f"{both[0]}: named both as an input and as dedup.holdout")
-    files = train_files + holdout_files
-    run = RunDirectory(manifest.output)
-    removed_temporaries = run.remove_temporaries()
-    if removed_temporaries:
-        progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
-    eval_sets = load_eval_sets(manifest.decontaminate) if manifest.decontaminate.enabled else None
-    prepare_dir = stage_dir("prepare", prepare_key(manifest, files, eval_sets and eval_sets.identity))
-    # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
-    banding = lsh_params(manifest.dedup) if manifest.dedup.enabled else None
+    return train_files + holdout_files, len(train_files)
 
-    with ray_session(manifest.ray):
-        limit = InFlightLimit(manifest.ray.max_in_flight)
-        prepared = run_prepare_phase(run, prepare_dir, files, manifest, limit, progress, eval_sets and eval_sets.index)
-        file_info = prepared.file_info
-        input_sha256 = [file_info[index]["sha256"] for index in range(len(files))]
-        keys = phase_keys(manifest, files, input_sha256, eval_sets and eval_sets.identity)
-        keep_dirs = {stage_dir_name(phase, getattr(keys, phase)) for phase in ("prepare", "tokens", "layout")}
-        partitions = [pid for index in range(len(files)) for pid in file_info[index]["partitions"]]
-        produced = {rejects_path(pid) for pid in partitions}
-        removed: dict[int, Counter] = {}
-        warnings: list[str] = []
-        clusters = None
-        dedup_work = None
-        if manifest.dedup.enabled:
-            plan, removed, outputs, warnings = _dedup(
-                run,
-                prepare_dir,
-                keys.dir("dedup"),
-                files,
-                len(train_files),
-                prepared,
-                manifest,
-                banding,
-                limit,
-                progress,
-            )
-            dedup_work = plan.work_dir
-            keep_dirs.add(name_in_stages(plan.work_dir))
-            clusters = DedupClusters(f"{plan.work_dir}/clusters")
-            produced.update(outputs)
-        train_partitions = tuple(pid for index in range(len(train_files)) for pid in file_info[index]["partitions"])
-        tokens_plan = TokensPlan(
-            run,
-            prepare_dir,
-            clusters,
-            keys.dir("tokens"),
-            keys.dir("layout"),
-            train_partitions,
-            manifest,
-        )
-        tokens_result = run_tokens_phase(tokens_plan, limit, progress)
-        produced.update(tokens_result.outputs)
-        _discard_stale(run, keep_dirs, progress)
-        _remove_stale_outputs(run, produced)
-        if abandoned := run.remove_temporaries():
-            progress.log(f"removed {abandoned} temporary files left by tasks that failed and were retried")
-        outputs = _output_digests(run, tokens_result.digests, limit())
 
+@dataclass(frozen=True)
+class _PhasesDone:
+    """What the phases leave for manifest.json and the clean-up after it."""
+
+    prepared: PrepareResult
+    removed: dict[int, Counter]
+    warnings: list[str]
+    tokens_plan: TokensPlan
+    dedup_work: str | None
+    outputs: dict[str, str]
+
+
+def _run_phases(ctx: _RunContext, eval_sets: EvalSets | None, banding: LshParams | None) -> _PhasesDone:
+    """Prepare, dedup (when enabled) and tokens, then the clean-up of what other settings left and the sha256
+    of every output; inside the Ray session."""
+    run, manifest, files = ctx.run, ctx.manifest, ctx.files
+    prepared = run_prepare_phase(
+        run, ctx.prepare_dir, files, manifest, ctx.limit, ctx.progress, eval_sets and eval_sets.index
+    )
+    file_info = prepared.file_info
+    input_sha256 = [file_info[index].sha256 for index in range(len(files))]
+    keys = phase_keys(manifest, files, input_sha256, eval_sets and eval_sets.identity)
+    keep_dirs = {stage_dir_name(phase, getattr(keys, phase)) for phase in ("prepare", "tokens", "layout")}
+    produced = {rejects_path(pid) for index in range(len(files)) for pid in file_info[index].partitions}
+    deduped = _dedup(ctx, prepared, keys.dir("dedup"), banding) if manifest.dedup.enabled else None
+    if deduped is not None:
+        keep_dirs.add(name_in_stages(deduped.work_dir))
+        produced.update(deduped.outputs)
+    train_partitions = tuple(pid for index in range(ctx.train_count) for pid in file_info[index].partitions)
+    clusters = None if deduped is None else DedupClusters(f"{deduped.work_dir}/clusters")
+    tokens_plan = TokensPlan(
+        run, ctx.prepare_dir, clusters, keys.dir("tokens"), keys.dir("layout"), train_partitions, manifest
+    )
+    tokens_result = run_tokens_phase(tokens_plan, ctx.limit, ctx.progress)
+    produced.update(tokens_result.outputs)
+    _discard_stale(run, keep_dirs, ctx.progress)
+    _remove_stale_outputs(run, produced)
+    if abandoned := run.remove_temporaries():
+        ctx.progress.log(f"removed {abandoned} temporary files left by tasks that failed and were retried")
+    outputs = _output_digests(run, tokens_result.digests, ctx.limit())
+    removed = {} if deduped is None else deduped.removed
+    warnings = [] if deduped is None else deduped.warnings
+    dedup_work = None if deduped is None else deduped.work_dir
+    return _PhasesDone(prepared, removed, warnings, tokens_plan, dedup_work, outputs)
+
+
+def _input_records(ctx: _RunContext, done: _PhasesDone) -> list[dict]:
+    """Every input's accounting record for manifest.json; stops the run if one does not balance."""
     records = []
-    for index, location in enumerate(files):
-        info = file_info[index]
-        summaries = (prepared.summaries[pid] for pid in info["partitions"])
-        record = input_record(location_name(location), info, summaries, removed.get(index))
-        record["holdout"] = index >= len(train_files)
+    for index, location in enumerate(ctx.files):
+        info = done.prepared.file_info[index]
+        summaries = (done.prepared.summaries[pid] for pid in info.partitions)
+        record = input_record(location_name(location), info, summaries, done.removed.get(index))
+        record["holdout"] = index >= ctx.train_count
         if not balances(record):
             raise RuntimeError(f"accounting does not balance for {location}: {record}")
         records.append(record)
+    return records
+
+
+def _write_run_record(
+    run: RunDirectory, manifest: Manifest, records: list[dict], eval_sets: EvalSets | None, outputs: dict[str, str]
+) -> dict:
+    """Write manifest.json (settings, versions, accounting, output sha256s); return the training totals."""
     total = totals([r for r in records if not r["holdout"]])
     run.write_json(
         MANIFEST,
@@ -279,15 +300,38 @@ def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool
             "outputs": outputs,
         },
     )
+    return total
+
+
+def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool) -> RunResult:
+    tally = WorkTally(progress)
+    progress = tally
+    started = time.monotonic()
+    files, train_count = _input_files(manifest)
+    run = RunDirectory(manifest.output)
+    if removed_temporaries := run.remove_temporaries():
+        progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
+    eval_sets = load_eval_sets(manifest.decontaminate) if manifest.decontaminate.enabled else None
+    prepare_dir = stage_dir("prepare", prepare_key(manifest, files, eval_sets and eval_sets.identity))
+    # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
+    banding = lsh_params(manifest.dedup) if manifest.dedup.enabled else None
+
+    with ray_session(manifest.ray):
+        limit = InFlightLimit(manifest.ray.max_in_flight)
+        ctx = _RunContext(run, manifest, files, train_count, prepare_dir, limit, progress)
+        done = _run_phases(ctx, eval_sets, banding)
+
+    total = _write_run_record(run, manifest, _input_records(ctx, done), eval_sets, done.outputs)
     if not keep_intermediates:
-        freed = remove_tokenized_partitions(tokens_plan) + (remove_dedup_work(run, dedup_work) if dedup_work else 0)
+        freed = remove_tokenized_partitions(done.tokens_plan)
+        freed += remove_dedup_work(run, done.dedup_work) if done.dedup_work else 0
         progress.log(f"removed {freed / 1e6:.1f} MB of intermediates no command reads (--keep-intermediates)")
     return RunResult(
         manifest.output,
         total,
-        prepared.reused,
-        prepared.computed,
+        done.prepared.reused,
+        done.prepared.computed,
         time.monotonic() - started,
         tuple(tally.phases),
-        tuple(warnings),
+        tuple(done.warnings),
     )

@@ -42,7 +42,7 @@ from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
 from pipeline.runtime.task_resources import phase_task
-from pipeline.summaries import merge_by_set
+from pipeline.summaries import TokensSummary, merge_by_set, sorted_counts
 from stages.tokenize import token_dtype, tokenize_batch
 from stages.training_order import build_training_order, resolved_num_samples
 
@@ -91,13 +91,13 @@ def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
         if kept:
             counts["documents"] += 1
             counts["tokens"] += size
-    summary = {
-        "partition": partition,
-        "docs": int(keep.sum()),
-        "tokens": int(sizes[keep].sum()),
-        "bytes": int(pc.sum(pc.binary_length(pc.cast(docs.column("text"), pa.binary()))).as_py() or 0),
-        "by_set": {name: dict(sorted(c.items())) for name, c in sorted(by_set.items())},
-    }
+    summary = TokensSummary(
+        partition=partition,
+        docs=int(keep.sum()),
+        tokens=int(sizes[keep].sum()),
+        bytes=int(pc.sum(pc.binary_length(pc.cast(docs.column("text"), pa.binary()))).as_py() or 0),
+        by_set=sorted_counts(by_set),
+    ).to_json()
     run.write_json(plan.step_path("tokens", partition, ".json"), summary)
     return summary
 
@@ -174,10 +174,10 @@ def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> di
     return summary
 
 
-def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> list[DocumentsShard]:
+def _document_shards(summaries: list[TokensSummary], shard_bytes: int, itemsize: int) -> list[DocumentsShard]:
     """Documents files of about `shard_bytes`: a document goes to shard `first token's byte offset // shard_bytes`,
     so the split depends on the documents alone, never on how they were partitioned."""
-    offsets = np.cumsum([0] + [s["tokens"] * itemsize for s in summaries], dtype=np.int64)
+    offsets = np.cumsum([0] + [s.tokens * itemsize for s in summaries], dtype=np.int64)
     total = int(offsets[-1])
     count = max(1, -(-total // shard_bytes))
     shards = []
@@ -186,7 +186,7 @@ def _document_shards(summaries: list[dict], shard_bytes: int, itemsize: int) -> 
         high = (index + 1) * shard_bytes if index + 1 < count else END_OF_STREAM
         first = int(np.searchsorted(offsets[1:], low, side="right"))
         last = int(np.searchsorted(offsets[:-1], high, side="left"))
-        members = tuple((summaries[p]["partition"], int(offsets[p])) for p in range(first, last))
+        members = tuple((summaries[p].partition, int(offsets[p])) for p in range(first, last))
         name = documents_file(index, count)
         shards.append(DocumentsShard(name, low, high, members))
     return shards
@@ -219,6 +219,7 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
         progress,
         "tokens: tokenize",
     )
+    summaries = [TokensSummary.from_json(summary) for summary in summaries]
     shards = _document_shards(summaries, manifest.shards.shard_bytes, np.dtype(dtype).itemsize)
     _restore_tokenized(plan, shards, in_flight, progress)
     documents = map_items(
@@ -316,13 +317,13 @@ def _restore_tokenized(
         )
 
 
-def _token_stats(tokenizer: str, manifest: Manifest, summaries: list[dict]) -> dict:
+def _token_stats(tokenizer: str, manifest: Manifest, summaries: list[TokensSummary]) -> dict:
     by_set = merge_by_set(summaries)
     keys = ("documents_before", "tokens_before", "documents", "tokens")
     return {
         "tokenizer": tokenizer,
         "append_eod": manifest.tokenize.append_eod,
-        "documents": sum(s["docs"] for s in summaries),
-        "tokens": sum(s["tokens"] for s in summaries),
+        "documents": sum(s.docs for s in summaries),
+        "tokens": sum(s.tokens for s in summaries),
         "by_set": {name: {k: c.get(k, 0) for k in keys} for name, c in sorted(by_set.items())},
     }

@@ -1,6 +1,7 @@
 """Run one Ray task per work item with a bounded number in flight, skipping items already finished.
 
-`run_bounded` is the one loop over `ray.wait` that bounded maps share (this one and `parallel_map`).
+`run_bounded` is the one loop over `ray.wait` that bounded maps share (this one, `parallel_map` and the
+prepare phase, whose task arguments stream from its readers through a `TaskSource`).
 
 Every phase after reading is a list of independent items (partitions, buckets) whose result is a
 small JSON summary written last by the task; an item whose summary exists is reused, not rerun.
@@ -10,14 +11,28 @@ store once and passed by reference, not serialised again for each of thousands o
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import ray
 
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_or_local_map import share_repeated
+
+WAIT_SECONDS = 1.0
+"""Longest wait for a task or a source before the bound (`max_in_flight()`, which may grow) is asked again."""
+
+
+class TaskSource(Protocol):
+    """Task arguments that arrive while tasks run: from streaming reader tasks (Ray generators), say."""
+
+    def waitables(self) -> list:
+        """Refs or streaming generators whose next object brings arguments; [] once the source is spent."""
+
+    def take(self, ready: Any) -> list[tuple]:
+        """The task arguments that `ready` (one of `waitables()`, now ready) brings; maybe none."""
 
 
 def run_bounded(
@@ -26,19 +41,31 @@ def run_bounded(
     max_in_flight: Callable[[], int],
     on_result: Callable[[int, Any], None],
     held: Callable[[], int] = lambda: 0,
+    source: TaskSource | None = None,
 ) -> None:
-    """Run `remote_fn.remote(*arguments[i])` for every i in order, with at most `max_in_flight()` tasks
-    submitted and not finished, counting `held()` results the caller keeps too; `on_result(i, value)`
-    as each finishes. The one loop over `ray.wait` that bounded task maps share."""
+    """Run `remote_fn.remote(*args)` for every args of `arguments`, then of `source` as they arrive, in
+    order, with at most `max_in_flight()` tasks submitted and not finished, counting `held()` results the
+    caller keeps too; `on_result(i, value)` as the i-th task submitted finishes. The source is only
+    waited on while there is room, so a streaming reader is held back by its own backpressure.
+    The one loop over `ray.wait` that bounded task maps share."""
     in_flight: dict = {}
-    next_index = 0
-    while next_index < len(arguments) or in_flight:
-        while next_index < len(arguments) and len(in_flight) + held() < max_in_flight():
-            in_flight[remote_fn.remote(*arguments[next_index])] = next_index
-            next_index += 1
-        ready, _ = ray.wait(list(in_flight), num_returns=1)
+    pending = deque(arguments)
+    submitted = 0
+    while True:
+        while pending and len(in_flight) + held() < max_in_flight():
+            in_flight[remote_fn.remote(*pending.popleft())] = submitted
+            submitted += 1
+        waitables = list(in_flight)
+        if source is not None and not pending and len(in_flight) + held() < max_in_flight():
+            waitables += source.waitables()
+        if not waitables:
+            return
+        ready, _ = ray.wait(waitables, num_returns=1, timeout=WAIT_SECONDS)
         for ref in ready:
-            on_result(in_flight.pop(ref), ray.get(ref))
+            if ref in in_flight:
+                on_result(in_flight.pop(ref), ray.get(ref))
+            else:
+                pending.extend(source.take(ref))
 
 
 def map_items(
