@@ -178,7 +178,7 @@ def main() -> None:
             manifest.write_bytes(
                 orjson.dumps(manifest_for(side / "corpus", side / "run", args.cpus, args.partition_docs))
             )
-            temp_dir = side / "ray"
+            temp_dir = Path(scratch) / f"ray-{docs}"  # short: Ray's socket paths must fit in 107 bytes
             temp_dir.mkdir(parents=True, exist_ok=True)
             print(f"running {docs:,} documents …", file=sys.stderr, flush=True)
             peaks = measure(manifest, args.cpus, store, temp_dir)

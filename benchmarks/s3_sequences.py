@@ -1,6 +1,6 @@
 """Sequence shards written from an `s3://` run directory: requests to the object store and time per step.
 
-    python benchmarks/s3_sequences.py [--docs 20000] [--shard-kib 1024] [--work DIR]
+    python benchmarks/s3_sequences.py [--docs 20000] [--shard-kib 1024] [--work DIR] [--smoke]
 
 A seeded sample corpus on local disk, run by `pileline run --num-cpus 2` into a run directory on a
 real S3 server (moto's, on 127.0.0.1; `tests/s3_server_for_tests.py`) with `shards.shard_bytes` of
@@ -10,6 +10,7 @@ tokens' way to the sequence shards), against the document pieces of every sample
 request per piece would make); and the seconds of each sequence step, from the run's phase lines.
 moto answers a request in about a millisecond on loopback; a real object store takes 10-50 ms
 and caps requests per prefix, so the request counts are what carries over, not the seconds.
+`--smoke` (CI) runs without dedup.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--shard-kib", type=int, default=1024, help="shards.shard_bytes in KiB")
     parser.add_argument("--work", type=Path, help="keep everything here (default: a temporary directory)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="no dedup (its steps are a dozen slow rounds of requests to moto): a check, not a measurement",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="pileline-s3-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -62,9 +68,10 @@ def main() -> None:
     log = work / "moto.log"
     with s3_server(BUCKET, log) as query:
         manifest = work / "s3.yaml"
+        dedup = "{enabled: false}" if args.smoke else "{preset: pythia}"
         manifest.write_text(
             f"inputs: ['{work / 'sample' / 'train'}/*.jsonl.zst']\noutput: 's3://{BUCKET}/run{query}'\n"
-            f"partition_docs: 1000\ndedup: {{preset: pythia}}\nshards: {{shard_bytes: {args.shard_kib << 10}}}\n"
+            f"partition_docs: 1000\ndedup: {dedup}\nshards: {{shard_bytes: {args.shard_kib << 10}}}\n"
         )
         started = time.monotonic()
         finished = subprocess.run(

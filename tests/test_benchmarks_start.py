@@ -1,16 +1,20 @@
 """Every benchmark script starts, so none can rot unseen (a smoke run: tiny inputs, no timing asserted).
 
-The default suite runs each script that needs no Ray on a tiny corpus to the end, and starts every
-other script far enough to import all it uses and parse its command line (`--help`). The Ray-based
-scripts run whole on tiny corpora in the `slow` test below (each starts its own Ray, ~10-50 s apiece).
-`benchmarks/datatrove_job.py` runs in a datatrove interpreter only (`end_to_end.py --datatrove-python`).
-`corpus.py` and `process_tree.py` are libraries of the others.
+The default suite runs every script on a tiny corpus to the end, each asserting its own identity
+checks: the scripts that need no Ray one after another, the Ray-based ones two at a time (each starts
+its own Ray; those that measure several runs take `--smoke`: one killed phase, no all-reused rerun,
+no dedup over moto). It also starts each Ray-based script with `--help` in one interpreter (shared
+imports keep it quick). The `slow` test runs the `--smoke` scripts whole. `benchmarks/datatrove_job.py`
+runs in a datatrove interpreter only (`end_to_end.py --datatrove-python`). `corpus.py` and
+`process_tree.py` are libraries of the others; `pileline_job.py` is the driver `scaling.py` and
+`profile_stages.py` run.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,16 +32,24 @@ QUICK_RUNS = {
     "decontaminate.py": (["--docs", "200", "--eval-docs", "300", "--leaked", "20"], "documents agreeing: 200 of 200"),
 }
 RAY_RUNS = {
-    "dedup_quality.py": (["--docs", "300", "--cpus", "1"], "dedup phase seconds"),
-    "end_to_end.py": (["--docs", "300", "--cpus", "1", "--partition-docs", "100"], "identity checks"),
-    "profile_stages.py": (["--docs", "300", "--cpus", "1", "--partition-docs", "100"], "Ray start and stop"),
-    "memory.py": (["--docs", "300,600", "--cpus", "1", "--partition-docs", "100"], "driver peak grows"),
-    "s3_sequences.py": (["--docs", "300", "--shard-kib", "64"], "documents files"),
-    "scaling.py": (["--docs", "300", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
+    "export.py": (["--docs", "200", "--num-cpus", "1", "--smoke"], "| litdata |"),
+    "dedup_quality.py": (["--docs", "100", "--cpus", "1"], "| components (pythia) |"),
+    "scaling.py": (["--docs", "200", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
+    "end_to_end.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100"], "identity checks"),
+    "scale.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100"], "after the last phase"),
+    "faults.py": (["--docs", "200", "--partition-docs", "50", "--smoke"], "killed in"),
+    "memory.py": (["--docs", "100,200", "--cpus", "1", "--partition-docs", "50"], "driver peak grows"),
+    "s3_sequences.py": (["--docs", "200", "--shard-kib", "256", "--smoke"], "documents files"),
+    "profile_stages.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100"], "Ray start and stop"),
+}
+"""Each Ray-based script once on a tiny corpus, `--smoke` where it would run several runs: ~10-40 s apiece
+(in order of their length, longest first)."""
+FULL_RUNS = {
     "faults.py": (["--docs", "400", "--partition-docs", "50"], "killed in"),
     "export.py": (["--docs", "300", "--num-cpus", "1"], "| litdata |"),
-    "scale.py": (["--docs", "200,400", "--cpus", "1", "--partition-docs", "100"], "after the last phase"),
+    "s3_sequences.py": (["--docs", "300", "--shard-kib", "64"], "documents files"),
 }
+"""The scripts with `--smoke`, run whole on a tiny corpus (slow: faults alone takes about two minutes)."""
 STARTED_ONLY = sorted(RAY_RUNS)
 NOT_STARTED = {"datatrove_job.py", "corpus.py", "process_tree.py", "pileline_job.py"}
 
@@ -55,9 +67,7 @@ def test_every_benchmark_script_is_covered():
 @pytest.mark.parametrize("script", sorted(QUICK_RUNS))
 def test_benchmark_runs_on_a_tiny_corpus(script, tmp_path):
     args, expected = QUICK_RUNS[script]
-    finished = _run(script, args, tmp_path, timeout=300)
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    assert expected in finished.stdout
+    _assert_ran(_run(script, args, tmp_path, timeout=300), expected)
 
 
 STARTER = """
@@ -90,10 +100,35 @@ def test_ray_benchmarks_and_the_pileline_job_start():
     assert "pileline_job.py MANIFEST.yaml TIMINGS.json" in results["pileline_job.py"][0]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("script", sorted(RAY_RUNS))
-def test_ray_benchmark_runs_on_a_tiny_corpus(script, tmp_path):
-    args, expected = RAY_RUNS[script]
-    finished = _run(script, [*args, "--work", str(tmp_path / "work")], tmp_path, timeout=900)
+RUNS_AT_ONCE = 2
+"""Ray-based scripts run side by side: much of their time is waiting (Ray and worker start-up), so two at once
+on a two-core machine take less wall time than one after another."""
+
+
+def _assert_ran(finished: subprocess.CompletedProcess, expected: str) -> None:
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert expected in finished.stdout
+
+
+@pytest.fixture(scope="module")
+def ray_runs(tmp_path_factory) -> dict[str, Future]:
+    """Every Ray-based script started on its tiny corpus, `RUNS_AT_ONCE` at a time, longest first."""
+    root = tmp_path_factory.mktemp("ray-benchmarks")
+    with ThreadPoolExecutor(max_workers=RUNS_AT_ONCE) as pool:
+        runs = {}
+        for script, (args, _) in RAY_RUNS.items():
+            (root / script).mkdir()
+            runs[script] = pool.submit(_run, script, [*args, "--work", str(root / script / "work")], root / script, 900)
+        yield runs
+
+
+@pytest.mark.parametrize("script", sorted(RAY_RUNS))
+def test_ray_benchmark_runs_on_a_tiny_corpus(script, ray_runs):
+    _assert_ran(ray_runs[script].result(), RAY_RUNS[script][1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(FULL_RUNS))
+def test_ray_benchmark_runs_whole_on_a_tiny_corpus(script, tmp_path):
+    args, expected = FULL_RUNS[script]
+    _assert_ran(_run(script, [*args, "--work", str(tmp_path / "work")], tmp_path, timeout=900), expected)
