@@ -154,9 +154,12 @@ class _Readers:
 
     def waitables(self) -> list:
         """The readers running, after starting more while inputs wait and the cluster has CPUs for them."""
+        self._start_readers()
+        return list(self.readers)
+
+    def _start_readers(self) -> None:
         while self.queue and len(self.readers) < self.limit.cpus():
             self._start(self.queue.pop(0))
-        return list(self.readers)
 
     def _start(self, index: int) -> None:
         """Start input `index`'s reader, told which of its partitions an earlier run finished."""
@@ -180,6 +183,7 @@ class _Readers:
             item = ray.get(next(generator))
         except StopIteration:
             del self.readers[generator]
+            self._start_readers()
             if not self.queue and not self.readers:
                 self.progress.advance(total=sum(len(s.partitions) for s in self.states.values()) + self.known)
             return []

@@ -81,6 +81,42 @@ def _by_set(table: pa.Table, key: str, out: dict) -> None:
         entry[f"{key}_bytes"] += size
 
 
+def _write_rejects(run: RunDirectory, pid: str, rejects: pa.Table) -> None:
+    """Write the partition's rejects file, or remove one an earlier run left when there are none now."""
+    path = rejects_path(pid)
+    if rejects.num_rows:
+        run.write_parquet(path, rejects)
+    elif run.exists(path):
+        run.delete(path)
+
+
+def _counts(
+    docs: pa.Table,
+    kept: pa.Table,
+    dropped: pa.Table,
+    rejects: pa.Table,
+    decontaminated: pa.Table,
+    damage: StreamDamage | None,
+) -> tuple[Counter, Counter, dict]:
+    """The partition's counters: drops per filter, rejections per reason, and per subset documents and
+    bytes read and kept, drops per filter and decontamination reason."""
+    by_set: dict = defaultdict(Counter)
+    _by_set(docs, "docs", by_set)
+    _by_set(kept, "kept", by_set)
+    filtered = Counter(r.removeprefix("filter:") for r in dropped.column("reason").to_pylist())
+    for name, reason in zip(dropped.column("pile_set_name").to_pylist(), dropped.column("reason").to_pylist()):
+        by_set[name][reason] += 1
+    rejected = Counter(rejects.column("reason").to_pylist())
+    if decontaminated.num_rows:
+        rejected.update(decontaminated.column("reason").to_pylist())
+        names = decontaminated.column("pile_set_name").to_pylist()
+        for name, reason in zip(names, decontaminated.column("reason").to_pylist()):
+            by_set[name][reason] += 1
+    if damage is not None:
+        rejected[damage.reason] += 1
+    return filtered, rejected, by_set
+
+
 def prepare_partition(
     run: RunDirectory,
     stage_dir: str,
@@ -105,35 +141,16 @@ def prepare_partition(
         from stages.exact_copies import text_hashes
 
         kept = kept.append_column("text_hash", text_hashes(kept.column("text")))
+    pid = spec.partition_id
+    run.write_parquet(docs_path(stage_dir, pid), kept)
     reject_tables = [rejects, _filtered_rejects(dropped)]
     if decontaminated.num_rows:
         reject_tables.append(_filtered_rejects(decontaminated))
     if damage is not None:
         reject_tables.append(_damage_rejects(spec, damage))
-    all_rejects = pa.concat_tables(reject_tables)
+    _write_rejects(run, pid, pa.concat_tables(reject_tables))
 
-    pid = spec.partition_id
-    run.write_parquet(docs_path(stage_dir, pid), kept)
-    reject_path = rejects_path(pid)
-    if all_rejects.num_rows:
-        run.write_parquet(reject_path, all_rejects)
-    elif run.exists(reject_path):
-        run.delete(reject_path)
-
-    by_set: dict = defaultdict(Counter)
-    _by_set(docs, "docs", by_set)
-    _by_set(kept, "kept", by_set)
-    filtered = Counter(r.removeprefix("filter:") for r in dropped.column("reason").to_pylist())
-    for name, reason in zip(dropped.column("pile_set_name").to_pylist(), dropped.column("reason").to_pylist()):
-        by_set[name][reason] += 1
-    rejected = Counter(rejects.column("reason").to_pylist())
-    if decontaminated.num_rows:
-        rejected.update(decontaminated.column("reason").to_pylist())
-        names = decontaminated.column("pile_set_name").to_pylist()
-        for name, reason in zip(names, decontaminated.column("reason").to_pylist()):
-            by_set[name][reason] += 1
-    if damage is not None:
-        rejected[damage.reason] += 1
+    filtered, rejected, by_set = _counts(docs, kept, dropped, rejects, decontaminated, damage)
     summary = PrepareSummary(
         partition=pid,
         file_index=spec.file_index,
