@@ -55,6 +55,7 @@ from pipeline.runtime.progress import Progress
 from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
 from stages.batch import make_doc_id
 from stages.minhash import exact_jaccard
+from stages.minhash import signatures as minhash_signatures
 
 COPY_SIMILARITY = (0.75, 1.0)
 METHODS = {
@@ -188,19 +189,17 @@ def run_pipeline(corpus: Path, work: Path, name: str, dedup: dict, cpus: int) ->
 
 
 def load_documents(manifest: Manifest) -> tuple[dict[int, str], dict[int, np.ndarray]]:
-    """Texts and signatures by doc_id, from the run's prepare partitions."""
+    """Texts by doc_id, from the run's prepare partitions, and their signatures computed as the dedup phase
+    computes them (`stages.minhash.signatures`; a run keeps none)."""
     files = expand_inputs(manifest.inputs)
     prepare_dir = Path(manifest.output) / stage_dir("prepare", prepare_key(manifest, files))
     texts: dict[int, str] = {}
     signatures: dict[int, np.ndarray] = {}
     for path in sorted(prepare_dir.glob("*.docs.parquet")):
-        table = pq.read_table(path, columns=["doc_id", "text", "signature"])
+        table = pq.read_table(path, columns=["doc_id", "text"])
         ids = table.column("doc_id").to_pylist()
-        values = (
-            table.column("signature").combine_chunks().flatten().to_numpy().reshape(len(ids), manifest.dedup.num_perm)
-        )
         texts.update(zip(ids, table.column("text").to_pylist()))
-        signatures.update(zip(ids, values))
+        signatures.update(zip(ids, minhash_signatures(table.column("text"), manifest.dedup)))
     return texts, signatures
 
 
