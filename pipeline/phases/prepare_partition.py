@@ -1,4 +1,4 @@
-"""The per-partition half of the flow: read → normalize → decontaminate → filter → MinHash, written as one partition.
+"""The per-partition half of the flow: read → normalize → decontaminate → filter → text hash, written as one partition.
 
 `prepare_partition` composes the pure stages, writes the partition's documents and rejects
 atomically, and writes its summary last: the summary's presence is what marks a partition finished,
