@@ -98,5 +98,5 @@ def test_a_stopped_server_ends_the_run_naming_the_uri_and_the_run_resumes_when_i
         _command(manifest, run.location), capture_output=True, text=True, timeout=600, env={**os.environ, **CREDENTIALS}
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert re.search(r"^reused: prepare [1-9]\d*/", resumed.stdout, re.MULTILINE), resumed.stdout
+    assert re.search(r"^reused: (.* · )?prepare [1-9]\d*/", resumed.stdout, re.MULTILINE), resumed.stdout
     assert run.read_json("manifest.json")["outputs"] == reference.read_json("manifest.json")["outputs"]

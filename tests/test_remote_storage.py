@@ -184,6 +184,6 @@ def test_a_run_directory_on_s3_matches_a_local_one_after_a_driver_kill(corpus, s
 
     finished = _run(corpus / "local.yaml", "--out", location)
     assert finished.returncode == 0, finished.stderr[-3000:]
-    assert re.search(r"reused: prepare (\d+)/\1 partitions", finished.stdout), finished.stdout
+    assert re.search(r"^reused: (.* · )?prepare (\d+)/\2 partitions", finished.stdout, re.MULTILINE), finished.stdout
     assert _outputs(run) == _outputs(RunDirectory(str(corpus / "local")))
     assert not [path for path in _remote_files(run) if ".tmp" in path.rsplit("/", 1)[-1]]
