@@ -72,13 +72,14 @@ def _command_line(pid: int) -> str:
         return ""
 
 
-def _used_memory() -> int:
-    """MemTotal - MemAvailable of the machine, in bytes."""
+def machine_memory() -> tuple[int, int]:
+    """(MemTotal - MemAvailable, Shmem) of the machine, in bytes: what is in use, and of it the shared memory
+    (Ray's object store)."""
     fields = {}
     for line in Path("/proc/meminfo").read_text().splitlines():
         name, value = line.split(":", 1)
         fields[name] = int(value.split()[0]) * 1024
-    return fields["MemTotal"] - fields["MemAvailable"]
+    return fields["MemTotal"] - fields["MemAvailable"], fields["Shmem"]
 
 
 class _TreePoller:
@@ -93,7 +94,7 @@ class _TreePoller:
         self.largest_child_peak_private = 0
         self.peak_private = 0
         self.largest_child = ""
-        self.system_idle = _used_memory()
+        self.system_idle = machine_memory()[0]
         self.system_peak_growth = 0
 
     def poll(self) -> None:
@@ -126,7 +127,7 @@ class _TreePoller:
                 self.largest_child = _command_line(pid)
         self.peak_private = max(self.peak_private, private_sum)
         self.peak_rss = max(self.peak_rss, rss)
-        self.system_peak_growth = max(self.system_peak_growth, _used_memory() - self.system_idle)
+        self.system_peak_growth = max(self.system_peak_growth, machine_memory()[0] - self.system_idle)
 
 
 def run_measured(command: list[str], interval: float = 0.2, **popen) -> Measured:

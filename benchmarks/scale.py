@@ -31,10 +31,9 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
-import yaml
 from end_to_end import run_pileline
 from process_tree import Measured
-from scaling import machine
+from scaling import machine, manifest_for
 
 from pipeline.sample.corpus import write_sample_corpus
 
@@ -70,15 +69,6 @@ def corpus_of(work: Path, docs: int) -> tuple[Path, int]:
     return out, orjson.loads(done.read_bytes())["text_bytes"]
 
 
-def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int) -> dict:
-    """`manifests/demo.yaml` on `corpus` (its val file as holdout) into `output`."""
-    data = yaml.safe_load(MANIFEST.read_text())
-    data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
-    data["ray"] = {"num_cpus": cpus}
-    data["dedup"]["holdout"] = [str(corpus / "val.jsonl.zst")]
-    return data
-
-
 def tree_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -90,7 +80,8 @@ def measure(work: Path, docs: int, cpus: int, partition_docs: int) -> dict:
     run = side / "run"
     side.mkdir(exist_ok=True)
     shutil.rmtree(run, ignore_errors=True)
-    measured, timings = run_pileline(manifest_for(corpus, run, cpus, partition_docs), side, dict(os.environ))
+    manifest = manifest_for(corpus, run, cpus, partition_docs, template=MANIFEST)
+    measured, timings = run_pileline(manifest, side, dict(os.environ))
     record = orjson.loads((run / "manifest.json").read_bytes())
     rows: Counter = Counter()
     for phase, seconds in timings["phases"].items():

@@ -65,10 +65,17 @@ SERIAL = ("tokens: training order",)
 """Phases that run as one task whatever the cluster size."""
 
 
-def manifest_for(corpus: Path, output: Path, cpus: int, partition_docs: int, shard_bytes: int | None = None) -> dict:
-    """`manifests/pile-deduped.yaml` for one epoch of `corpus` (its val file as holdout), with `shard_bytes` if
-    given."""
-    data = yaml.safe_load(MANIFEST.read_text())
+def manifest_for(
+    corpus: Path,
+    output: Path,
+    cpus: int,
+    partition_docs: int,
+    shard_bytes: int | None = None,
+    template: Path = MANIFEST,
+) -> dict:
+    """`template` (default `manifests/pile-deduped.yaml`) for one epoch of `corpus` (its val file as holdout),
+    with `shard_bytes` if given."""
+    data = yaml.safe_load(template.read_text())
     data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
     data["ray"] = {"num_cpus": cpus}
     holdout = corpus / "val.jsonl.zst"

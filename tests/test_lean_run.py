@@ -8,6 +8,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from test_tokens_run import _manifest
 
@@ -68,8 +69,6 @@ def test_dedup_step_files_are_removed_and_the_summaries_and_clusters_kept(runs):
 
 def test_prepared_partitions_store_no_signatures(runs):
     """Signatures are computed by the dedup phase from the texts (a third of the prepared bytes otherwise)."""
-    import pyarrow.parquet as pq
-
     partitions = sorted((runs / "lean").glob("stages/prepare-*/*.docs.parquet"))
     assert partitions
     for path in partitions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +28,7 @@ from pipeline.formats.run_layout import (
 )
 from pipeline.summaries import InputRecord, PrepareSummary
 from stages.batch import make_doc_id
+from stages.dedup import DedupConfig
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,19 @@ class RunFiles:
         """The resolved run configuration."""
         return self.record["manifest"]
 
+    @cached_property
+    def dedup_config(self) -> DedupConfig:
+        """The run's dedup settings, typed (parsed once from manifest.json)."""
+        from pipeline.manifest import parse_manifest
+
+        return parse_manifest(self.manifest, MANIFEST).dedup
+
     def signatures(self, texts: list[str] | pa.ChunkedArray) -> np.ndarray:
         """The run's MinHash signatures of `texts` (a finished run keeps none: the dedup phase computes them
         from the prepared texts and drops them, so inspection computes the few it needs the same way)."""
-        from pipeline.manifest import parse_manifest
         from stages.minhash import signatures
 
-        return signatures(texts, parse_manifest(self.manifest, MANIFEST).dedup)
+        return signatures(texts, self.dedup_config)
 
     def train_partitions(self) -> list[PartitionInfo]:
         return [p for p in self.partitions if not p.holdout]
