@@ -14,10 +14,12 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from stages.config import StageConfig
-from stages.slimpajama_text import slimpajama_clean
+from stages.filters_units import WHITESPACE
+from stages.slimpajama_text import PUNCTUATION, slimpajama_clean
+from stages.utf8_buffers import utf8_buffers
 
 _PREFIX_FACTOR = 4
-"""A prefix of `min_chars × this` characters usually decides `min_clean_chars` without reading the rest."""
+"""A prefix of `min_chars × this` characters usually decides an undecided document without reading the rest."""
 
 
 class MinCleanCharsParams(StageConfig):
@@ -35,19 +37,57 @@ def empty(texts: pa.StringArray) -> np.ndarray:
 def min_clean_chars(texts: pa.StringArray, params: MinCleanCharsParams) -> np.ndarray:
     """1 where `len(slimpajama_clean(text)) < min_chars`, else 0.
 
-    The cleaned length never shrinks as text is appended (each character maps to a fixed number of
-    characters, and whitespace runs only join), so a prefix that is long enough proves a document
-    long enough; only documents whose prefix falls short are cleaned in full.
+    Most documents are decided by `certain_clean_chars`, a lower bound counted on the first UTF-8 bytes
+    of the whole batch at once. The rest are cleaned, a prefix first: the cleaned length never shrinks as
+    text is appended (each character maps to a fixed number of characters, and whitespace runs only
+    join), so a prefix that is long enough proves a document long enough.
     """
     limit = params.min_chars
     prefix_chars = max(limit * _PREFIX_FACTOR, 64)
-    prefixes = pc.utf8_slice_codeunits(texts, 0, prefix_chars).to_pylist()
-    lengths = pc.utf8_length(texts).to_numpy(zero_copy_only=False)
     codes = np.zeros(len(texts), dtype=np.uint8)
-    for i, prefix in enumerate(prefixes):
+    undecided = np.flatnonzero(certain_clean_chars(texts, prefix_chars) < limit)
+    if undecided.size == 0:
+        return codes
+    undecided_texts = texts.take(pa.array(undecided))
+    prefixes = pc.utf8_slice_codeunits(undecided_texts, 0, prefix_chars).to_pylist()
+    lengths = pc.utf8_length(undecided_texts).to_numpy(zero_copy_only=False)
+    for j, (i, prefix) in enumerate(zip(undecided, prefixes)):
         if len(slimpajama_clean(prefix)) >= limit:
             continue
-        if lengths[i] > prefix_chars and len(slimpajama_clean(texts[i].as_py())) >= limit:
+        if lengths[j] > prefix_chars and len(slimpajama_clean(undecided_texts[j].as_py())) >= limit:
             continue
         codes[i] = 1
     return codes
+
+
+def _counted_bytes() -> np.ndarray:
+    """Which UTF-8 bytes `certain_clean_chars` counts: ASCII other than whitespace and punctuation, and
+    lead bytes of longer characters except those that start some whitespace character."""
+    counted = np.zeros(256, dtype=bool)
+    for byte in range(128):
+        counted[byte] = chr(byte) not in WHITESPACE and chr(byte) not in PUNCTUATION
+    counted[0xC2:0xF5] = True
+    for char in WHITESPACE:
+        counted[char.encode()[0]] = False
+    return counted
+
+
+_COUNTED_BYTES = _counted_bytes()
+
+
+def certain_clean_chars(texts: pa.StringArray, prefix_bytes: int) -> np.ndarray:
+    """Per text, a lower bound of `len(slimpajama_clean(text))`: among its first `prefix_bytes` UTF-8
+    bytes, the characters that are neither whitespace nor punctuation, less the non-ASCII ones whose
+    lead byte some whitespace character shares.
+
+    It holds because `str.lower` maps every character that is neither whitespace nor punctuation to
+    one or more characters of which at least one is neither (`tests/test_filter.py` checks every code
+    point), and cleaning keeps those. The bound is one gather of at most `prefix_bytes` per text.
+    """
+    data, offsets = utf8_buffers(texts)
+    starts = offsets[:-1]
+    lengths = np.minimum(offsets[1:] - starts, prefix_bytes)
+    columns = np.arange(int(lengths.max(initial=0)))
+    inside = columns < lengths[:, None]
+    counted = _COUNTED_BYTES[data[np.where(inside, starts[:, None] + columns, 0)]] & inside
+    return counted.sum(axis=1, dtype=np.int64)

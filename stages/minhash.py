@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from stages.dedup import DedupConfig
 from stages.slimpajama_text import PUNCTUATION, slimpajama_clean
+from stages.utf8_buffers import utf8_buffers
 
 ShingleKind = Literal["word", "char"]
 
@@ -170,7 +171,7 @@ def signatures(
     `chunk_bytes` and `permute_bytes` bound scratch memory (see the module docstring); they do not
     change the values.
     """
-    data, offsets = _utf8_batch(texts)
+    data, offsets = utf8_buffers(texts)
     a, b = permutations(config.num_perm, config.seed)
     result = np.empty((len(offsets) - 1, config.num_perm), dtype=np.uint32)
     for first, last in _chunks(offsets, chunk_bytes):
@@ -185,18 +186,6 @@ def signatures(
             hashes = _poly_hashes(canon, left, right)
         result[first:last] = _min_permuted(hashes, counts, a, b, max(1, permute_bytes // (4 * a.size)))
     return result
-
-
-def _utf8_batch(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """All texts' UTF-8 bytes concatenated (for Arrow input, its own buffer) and int64 offsets (n + 1)."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    if isinstance(texts, pa.Array):
-        return _arrow_utf8(texts)
-    encoded = [t.encode() for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
 
 
 def _lower_cased(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -230,24 +219,6 @@ def _code_points(data: np.ndarray, leads: np.ndarray) -> np.ndarray:
         (lead & 0x1F) << 6 | c1,
         np.where(lead < 0xF0, (lead & 0x0F) << 12 | c1 << 6 | c2, (lead & 0x07) << 18 | c1 << 12 | c2 << 6 | c3),
     )
-
-
-def _arrow_utf8(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes and int64 offsets of an Arrow string array, without copying the bytes."""
-    if texts.null_count:
-        raise ValueError(f"texts contain {texts.null_count} nulls; every document needs a text")
-    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
-        texts = texts.cast(pa.large_string())
-    if len(texts) == 0:
-        return np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
-    _, offset_buffer, data_buffer = texts.buffers()
-    offset_type = np.int32 if pa.types.is_string(texts.type) else np.int64
-    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[texts.offset : texts.offset + len(texts) + 1]
-    offsets = offsets.astype(np.int64)
-    if data_buffer is None:
-        return np.zeros(0, dtype=np.uint8), np.zeros(len(texts) + 1, dtype=np.int64)
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return data, offsets - offsets[0]
 
 
 def _chunks(offsets: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]:
@@ -395,7 +366,7 @@ def shingle_hash_sets(
 ) -> list[np.ndarray]:
     """Each document's set of shingles as sorted distinct 64-bit hashes (`_poly_hashes64`), computed for the
     batch at once: Jaccard of two documents' sets equals the exact one unless two distinct shingles collide."""
-    data, offsets = _utf8_batch(texts)
+    data, offsets = utf8_buffers(texts)
     sets: list[np.ndarray] = []
     for first, last in _chunks(offsets, 1 << 20):
         chunk = _lower_cased(data[offsets[first] : offsets[last]], offsets[first : last + 1] - offsets[first])

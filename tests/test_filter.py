@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from gpt2_oracle import tiktoken_gpt2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import stages.filter as filter_module
@@ -31,6 +33,7 @@ from stages.filters_gopher import (
     gopher_quality,
     gopher_repetition,
 )
+from stages.filters_text import certain_clean_chars
 from stages.filters_units import WHITESPACE
 
 # ---------------------------------------------------------------- helpers
@@ -304,6 +307,34 @@ def test_slimpajama_matches_its_definition_on_random_text():
     expected = ["filter:min_clean_chars" if len(slimpajama_clean(t)) < 12 else None for t in texts]
     assert reasons_of(texts, config) == expected
     assert None in expected and "filter:min_clean_chars" in expected
+
+
+def test_lower_case_never_turns_a_kept_character_into_deleted_ones():
+    """`certain_clean_chars` counts on it: every code point that is neither whitespace nor punctuation
+    lower-cases to at least one character that is neither (so cleaning keeps something of it)."""
+    deleted = set(string.punctuation) | {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    for code in range(0x110000):
+        char = chr(code)
+        if char not in deleted and char.lower() != char:
+            assert any(c not in deleted for c in char.lower()), hex(code)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=80), max_size=20))
+def test_certain_clean_chars_is_a_lower_bound(texts):
+    whole = certain_clean_chars(pa.array(texts, type=pa.string()), 10**6)
+    assert all(bound <= len(slimpajama_clean(t)) for bound, t in zip(whole.tolist(), texts))
+    prefix = certain_clean_chars(pa.array(texts, type=pa.string()), 7)
+    assert all(p <= w and p <= 7 for p, w in zip(prefix.tolist(), whole.tolist()))
+
+
+def test_certain_clean_chars_counts_plain_text_exactly_and_skips_whitespace_leads():
+    texts = ["Ab, c!", "", "é\u00a0x", "a\u3000b\u2014c", "  "]
+    # é (lead C3) counts; NBSP and the em dash / ideographic space leads (C2, E2, E3) do not.
+    assert certain_clean_chars(pa.array(texts), 100).tolist() == [3, 0, 2, 3, 0]
+    # first 3 bytes: "Ab,", "", "é" and half the NBSP, "a" and the ideographic space's first 2 bytes
+    assert certain_clean_chars(pa.array(texts), 3).tolist() == [2, 0, 1, 1, 0]
+    assert [len(slimpajama_clean(t)) for t in texts] == [4, 0, 3, 5, 0]
 
 
 # ---------------------------------------------------------------- token filters (real GPT-2 BPE)
