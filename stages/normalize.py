@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Literal
 
 import ftfy
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from stages import ftfy_fast_path
@@ -65,10 +67,20 @@ def normalize_batch(table: pa.Table, config: NormalizeConfig) -> pa.Table:
     if not config.enabled:
         return table
     fixer = config.fixer_config()
-    texts = table.column("text").to_pylist()
-    fixed = [ftfy_fast_path.fix_text(text, fixer) for text in texts]
-    if all(new is old for new, old in zip(fixed, texts)):
+    column = table.column("text")
+    changed: list[int] = []
+    replacements: list[str] = []
+    for i, text in enumerate(column.to_pylist()):
+        new = ftfy_fast_path.fix_text(text, fixer)
+        if new is not text:
+            changed.append(i)
+            replacements.append(new)
+    if not changed:
         return table
+    # Only the changed texts are encoded again; the others' bytes are copied as they are.
+    mask = np.zeros(len(column), dtype=bool)
+    mask[changed] = True
     index = table.schema.get_field_index("text")
     field = table.schema.field(index)
-    return table.set_column(index, field, pa.array(fixed, type=field.type))
+    fixed = pc.replace_with_mask(column, pa.array(mask), pa.array(replacements, type=field.type))
+    return table.set_column(index, field, fixed)
