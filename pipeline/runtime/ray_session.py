@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import ray
+from ray._private import ray_constants
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from pipeline.errors import UserError
@@ -37,7 +38,22 @@ def ray_session(config: RayConfig) -> Iterator[None]:
     try:
         yield
     finally:
+        if not address:
+            stop_autoscaler_monitor()
         ray.shutdown()
+
+
+def stop_autoscaler_monitor() -> int:
+    """Kill the embedded instance's autoscaler monitor (it has nothing to scale) and return how many
+    processes that was. Ray 2.60's `ray.shutdown()` stops the GCS before the monitor, whose SIGTERM
+    handler then blocks reporting to the dead GCS until Ray kills it a second later: a second at the
+    end of every run. Killed first, it is already gone when `ray.shutdown()` comes to it."""
+    node = getattr(ray._private.worker, "_global_node", None)
+    processes = getattr(node, "all_processes", {}).get(ray_constants.PROCESS_TYPE_MONITOR, [])
+    for info in processes:
+        info.process.kill()
+        info.process.wait()
+    return len(processes)
 
 
 def _token_hint(error: BaseException | None) -> str:
