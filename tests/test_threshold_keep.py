@@ -124,6 +124,12 @@ def test_text_hashes_are_128_bit_blake2b_of_utf8():
     assert hashes[0].as_py() == hashlib.blake2b("é".encode(), digest_size=16).digest()
     assert hashes[0].as_py() != hashes[1].as_py()
     assert hash_words(hashes).shape == (2, 2)
+    texts = ["", "abc", "é" * 5, "x" * 3000]
+    expected = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+    assert text_hashes(pa.array(texts)).to_pylist() == expected, "hashed from the Arrow bytes, empty text included"
+    sliced = pa.chunked_array([pa.array(texts).slice(1, 2), pa.array(texts[3:])])
+    assert text_hashes(sliced).to_pylist() == expected[1:], "a sliced, chunked column"
+    assert len(text_hashes(pa.array([], pa.string()))) == 0
 
 
 def test_recall_banding_reaches_the_asked_recall_at_the_threshold_with_the_least_false_positive_area():
