@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.tokenize import ENDOFTEXT, GPT2, Gpt2Tokenizer, JsonTokenizer, flat_ids, gpt2_mergeable_ranks
+from stages.tokenize import ENDOFTEXT, GPT2, Gpt2Tokenizer, JsonTokenizer, flat_ids
 
 TESTED_VERSION = "0.10.0"
 """The gigatoken release the parity tests ran on (pinned in pyproject.toml)."""
@@ -166,7 +166,7 @@ class GigatokenTokenizer:
         if version != TESTED_VERSION:
             raise ValueError(f"gigatoken {version} is installed; pileline's parity tests ran on {TESTED_VERSION}")
         if self.name == GPT2:
-            self._rank_file = self._rank_file or _gpt2_rank_file()
+            self._rank_file = self._rank_file or _gpt2_rank_file(self._reference.mergeable_ranks)
             return _with_rank_file(
                 self._rank_file,
                 lambda path: gigatoken.Tokenizer.from_tiktoken(path, pretokenizer="gpt2", special_tokens={}),
@@ -197,9 +197,8 @@ def _first_mismatch(engine, reference: Gpt2Tokenizer | JsonTokenizer, texts: lis
     return None
 
 
-def _gpt2_rank_file() -> bytes:
+def _gpt2_rank_file(ranks: dict[bytes, int]) -> bytes:
     """GPT-2's checked ranks in tiktoken's rank-file format: base64 of the token's bytes, space, rank."""
-    ranks = gpt2_mergeable_ranks()
     return b"".join(
         base64.b64encode(token) + b" %d\n" % rank for token, rank in sorted(ranks.items(), key=lambda item: item[1])
     )

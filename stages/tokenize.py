@@ -159,10 +159,15 @@ class Gpt2Tokenizer:
         self.eod_id = _checked_eod(config.eod_id if config.eod_id is not None else GPT2_VOCAB_SIZE - 1, self)
 
     @cached_property
+    def mergeable_ranks(self) -> dict[bytes, int]:
+        """`gpt2_mergeable_ranks()`, read once per tokenizer (the gigatoken engine builds from them too)."""
+        return gpt2_mergeable_ranks()
+
+    @cached_property
     def _encodings(self) -> tuple[tiktoken.Encoding, tiktoken.Encoding]:
         """The pattern's encoding and the one-piece encoding, built on first use: the driver only needs
         the facts above, and reading and checking the files takes ~0.2 s."""
-        ranks = gpt2_mergeable_ranks()
+        ranks = self.mergeable_ranks
         encoding = tiktoken.Encoding(
             name="pileline-gpt2",
             pat_str=GPT2_PATTERN,
