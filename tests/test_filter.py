@@ -328,6 +328,15 @@ def test_certain_clean_chars_is_a_lower_bound(texts):
     assert all(p <= w and p <= 7 for p, w in zip(prefix.tolist(), whole.tolist()))
 
 
+def test_certain_clean_chars_over_more_rows_than_one_block_equals_the_rows_counted_apart():
+    rng = random.Random(5)
+    texts = ["".join(rng.choice("aB ,é\u3000x") for _ in range(rng.randint(0, 90))) for _ in range(5000)]
+    together = certain_clean_chars(pa.array(texts), 64)
+    apart = np.concatenate([certain_clean_chars(pa.array(texts[i : i + 100]), 64) for i in range(0, 5000, 100)])
+    assert together.tolist() == apart.tolist()
+    assert together.max() > 0
+
+
 def test_certain_clean_chars_counts_plain_text_exactly_and_skips_whitespace_leads():
     texts = ["Ab, c!", "", "é\u00a0x", "a\u3000b\u2014c", "  "]
     # é (lead C3) counts; NBSP and the em dash / ideographic space leads (C2, E2, E3) do not.
