@@ -1,6 +1,6 @@
 """End to end: pileline's whole pipeline against datatrove doing the same job, same corpus, same CPU count.
 
-    python benchmarks/end_to_end.py [--corpus DIR] [--docs N] [--cpus 1] [--datatrove-python PATH] [--work DIR]
+    python benchmarks/end_to_end.py [--corpus DIR] [--docs N] [--cpus 1] [--pin] [--datatrove-python PATH] [--work DIR]
 
 The job: read `train/*.jsonl.zst` → ftfy (every fix, NFC) → SlimPajama's length filter → MinHash-LSH
 dedup (word 5-grams, 14 bands × 8 rows, datatrove's default banding) → GPT-2 ids with
@@ -17,8 +17,9 @@ original GPT-2 files pileline uses (no hub access). Each side is one command, me
 processes (`process_tree.run_measured`): wall time, CPU seconds, peak summed RSS. Per-core figures
 divide by wall × `--cpus`; "MB per CPU-s" divides by the CPU seconds of all the side's processes
 instead: the steadier number on a shared machine, and the fairer one, since pileline's file readers
-(Ray tasks of 0 CPUs) and Ray's own processes run beside its `--cpus` workers. Without --corpus a
-seeded sample (~100 MB, 28,000 documents, or --docs) is written.
+(Ray tasks of 0 CPUs) and Ray's own processes run beside its `--cpus` workers. `--pin` confines each
+side, every process it starts included, to the same `--cpus` cores: then wall time is the whole cost.
+Without --corpus a seeded sample (~100 MB, 28,000 documents, or --docs) is written.
 
 Then both outputs are compared, and the script exits 1 unless (a) the same documents pass the filter
 on both sides and (b) every document both sides keep gets identical token ids. Dedup quality against
@@ -349,6 +350,11 @@ def main() -> None:
              "pileline runs alone)",
     )
     parser.add_argument("--work", type=Path, help="keep every output here (default: a temporary directory)")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run each side with all its processes (Ray's too) on --cpus cores only, the same cores for both",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="e2e-bench-", dir="/tmp") as scratch:
@@ -365,8 +371,9 @@ def main() -> None:
         del table
 
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        cores = set(sorted(os.sched_getaffinity(0))[: args.cpus]) if args.pin else None
         manifest = pileline_manifest(corpus, work / "pileline", args.cpus, args.partition_docs, args.threshold)
-        ours_cost, timings = run_pileline(manifest, work, env)
+        ours_cost, timings = run_pileline(manifest, work, env, cores)
         ours = pileline_outcome(work / "pileline", corpus, set(keys))
         rows = [("pileline", ours_cost)]
         quality = [("pileline", dedup_quality(ours, duplicate_groups(corpus) or [], texts, args.threshold))]
@@ -390,6 +397,7 @@ def main() -> None:
                 ],
                 work,
                 {**env, "HF_HUB_OFFLINE": "1"},
+                cores,
             )
             theirs = datatrove_outcome(work / "datatrove", "train")
             rows.insert(0, ("datatrove", theirs_cost))
@@ -401,8 +409,9 @@ def main() -> None:
             print("no datatrove interpreter (see --datatrove-python): pileline runs alone", file=sys.stderr)
 
         versions = package_versions()
+        pinned = f"each side pinned to cores {sorted(cores)}" if cores else "not pinned"
         print(
-            f"\nmachine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+            f"\nmachine: {os.cpu_count()} CPUs ({pinned}), load average {os.getloadavg()[0]:.1f} at the end; "
             f"pileline {versions['pileline']}, ray {versions['ray']}, ftfy {versions['ftfy']}, tiktoken "
             f"{versions['tiktoken']}"
         )

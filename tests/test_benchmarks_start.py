@@ -35,7 +35,7 @@ RAY_RUNS = {
     "export.py": (["--docs", "200", "--num-cpus", "1", "--smoke"], "| litdata |"),
     "dedup_quality.py": (["--docs", "100", "--cpus", "1"], "| components (pythia) |"),
     "scaling.py": (["--docs", "200", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
-    "end_to_end.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100"], "identity checks"),
+    "end_to_end.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100", "--pin"], "pinned to cores"),
     "scale.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100"], "after the last phase"),
     "faults.py": (["--docs", "200", "--partition-docs", "50", "--smoke"], "killed in"),
     "memory.py": (["--docs", "100,200", "--cpus", "1", "--partition-docs", "50"], "driver peak grows"),
