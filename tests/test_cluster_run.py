@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,11 +14,11 @@ import orjson
 import pytest
 import ray
 from ray_cluster_for_tests import LocalAutoscalingCluster, LocalRayCluster
+from run_commands import pileline_run, sample_run_manifest
 
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
-from pipeline.sample.corpus import write_sample_corpus
 
 
 def _outputs(run_dir: Path) -> dict[str, str]:
@@ -30,32 +29,13 @@ def _outputs(run_dir: Path) -> dict[str, str]:
 def single_node_run(tmp_path_factory, ray_instance) -> Path:
     """A sample corpus, its manifest, and the embedded single-node run of it (the session's Ray)."""
     root = tmp_path_factory.mktemp("cluster")
-    write_sample_corpus(root / "sample", docs=300, seed=11)
-    (root / "run.yaml").write_text(
-        f"inputs: ['{root / 'sample' / 'train'}/*.jsonl.zst']\n"
-        f"output: {root / 'single'}\n"
-        "partition_docs: 25\n"
-        "filter: {preset: slimpajama}\n"
-        f"dedup: {{preset: pythia, holdout: ['{root / 'sample' / 'val.jsonl.zst'}']}}\n"
-        "shards: {seq_len: 127, shard_bytes: 16384}\n"
-    )
+    sample_run_manifest(root, root / "single", docs=300, seed=11)
     run_manifest(load_manifest(root / "run.yaml"), Progress(quiet=True))
     return root
 
 
 def _command(root: Path, out: Path, address: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pipeline.cli.main",
-        "run",
-        str(root / "run.yaml"),
-        "--out",
-        str(out),
-        "--address",
-        address,
-        "--quiet",
-    ]
+    return pileline_run(root / "run.yaml", "--out", str(out), "--address", address, "--quiet")
 
 
 def test_a_two_worker_cluster_writes_the_single_node_bytes(single_node_run):

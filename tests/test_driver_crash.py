@@ -12,16 +12,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import orjson
+from run_commands import pileline_run, sample_run_manifest
 
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
-from pipeline.sample.corpus import write_sample_corpus
 
 PHASES = {
     "prepare": "stages/prepare-*/0*.json",
@@ -40,18 +39,9 @@ NEXT = {
 
 
 def _write_manifest(root: Path) -> Path:
-    write_sample_corpus(root / "sample", docs=240, seed=5)
-    path = root / "run.yaml"
-    path.write_text(
-        f"inputs: ['{root / 'sample' / 'train'}/*.jsonl.zst']\n"
-        f"output: {root / 'killed'}\n"
-        "partition_docs: 40\n"
-        "ray: {max_in_flight: 2}\n"
-        "filter: {preset: slimpajama}\n"
-        f"dedup: {{preset: pythia, holdout: ['{root / 'sample' / 'val.jsonl.zst'}']}}\n"
-        "shards: {seq_len: 127, shard_bytes: 16384}\n"
+    return sample_run_manifest(
+        root, root / "killed", docs=240, seed=5, partition_docs=40, extra="ray: {max_in_flight: 2}\n"
     )
-    return path
 
 
 def _summaries(run_dir: Path) -> dict[str, tuple[int, int]]:
@@ -81,7 +71,7 @@ def test_a_driver_killed_in_every_phase_resumes_to_identical_outputs(tmp_path, r
     manifest_path = _write_manifest(tmp_path)
     run_dir = tmp_path / "killed"
     address = ray_instance.get_runtime_context().gcs_address
-    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest_path), "--quiet", "--address", address]
+    command = pileline_run(manifest_path, "--quiet", "--address", address)
 
     finished_before: dict[str, tuple[int, int]] = {}
     for phase, pattern in PHASES.items():

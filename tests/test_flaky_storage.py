@@ -8,12 +8,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
+from run_commands import pileline_run
 from s3_server_for_tests import CREDENTIALS, s3_server_process
 
 from pipeline.formats.run_directory import RunDirectory
@@ -44,7 +44,7 @@ def s3(tmp_path_factory):
 
 
 def _command(manifest: Path, out: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--out", out, "--num-cpus", "2", "--quiet"]
+    return pileline_run(manifest, "--out", out, "--num-cpus", "2", "--quiet")
 
 
 def _start(manifest: Path, run: RunDirectory) -> subprocess.Popen:

@@ -10,13 +10,13 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
+from run_commands import sample_run_manifest
 
 from pipeline.cli.main import main
 from pipeline.formats.run_directory import is_temporary
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
-from pipeline.sample.corpus import write_sample_corpus
 
 
 @pytest.fixture
@@ -54,16 +54,7 @@ def test_a_full_disk_is_one_line_and_the_same_command_resumes_once_there_is_room
     tmp_path, ray_instance, small_disk, capsys
 ):
     mount_point, resize = small_disk
-    write_sample_corpus(tmp_path / "sample", docs=200, seed=29)
-    manifest = tmp_path / "run.yaml"
-    manifest.write_text(
-        f"inputs: ['{tmp_path / 'sample' / 'train'}/*.jsonl.zst']\n"
-        f"output: {mount_point / 'run'}\n"
-        "partition_docs: 25\n"
-        "filter: {preset: slimpajama}\n"
-        "dedup: {preset: pythia}\n"
-        "shards: {seq_len: 127, shard_bytes: 16384}\n"
-    )
+    manifest = sample_run_manifest(tmp_path, mount_point / "run", docs=200, seed=29, holdout=False)
     reference = run_manifest(load_manifest(manifest, {"output": str(tmp_path / "reference")}), Progress(quiet=True))
     needed = _size(Path(reference.output))
     resize(needed // 3)

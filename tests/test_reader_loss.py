@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 from ray_cluster_for_tests import LocalRayCluster, parent_pid
+from run_commands import pileline_run
 
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
@@ -54,18 +54,7 @@ def test_losing_the_node_of_a_reader_mid_file_changes_nothing(tmp_path, ray_inst
     run_manifest(load_manifest(manifest), Progress(quiet=True))
     run_dir = tmp_path / "lost"
     with LocalRayCluster(workers=2, cpus=1) as cluster:
-        command = [
-            sys.executable,
-            "-m",
-            "pipeline.cli.main",
-            "run",
-            str(manifest),
-            "--out",
-            str(run_dir),
-            "--address",
-            cluster.address,
-            "--quiet",
-        ]
+        command = pileline_run(manifest, "--out", str(run_dir), "--address", cluster.address, "--quiet")
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         victim = None
         deadline = time.monotonic() + 240

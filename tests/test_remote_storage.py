@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pytest
+from run_commands import pileline_run
 from s3_server_for_tests import CREDENTIALS, s3_server
 
 from pipeline.formats.filesystems import child_location, expand_inputs, location_name
@@ -84,7 +84,7 @@ def test_a_glob_on_s3_keeps_the_query_and_sorts_by_name(corpus, s3):
 def _run(
     manifest: Path, *flags: str, timeout: float = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--num-cpus", "2", "--quiet", *flags]
+    command = pileline_run(manifest, "--num-cpus", "2", "--quiet", *flags)
     return subprocess.run(
         command,
         check=False,
@@ -157,18 +157,7 @@ def test_a_run_directory_on_s3_matches_a_local_one_after_a_driver_kill(corpus, s
     """Local inputs, run directory on S3: killed mid-dedup, run again, same bytes as the local run."""
     location = f"s3://{BUCKET}/killed{s3}"
     run = RunDirectory(location)
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.cli.main",
-        "run",
-        str(corpus / "local.yaml"),
-        "--out",
-        location,
-        "--num-cpus",
-        "2",
-        "--quiet",
-    ]
+    command = pileline_run(corpus / "local.yaml", "--out", location, "--num-cpus", "2", "--quiet")
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS}
     )

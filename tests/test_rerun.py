@@ -9,13 +9,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 import zstandard
+from run_commands import pileline_run, sample_run_manifest
 
 from pipeline.cli.main import main
 from pipeline.formats.run_layout import LOCK_FILE
@@ -23,22 +23,13 @@ from pipeline.formats.run_lock import LEASE_SECONDS, holder_is_alive, process_st
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
-from pipeline.sample.corpus import write_sample_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     """A sample corpus (three train files and a holdout) and a manifest with dedup, tokens and shards."""
     root = tmp_path_factory.mktemp("rerun")
-    write_sample_corpus(root / "sample", docs=150, seed=17)
-    (root / "run.yaml").write_text(
-        f"inputs: ['{root / 'sample' / 'train'}/*.jsonl.zst']\n"
-        f"output: {root / 'run'}\n"
-        "partition_docs: 25\n"
-        "filter: {preset: slimpajama}\n"
-        f"dedup: {{preset: pythia, holdout: ['{root / 'sample' / 'val.jsonl.zst'}']}}\n"
-        "shards: {seq_len: 127, shard_bytes: 16384}\n"
-    )
+    sample_run_manifest(root, root / "run", docs=150, seed=17)
     return root
 
 
@@ -151,7 +142,7 @@ def _wait_for_lock(lock: Path, process: subprocess.Popen) -> dict:
 def test_a_second_run_into_a_directory_in_use_stops_at_once_naming_the_holder(corpus, ray_instance, tmp_path, capsys):
     manifest = _small_manifest(tmp_path, corpus)
     address = ray_instance.get_runtime_context().gcs_address
-    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--quiet", "--address", address]
+    command = pileline_run(manifest, "--quiet", "--address", address)
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     holder = _wait_for_lock(tmp_path / "locked" / LOCK_FILE, first)
     assert (holder["host"], holder["pid"]) == (socket.gethostname(), first.pid)
@@ -172,7 +163,7 @@ def test_a_second_run_into_a_directory_in_use_stops_at_once_naming_the_holder(co
 def test_the_lock_of_a_killed_run_is_stale_and_taken_over(corpus, ray_instance, tmp_path):
     manifest = _small_manifest(tmp_path, corpus)
     address = ray_instance.get_runtime_context().gcs_address
-    command = [sys.executable, "-m", "pipeline.cli.main", "run", str(manifest), "--quiet", "--address", address]
+    command = pileline_run(manifest, "--quiet", "--address", address)
     killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     holder = _wait_for_lock(tmp_path / "locked" / LOCK_FILE, killed)
     killed.send_signal(signal.SIGKILL)

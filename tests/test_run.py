@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
 from input_files_for_tests import doc_line, write_lines
+from run_commands import pileline_run
 
 from pipeline.manifest import parse_manifest
 from pipeline.phases.accounting import balances
@@ -156,16 +156,7 @@ def test_a_killed_run_resumes_to_identical_outputs(tmp_path, ray_instance):
         f"inputs: ['{tmp_path / 'in'}/*.jsonl.zst']\noutput: {tmp_path / 'killed'}\npartition_docs: 10\n"
         "filter: {preset: slimpajama}\ndedup: {enabled: false}\n"
     )
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.cli.main",
-        "run",
-        str(manifest_path),
-        "--quiet",
-        "--address",
-        _ray_address(ray_instance),
-    ]
+    command = pileline_run(manifest_path, "--quiet", "--address", _ray_address(ray_instance))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stage_root = tmp_path / "killed" / "stages"
     deadline = time.monotonic() + 120

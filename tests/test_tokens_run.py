@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import ftfy
@@ -17,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 from gpt2_oracle import tiktoken_gpt2
+from run_commands import pileline_run
 from test_training_order import neox_getitem, neox_index_mappings
 
 from pipeline.formats.token_reader import DocumentShards, SequenceShards
@@ -188,18 +188,7 @@ def test_tokens_are_identical_on_a_one_cpu_embedded_ray(tokens_run, tmp_path):
     manifest.write_text(
         orjson.dumps(_manifest(tokens_run / "sample", tmp_path / "one").model_dump(mode="json")).decode()
     )
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.cli.main",
-        "run",
-        str(manifest),
-        "--num-cpus",
-        "1",
-        "--partition-docs",
-        "61",
-        "--quiet",
-    ]
+    command = pileline_run(manifest, "--num-cpus", "1", "--partition-docs", "61", "--quiet")
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     assert _tokens_outputs(tmp_path / "one") == _tokens_outputs(tokens_run / "run")
