@@ -583,9 +583,9 @@ def _clusters_task(plan: DedupPlan, index: int) -> dict:
         contaminated=int(sum(c["contaminated"] for c in by_set.values())),
         by_set=sorted_counts(by_set),
         cross_set=dict(sorted(cross.items())),
-    )
-    plan.run.write_json(plan.step_path("clusters", part.partition, ".json"), summary.to_json())
-    return summary.to_json()
+    ).to_json()
+    plan.run.write_json(plan.step_path("clusters", part.partition, ".json"), summary)
+    return summary
 
 
 @dataclass(frozen=True)
