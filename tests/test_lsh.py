@@ -10,9 +10,17 @@ import datasketch
 import numpy as np
 import pytest
 from datasketch.lsh import _false_negative_probability, _false_positive_probability, _optimal_param
+from scipy.integrate import quad
 
 from stages.dedup import DedupConfig
-from stages.lsh import band_keys, candidate_probability, lsh_params, optimal_param
+from stages.lsh import (
+    band_keys,
+    candidate_probability,
+    false_negative_area,
+    false_positive_area,
+    lsh_params,
+    optimal_param,
+)
 from stages.minhash import signatures
 
 
@@ -36,12 +44,29 @@ def test_presets_and_reported_errors():
     pythia = lsh_params(DedupConfig(preset="pythia"))
     lsh = datasketch.MinHashLSH(threshold=0.87, num_perm=128)
     assert (pythia.bands, pythia.rows, pythia.source) == (lsh.b, lsh.r, "optimal")
-    assert pythia.false_positive == _false_positive_probability(0.87, lsh.b, lsh.r)
-    assert pythia.false_negative == _false_negative_probability(0.87, lsh.b, lsh.r)
+    # datasketch's areas come from quad at its default tolerance (1.5e-8 absolute); ours are exact.
+    assert pythia.false_positive == pytest.approx(_false_positive_probability(0.87, lsh.b, lsh.r), abs=1e-8)
+    assert pythia.false_negative == pytest.approx(_false_negative_probability(0.87, lsh.b, lsh.r), abs=1e-8)
     owt2 = lsh_params(DedupConfig(preset="pile-owt2"))
     assert (owt2.bands, owt2.rows) == (datasketch.MinHashLSH(0.5, 10).b, datasketch.MinHashLSH(0.5, 10).r)
     assert candidate_probability(1.0, 9, 13) == 1.0 and candidate_probability(0.0, 9, 13) == 0.0
     assert candidate_probability(0.8, 9, 13) == pytest.approx(1 - (1 - 0.8**13) ** 9)
+
+
+@pytest.mark.parametrize("num_perm", [16, 128, 512])
+def test_reported_areas_are_those_of_a_tight_quad(num_perm):
+    rng = random.Random(num_perm)
+    for _ in range(40):
+        bands = rng.randint(1, num_perm)
+        rows = rng.randint(1, num_perm // bands)
+        threshold = rng.uniform(0.01, 0.99)
+        for area, integrand, low, high in [
+            (false_positive_area, lambda s, b=bands, r=rows: 1 - (1 - s**r) ** b, 0.0, threshold),
+            (false_negative_area, lambda s, b=bands, r=rows: (1 - s**r) ** b, threshold, 1.0),
+        ]:
+            expected, error = quad(integrand, low, high, epsabs=1e-15, epsrel=1e-13, limit=500)
+            assert error < 1e-13
+            assert area(threshold, bands, rows) == pytest.approx(expected, abs=1e-14), (bands, rows, threshold)
 
 
 def test_bad_weights_are_refused():

@@ -313,7 +313,7 @@ def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool
         progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
     eval_sets = load_eval_sets(manifest.decontaminate) if manifest.decontaminate.enabled else None
     prepare_dir = stage_dir("prepare", prepare_key(manifest, files, eval_sets and eval_sets.identity))
-    # Chosen before Ray starts, not between prepare and dedup: serial work (and a slow scipy import).
+    # Chosen before Ray starts, not between prepare and dedup: serial work (and scipy's import, when searched).
     banding = lsh_params(manifest.dedup) if manifest.dedup.enabled else None
 
     with ray_session(manifest.ray):
