@@ -120,8 +120,10 @@ class RunDirectory:
         self.write_bytes(relative, buffer.getvalue())
 
     def read_parquet(self, relative: str, columns: list[str] | None = None) -> pa.Table:
-        with self._io(relative, "reading"):
-            return pq.read_table(self.path(relative), columns=columns, filesystem=self.filesystem)
+        """The table in `relative` (only `columns`, if given). Read as one file, not through `pq.read_table`,
+        whose dataset layer costs each process ~0.3 s of imports (pyarrow.dataset, pandas) on first use."""
+        with self._io(relative, "reading"), self.filesystem.open_input_file(self.path(relative)) as source:
+            return pq.ParquetFile(source).read(columns=columns)
 
     def sha256(self, relative: str) -> str:
         with (
