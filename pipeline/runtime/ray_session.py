@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import ray
-from ray._private import ray_constants
+from ray._private import parameter
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from pipeline.errors import UserError
@@ -21,7 +21,8 @@ def ray_session(config: RayConfig) -> Iterator[None]:
     """Start and stop an embedded Ray (or connect to `config.address`) unless one is already up.
 
     Without an address the embedded instance is always a new local one (`address="local"`), never a
-    cluster that happens to be running on this machine.
+    cluster that happens to be running on this machine, and it runs no autoscaler monitor
+    (`without_autoscaler_monitor`).
     """
     if ray.is_initialized():
         yield
@@ -32,28 +33,39 @@ def ray_session(config: RayConfig) -> Iterator[None]:
         if address:
             ray.init(address=address, **kwargs)
         else:
-            ray.init(address="local", num_cpus=config.num_cpus or os.cpu_count(), **kwargs)
+            with without_autoscaler_monitor():
+                ray.init(address="local", num_cpus=config.num_cpus or os.cpu_count(), **kwargs)
     except ConnectionError as error:
         raise UserError(f"cannot connect to Ray at {address}: {error}{_token_hint(error)}") from None
     try:
         yield
     finally:
-        if not address:
-            stop_autoscaler_monitor()
         ray.shutdown()
 
 
-def stop_autoscaler_monitor() -> int:
-    """Kill the embedded instance's autoscaler monitor (it has nothing to scale) and return how many
-    processes that was. Ray 2.60's `ray.shutdown()` stops the GCS before the monitor, whose SIGTERM
-    handler then blocks reporting to the dead GCS until Ray kills it a second later: a second at the
-    end of every run. Killed first, it is already gone when `ray.shutdown()` comes to it."""
-    node = getattr(ray._private.worker, "_global_node", None)
-    processes = getattr(node, "all_processes", {}).get(ray_constants.PROCESS_TYPE_MONITOR, [])
-    for info in processes:
-        info.process.kill()
-        info.process.wait()
-    return len(processes)
+@contextmanager
+def without_autoscaler_monitor() -> Iterator[None]:
+    """While inside, a Ray head started by `ray.init` runs no autoscaler monitor (`ray start --no-monitor`).
+
+    The embedded instance has nothing to scale, and every task pileline sends it (1 or 0 CPUs) fits its
+    node, so there is no infeasible demand to report either. On one core the monitor cost ~0.5 s to
+    start and, since Ray 2.60's `ray.shutdown()` stops the GCS before it, a second to stop. `ray.init`
+    takes no such option; it builds its `RayParams` from `ray._private.parameter` at call time, so the
+    class is swapped there for one that sets `no_monitor` (private API: `tests/test_ray_session.py` fails
+    if a Ray upgrade starts the monitor again).
+    """
+    original = parameter.RayParams
+
+    class NoMonitorParams(original):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.no_monitor = True
+
+    parameter.RayParams = NoMonitorParams
+    try:
+        yield
+    finally:
+        parameter.RayParams = original
 
 
 def _token_hint(error: BaseException | None) -> str:
