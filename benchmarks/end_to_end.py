@@ -116,17 +116,18 @@ def run_side(name: str, command: list[str], work: Path, env: dict[str, str], cor
 
 
 def run_pileline(
-    manifest: dict, work: Path, env: dict[str, str], cores: set[int] | None = None
+    manifest: dict, work: Path, env: dict[str, str], cores: set[int] | None = None, memory: bool = False
 ) -> tuple[Measured, dict]:
     """Run `manifest` with `pileline_job.py` (on `cores` only, if given): its cost and its timings (phases,
-    run_seconds, totals)."""
+    run_seconds, totals, and with `memory` the peak memory of each phase)."""
     path = work / "pileline-manifest.yaml"
     path.write_bytes(orjson.dumps(manifest))
     timings = work / "pileline-timings.json"
     # A Ray temp dir of its own, removed afterwards with the session logs Ray leaves there.
     ray_tmp = tempfile.mkdtemp(prefix="plb-", dir="/tmp")
     try:
-        command = [sys.executable, "-P", str(BENCHMARKS_DIR / "pileline_job.py"), str(path), str(timings)]
+        command = [sys.executable, "-P", str(BENCHMARKS_DIR / "pileline_job.py"), *(["--memory"] if memory else [])]
+        command += [str(path), str(timings)]
         measured = run_side("pileline", command, work, {**env, "RAY_TMPDIR": ray_tmp}, cores)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)

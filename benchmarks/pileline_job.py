@@ -1,14 +1,14 @@
 """pileline's side of `benchmarks/end_to_end.py`: run one manifest and record the wall time of each phase.
 
-    python -P benchmarks/pileline_job.py MANIFEST.yaml TIMINGS.json
+    python -P benchmarks/pileline_job.py [--memory] MANIFEST.yaml TIMINGS.json
 
 Runs `pipeline.phases.runner.run_manifest` (an embedded Ray unless the manifest names an address) with a
 `Progress` that keeps quiet and notes when each phase starts and ends. TIMINGS.json gets
 {"phases": {name: seconds}, "run_seconds": ..., "before_phases": ..., "after_phases": ..., "totals": ...};
 the time not in any phase is Ray's start and stop plus the driver's own work between phases;
-`memory_by_phase` is the peak of the machine's used memory (MemTotal - MemAvailable) and of its shared
+with --memory, `memory_by_phase` is the peak of the machine's used memory (MemTotal - MemAvailable) and of its shared
 memory (Shmem: Ray's object store) while each phase ran, above what was used when the job started
-(sampled every 0.1 s by a thread);
+(sampled every 0.1 s by a thread: ~3 % of a one-core run's CPU, hence off unless asked for);
 `before_phases` is the time until the first phase started (Ray's start, listing inputs), `after_phases`
 the time from the last phase's end to the return (output hashes left, manifest.json, removing
 intermediates, Ray's stop).
@@ -34,10 +34,10 @@ from process_tree import machine_memory  # noqa: E402
 
 
 class PhaseClock(Progress):
-    """A quiet `Progress` that adds up the wall seconds spent in each named phase and samples the machine's
-    memory while it runs."""
+    """A quiet `Progress` that adds up the wall seconds spent in each named phase and, with `sample_memory`,
+    samples the machine's memory while it runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, sample_memory: bool) -> None:
         super().__init__(quiet=True)
         self.seconds: Counter = Counter()
         self._phase_started = time.perf_counter()
@@ -47,7 +47,8 @@ class PhaseClock(Progress):
         self.memory: dict[str, list[int]] = {}
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
+        if sample_memory:
+            self._sampler.start()
 
     def _sample(self) -> None:
         while not self._stop.wait(0.1):
@@ -58,7 +59,8 @@ class PhaseClock(Progress):
 
     def stop(self) -> None:
         self._stop.set()
-        self._sampler.join()
+        if self._sampler.is_alive():
+            self._sampler.join()
 
     def start_phase(self, phase: str, unit: str = "partitions") -> None:
         super().start_phase(phase, unit)
@@ -76,10 +78,12 @@ def main() -> None:
     if sys.argv[1:] in (["-h"], ["--help"]):
         print(__doc__.strip())
         return
-    if len(sys.argv) != 3:
+    arguments = sys.argv[1:]
+    sample_memory = arguments[:1] == ["--memory"]
+    if len(arguments) != 2 + sample_memory:
         sys.exit(__doc__.strip().splitlines()[2].strip())
-    manifest_path, timings_path = sys.argv[1:]
-    clock = PhaseClock()
+    manifest_path, timings_path = arguments[sample_memory:]
+    clock = PhaseClock(sample_memory)
     started = time.perf_counter()
     result = run_manifest(load_manifest(manifest_path), clock)
     ended = time.perf_counter()

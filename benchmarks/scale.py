@@ -81,7 +81,7 @@ def measure(work: Path, docs: int, cpus: int, partition_docs: int) -> dict:
     side.mkdir(exist_ok=True)
     shutil.rmtree(run, ignore_errors=True)
     manifest = manifest_for(corpus, run, cpus, partition_docs, template=MANIFEST)
-    measured, timings = run_pileline(manifest, side, dict(os.environ))
+    measured, timings = run_pileline(manifest, side, dict(os.environ), memory=True)
     record = orjson.loads((run / "manifest.json").read_bytes())
     rows: Counter = Counter()
     for phase, seconds in timings["phases"].items():

@@ -97,7 +97,7 @@ def test_ray_benchmarks_and_the_pileline_job_start():
     assert set(results) == {*STARTED_ONLY, "pileline_job.py"}
     for script in STARTED_ONLY:
         assert results[script][0] == "0" and results[script][1].startswith("usage:"), (script, results[script])
-    assert "pileline_job.py MANIFEST.yaml TIMINGS.json" in results["pileline_job.py"][0]
+    assert "pileline_job.py [--memory] MANIFEST.yaml TIMINGS.json" in results["pileline_job.py"][0]
 
 
 RUNS_AT_ONCE = 2
