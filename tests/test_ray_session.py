@@ -1,4 +1,4 @@
-"""The embedded Ray session: started by `ray_session` without an autoscaler monitor, and stopped whole.
+"""The embedded Ray session: started by `ray_session` without the autoscaler and log monitors, and stopped whole.
 
 Runs in a child process, since the test session's own Ray is already up (and `ray_session` then
 starts nothing).
@@ -21,20 +21,27 @@ with ray_session(RayConfig(num_cpus=1)):
     kinds = sorted(node.all_processes)
     processes = [info.process for infos in node.all_processes.values() for info in infos]
     answer = ray.get(ray.remote(lambda: 41 + 1).remote())
+    try:
+        ray.get(ray.remote(lambda: int("line 7 of x.jsonl")).options(max_retries=0).remote())
+        error = "none"
+    except ValueError as caught:
+        error = "traceback" if "line 7 of x.jsonl" in str(caught) and "in <lambda>" in str(caught) else "bare"
 params = ray._private.parameter.RayParams()
-print(",".join(kinds), answer, sum(p.poll() is None for p in processes), params.no_monitor)
+print(",".join(kinds), answer, error, sum(p.poll() is None for p in processes), params.no_monitor)
 """
 
 
-def test_the_embedded_session_runs_no_monitor_works_and_ends_whole():
+def test_the_embedded_session_runs_no_monitors_works_and_ends_whole():
     with tempfile.TemporaryDirectory(prefix="rs-", dir="/tmp") as ray_tmp:  # a short socket path
         env = {**os.environ, "RAY_TMPDIR": ray_tmp}
         child = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120, env=env)
     assert child.returncode == 0, child.stderr[-2000:]
-    kinds, answer, alive, restored = child.stdout.split()
+    kinds, answer, error, alive, restored = child.stdout.split()
     assert "gcs_server" in kinds.split(",") and "raylet" in kinds.split(","), kinds
     assert "monitor" not in kinds.split(","), "no autoscaler monitor was started"
-    assert answer == "42", "tasks run without the monitor"
+    assert "log_monitor" not in kinds.split(","), "no log monitor was started"
+    assert answer == "42", "tasks run without the monitors"
+    assert error == "traceback", "a task's error still reaches the driver, with its message and traceback"
     assert alive == "0", "no process of the session outlives it"
     assert restored == "False", "Ray's own RayParams is back once the session has started"
     assert "autoscaler" not in child.stderr

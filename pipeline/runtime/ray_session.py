@@ -21,20 +21,20 @@ def ray_session(config: RayConfig) -> Iterator[None]:
     """Start and stop an embedded Ray (or connect to `config.address`) unless one is already up.
 
     Without an address the embedded instance is always a new local one (`address="local"`), never a
-    cluster that happens to be running on this machine, and it runs no autoscaler monitor
-    (`without_autoscaler_monitor`).
+    cluster that happens to be running on this machine, and it runs neither an autoscaler monitor nor a
+    log monitor (`lean_head`).
     """
     if ray.is_initialized():
         yield
         return
     address = config.address or os.environ.get("RAY_ADDRESS")
-    kwargs = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": True}
+    kwargs = {"include_dashboard": False, "logging_level": logging.WARNING}
     try:
         if address:
-            ray.init(address=address, **kwargs)
+            ray.init(address=address, log_to_driver=True, **kwargs)
         else:
-            with without_autoscaler_monitor():
-                ray.init(address="local", num_cpus=config.num_cpus or os.cpu_count(), **kwargs)
+            with lean_head():
+                ray.init(address="local", num_cpus=config.num_cpus or os.cpu_count(), log_to_driver=False, **kwargs)
     except ConnectionError as error:
         raise UserError(f"cannot connect to Ray at {address}: {error}{_token_hint(error)}") from None
     try:
@@ -44,24 +44,28 @@ def ray_session(config: RayConfig) -> Iterator[None]:
 
 
 @contextmanager
-def without_autoscaler_monitor() -> Iterator[None]:
-    """While inside, a Ray head started by `ray.init` runs no autoscaler monitor (`ray start --no-monitor`).
+def lean_head() -> Iterator[None]:
+    """While inside, a Ray head started by `ray.init` runs no autoscaler monitor and no log monitor (as
+    `ray start --no-monitor --include-log-monitor=False` would): on one core they cost ~1.1 s to start.
 
     The embedded instance has nothing to scale, and every task pileline sends it (1 or 0 CPUs) fits its
-    node, so there is no infeasible demand to report either. On one core the monitor cost ~0.5 s to
-    start and, since Ray 2.60's `ray.shutdown()` stops the GCS before it, a second to stop. `ray.init`
-    takes no such option; it builds its `RayParams` from `ray._private.parameter` at call time, so the
-    class is swapped there for one that sets `no_monitor` (private API: `tests/test_ray_session.py` fails
-    if a Ray upgrade starts the monitor again).
+    node, so there is no infeasible demand to report either; Ray 2.60's `ray.shutdown()` also stopped the
+    GCS before the monitor, which then blocked a second. pileline's workers print nothing: a task's error
+    reaches the driver with its traceback through the task's result, a crashed worker as Ray's error, and
+    any other output of a worker stays in Ray's session logs (`/tmp/ray/session_latest/logs/worker-*`)
+    instead of being copied to the console. `ray.init` takes neither option; it builds its `RayParams`
+    from `ray._private.parameter` at call time, so the class is swapped there for one that sets them
+    (private API: `tests/test_ray_session.py` fails if a Ray upgrade starts either monitor again).
     """
     original = parameter.RayParams
 
-    class NoMonitorParams(original):
+    class LeanHeadParams(original):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self.no_monitor = True
+            self.include_log_monitor = False
 
-    parameter.RayParams = NoMonitorParams
+    parameter.RayParams = LeanHeadParams
     try:
         yield
     finally:
