@@ -19,7 +19,9 @@ divide by wall × `--cpus`; "MB per CPU-s" divides by the CPU seconds of all the
 instead: the steadier number on a shared machine, and the fairer one, since pileline's file readers
 (Ray tasks of 0 CPUs) and Ray's own processes run beside its `--cpus` workers. `--pin` confines each
 side, every process it starts included, to the same `--cpus` cores: then wall time is the whole cost.
-Without --corpus a seeded sample (~100 MB, 28,000 documents, or --docs) is written.
+Without --corpus a seeded sample (~100 MB, 28,000 documents, or --docs) is written. pileline's side runs in
+this script's interpreter: run it from a default install (`pip install -e .`) to measure what users run; with
+pandas installed (the test extras bring it), pyarrow imports it in every Ray process (~0.25 s each).
 
 Then both outputs are compared, and the script exits 1 unless (a) the same documents pass the filter
 on both sides and (b) every document both sides keep gets identical token ids. Dedup quality against
