@@ -64,8 +64,9 @@ _PANELS = 32
 
 def gauss_legendre(function: Callable[[np.ndarray], np.ndarray], low: float, high: float) -> float:
     """The integral of `function` (vectorised) by 20-point Gauss-Legendre on 32 equal panels: exact for
-    polynomials of degree < 40 and, for the banding integrands up to 1,024 permutations, within 1e-15 of
-    itself on 256 panels (scipy's `quad` at its default tolerance is off by up to 4e-8 there)."""
+    polynomials of degree < 40. For the banding integrands it is within 1e-15 of itself on 256 panels up
+    to 1,024 permutations (scipy's `quad` at its default tolerance is off by up to 4e-8 there), 3e-13
+    at 2,048, 7e-9 at 4,096 and 2e-6 at 9,000 against 2,048 panels; stats print 4 decimals."""
     edges = np.linspace(low, high, _PANELS + 1)
     half = (edges[1:] - edges[:-1]) / 2
     points = (edges[1:] + edges[:-1])[:, None] / 2 + half[:, None] * _NODES
