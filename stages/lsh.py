@@ -74,8 +74,9 @@ def gauss_legendre(function: Callable[[np.ndarray], np.ndarray], low: float, hig
 
 
 def datasketch_quad(function: Callable[[float], float], low: float, high: float) -> float:
-    """scipy's `quad`, datasketch's integrator, for the searches that must pick datasketch's banding;
-    imported here, so a run with explicit bands never imports scipy."""
+    """scipy's `quad`, datasketch's integrator, for the two searches: `optimal_param` must pick datasketch's
+    banding, and `recall_param` keeps the bandings it chose before the exact areas. Imported here, so a run
+    with explicit bands never imports scipy."""
     from scipy.integrate import quad
 
     area, _ = quad(function, low, high)

@@ -36,5 +36,3 @@ def _arrow_utf8(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.uint8), np.zeros(len(texts) + 1, dtype=np.int64)
     data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
     return data, offsets - offsets[0]
-
-
