@@ -9,7 +9,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import ray
-from ray._private import parameter
+from ray._private import node, parameter, services
+from ray._raylet import GcsClient, NodeID
+from ray.core.generated.gcs_pb2 import GcsNodeInfo
+from ray.core.generated.gcs_service_pb2 import GetAllNodeInfoRequest
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from pipeline.errors import UserError
@@ -21,8 +24,8 @@ def ray_session(config: RayConfig) -> Iterator[None]:
     """Start and stop an embedded Ray (or connect to `config.address`) unless one is already up.
 
     Without an address the embedded instance is always a new local one (`address="local"`), never a
-    cluster that happens to be running on this machine, and it runs neither an autoscaler monitor nor a
-    log monitor (`lean_head`).
+    cluster that happens to be running on this machine, and it runs no autoscaler monitor, log monitor or
+    dashboard head (`lean_head`).
     """
     if ray.is_initialized():
         yield
@@ -45,31 +48,55 @@ def ray_session(config: RayConfig) -> Iterator[None]:
 
 @contextmanager
 def lean_head() -> Iterator[None]:
-    """While inside, a Ray head started by `ray.init` runs no autoscaler monitor and no log monitor (as
-    `ray start --no-monitor --include-log-monitor=False` would): on one core they cost ~1.1 s to start.
+    """While inside, a Ray head started by `ray.init` starts only what pileline's tasks use: no autoscaler
+    monitor, no log monitor and no dashboard head (as `ray start --no-monitor --include-log-monitor=False`
+    would, and with `include_dashboard=False` the head would host only Ray's usage-stats reporter), and it
+    waits for its raylet by polling the GCS instead of Ray's one-second retry. On one core these cost
+    ~2 s of a run's start.
 
     The embedded instance has nothing to scale, and every task pileline sends it (1 or 0 CPUs) fits its
-    node, so there is no infeasible demand to report either; Ray 2.60's `ray.shutdown()` also stopped the
-    GCS before the monitor, which then blocked a second. pileline's workers print nothing: a task's error
-    reaches the driver with its traceback through the task's result, a crashed worker as Ray's error, and
-    any other output of a worker stays in Ray's session logs (`/tmp/ray/session_latest/logs/worker-*`)
-    instead of being copied to the console. `ray.init` takes neither option; it builds its `RayParams`
-    from `ray._private.parameter` at call time, so the class is swapped there for one that sets them
-    (private API: `tests/test_ray_session.py` fails if a Ray upgrade starts either monitor again).
+    node, so there is no infeasible demand to report either. pileline's workers print nothing: a task's
+    error reaches the driver with its traceback through the task's result, a crashed worker as Ray's
+    error, and any other output of a worker stays in Ray's session logs
+    (`/tmp/ray/session_latest/logs/worker-*`) instead of being copied to the console. `ray.init` takes
+    none of these options, so Ray's own classes and functions are swapped while it runs (private API:
+    `tests/test_ray_session.py` fails if a Ray upgrade starts any of these processes again).
     """
-    original = parameter.RayParams
+    original_params, original_api_server = parameter.RayParams, node.Node.start_api_server
+    original_get_node = services.get_node
 
-    class LeanHeadParams(original):
+    class LeanHeadParams(original_params):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self.no_monitor = True
             self.include_log_monitor = False
 
-    parameter.RayParams = LeanHeadParams
+    def no_api_server(self: node.Node, *, include_dashboard: bool | None, raise_on_failure: bool) -> None:
+        self._webui_url = ""
+
+    def get_registered_node(gcs_address: str, node_id: str) -> dict:
+        _wait_until_registered(gcs_address, node_id)
+        return original_get_node(gcs_address, node_id)
+
+    parameter.RayParams, node.Node.start_api_server = LeanHeadParams, no_api_server
+    services.get_node = get_registered_node
     try:
         yield
     finally:
-        parameter.RayParams = original
+        parameter.RayParams, node.Node.start_api_server = original_params, original_api_server
+        services.get_node = original_get_node
+
+
+def _wait_until_registered(gcs_address: str, node_id: str, timeout: float = 30.0, interval: float = 0.02) -> None:
+    """Return once the GCS lists `node_id` alive, or after `timeout` (Ray's own wait then reports it);
+    Ray's lookup retries only once a second, and a raylet on one busy core registers in about one."""
+    client = GcsClient(address=gcs_address)
+    selector = [GetAllNodeInfoRequest.NodeSelector(node_id=NodeID.from_hex(node_id).binary())]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.get_all_node_info(timeout=timeout, node_selectors=selector, state_filter=GcsNodeInfo.GcsNodeState.ALIVE):
+            return
+        time.sleep(interval)
 
 
 def _token_hint(error: BaseException | None) -> str:
