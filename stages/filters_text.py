@@ -73,27 +73,22 @@ def _counted_bytes() -> np.ndarray:
 
 
 _COUNTED_BYTES = _counted_bytes()
-_BOUND_ROWS = 2048
 
 
-def certain_clean_chars(texts: pa.StringArray, prefix_bytes: int) -> np.ndarray:
+def certain_clean_chars(texts: pa.StringArray | pa.ChunkedArray, prefix_bytes: int) -> np.ndarray:
     """Per text, a lower bound of `len(slimpajama_clean(text))`: among its first `prefix_bytes` UTF-8
     bytes, the characters that are neither whitespace nor punctuation, less the non-ASCII ones whose
     lead byte some whitespace character shares.
 
     It holds because `str.lower` maps every character that is neither whitespace nor punctuation to
     one or more characters of which at least one is neither (`tests/test_filter.py` checks every code
-    point), and cleaning keeps those. It is one gather of at most `prefix_bytes` per text, `_BOUND_ROWS`
-    texts at a time (scratch memory ~9 × `_BOUND_ROWS` × `prefix_bytes` bytes).
+    point), and cleaning keeps those. Arrow cuts the prefixes (a cut may split a character; its lead
+    byte is counted, its continuation bytes never are); each count is where the prefix's ends fall among
+    the positions of counted bytes.
     """
-    data, offsets = utf8_buffers(texts)
-    starts = offsets[:-1]
-    lengths = np.minimum(offsets[1:] - starts, prefix_bytes)
-    counts = np.zeros(len(starts), dtype=np.int64)
-    for first in range(0, len(starts), _BOUND_ROWS):
-        rows = slice(first, first + _BOUND_ROWS)
-        columns = np.arange(int(lengths[rows].max(initial=0)))
-        inside = columns < lengths[rows, None]
-        counted = _COUNTED_BYTES[data[np.where(inside, starts[rows, None] + columns, 0)]] & inside
-        counts[rows] = counted.sum(axis=1, dtype=np.int64)
-    return counts
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    as_bytes = pa.large_binary() if pa.types.is_large_string(texts.type) else pa.binary()
+    prefixes = pc.binary_slice(texts.view(as_bytes), 0, prefix_bytes).view(texts.type)
+    data, offsets = utf8_buffers(prefixes)
+    return np.diff(np.searchsorted(np.flatnonzero(_COUNTED_BYTES[data]), offsets))
