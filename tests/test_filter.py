@@ -328,12 +328,14 @@ def test_certain_clean_chars_is_a_lower_bound(texts):
     assert all(p <= w and p <= 7 for p, w in zip(prefix.tolist(), whole.tolist()))
 
 
-def test_certain_clean_chars_over_more_rows_than_one_block_equals_the_rows_counted_apart():
+def test_certain_clean_chars_of_a_batch_equals_its_slices_and_chunks_counted_apart():
     rng = random.Random(5)
     texts = ["".join(rng.choice("aB ,é\u3000x") for _ in range(rng.randint(0, 90))) for _ in range(5000)]
     together = certain_clean_chars(pa.array(texts), 64)
-    apart = np.concatenate([certain_clean_chars(pa.array(texts[i : i + 100]), 64) for i in range(0, 5000, 100)])
-    assert together.tolist() == apart.tolist()
+    apart = np.concatenate([certain_clean_chars(pa.array(texts)[i : i + 100], 64) for i in range(0, 5000, 100)])
+    chunked = certain_clean_chars(pa.chunked_array([pa.array(texts[:7]), pa.array(texts[7:], pa.string())]), 64)
+    large = certain_clean_chars(pa.array(texts, pa.large_string()), 64)
+    assert together.tolist() == apart.tolist() == chunked.tolist() == large.tolist()
     assert together.max() > 0
 
 
