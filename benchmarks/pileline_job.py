@@ -43,11 +43,12 @@ class PhaseClock(Progress):
         self._phase_started = time.perf_counter()
         self.first_start: float | None = None
         self.last_finish: float | None = None
-        self.idle = machine_memory()
         self.memory: dict[str, list[int]] = {}
         self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler: threading.Thread | None = None
         if sample_memory:
+            self.idle = machine_memory()
+            self._sampler = threading.Thread(target=self._sample, daemon=True)
             self._sampler.start()
 
     def _sample(self) -> None:
@@ -59,7 +60,7 @@ class PhaseClock(Progress):
 
     def stop(self) -> None:
         self._stop.set()
-        if self._sampler.is_alive():
+        if self._sampler is not None:
             self._sampler.join()
 
     def start_phase(self, phase: str, unit: str = "partitions") -> None:
