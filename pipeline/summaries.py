@@ -3,7 +3,7 @@
     summary           written per                         file                                      read by
     PrepareSummary    prepared partition                  prepare-<key>/<partition>.json            runner, run_stats
     InputRecord       input file, once read whole         prepare-<key>/file-NNNNN.json             runner
-    ClustersSummary   partition, by dedup's clusters step dedup-<key>/clusters/<partition>.json     runner, dedup
+    ClustersSummary   partition, by dedup's clusters step dedup-<key>/clusters/NNNNN.json (`partitions`) runner, dedup
     TokensSummary     tokenized partition                 tokens-<key>/tokens/<partition>.json      tokens phase
 
 A summary's file is its `to_json()` and is read back with `from_json()`: the dataclasses are the one

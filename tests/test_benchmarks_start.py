@@ -30,6 +30,7 @@ QUICK_RUNS = {
     "giant_component.py": (["--members", "2000"], "kept: components"),
     "minhash.py": (["--docs", "200", "--check-docs", "50"], "identity checks: passed"),
     "decontaminate.py": (["--docs", "200", "--eval-docs", "300", "--leaked", "20"], "documents agreeing: 200 of 200"),
+    "pile_exchanges.py": (["--docs", "2000000", "--partition-docs", "1000"], "| all (one cc round) |"),
 }
 RAY_RUNS = {
     "export.py": (["--docs", "200", "--num-cpus", "1", "--smoke"], "| litdata |"),

@@ -144,9 +144,10 @@ def test_clusters_do_not_depend_on_partition_size(corpus, tmp_path, ray_instance
     assert a == (tmp_path / "b" / "dedup" / "clusters.parquet").read_bytes()
 
 
-@pytest.mark.parametrize("buckets", [1, 3, 5])
-def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, buckets):
-    """K (buckets) grows with the data; the components must not change with it."""
+@pytest.mark.parametrize(("tasks", "fan_out", "group_docs"), [(1, 64, 100_000), (3, 64, 7), (5, 4, 13), (3, 2, 1)])
+def test_clusters_do_not_depend_on_the_exchange_shape(corpus, tmp_path, ray_instance, tasks, fan_out, group_docs):
+    """Slot runs, fan-out (so relay levels: 4 → K = 16, two levels; 2 → K = 4, two levels) and groups shape the
+    exchanges; the components must not change with them."""
     root, _ = corpus
     reference = tmp_path / "reference"
     run_manifest(_manifest(root, reference), Progress(quiet=True))
@@ -161,9 +162,24 @@ def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, 
         if summary_path.rsplit("/", 1)[-1].startswith("file-"):
             continue
         s = run.read_json(summary_path)
-        refs.append(PartitionRef(s["partition"], make_doc_id(s["file_index"], s["first_line"]), False))
-    plan = make_plan(run, prepare_dir, f"stages/test-k-{buckets}", refs, 100, manifest, buckets)
-    assert plan.buckets == buckets
+        doc_id = make_doc_id(s["file_index"], s["first_line"])
+        refs.append(PartitionRef(s["partition"], doc_id, False, s["kept"], s["line_bytes"], s["source"]))
+    refs.sort(key=lambda ref: ref.first_doc_id)
+    plan = make_plan(
+        run,
+        prepare_dir,
+        f"stages/test-k-{tasks}-{fan_out}",
+        refs,
+        100,
+        manifest,
+        tasks,
+        fan_out=fan_out,
+        group_docs=group_docs,
+    )
+    runs = len(plan.levels.slot_tasks)
+    assert runs == tasks if fan_out == 64 else runs >= tasks  # two levels: at least one run per block of F slots
+    assert plan.levels.levels == (1 if fan_out == 64 else 2)
+    assert len(plan.groups) > (1 if group_docs < 100 else 0)
     result = run_dedup_phase(plan, InFlightLimit(None), Progress(quiet=True))
     got = sorted(
         (r["doc_id"], r["cluster_id"], r["kept"])
@@ -173,6 +189,13 @@ def test_clusters_do_not_depend_on_bucket_count(corpus, tmp_path, ray_instance, 
     expected = sorted((r["doc_id"], r["cluster_id"], r["kept"]) for r in _clusters(reference))
     assert got == expected
     assert result.rounds >= 1
+    bands = next(e for e in result.exchanges if e["step"] == "bands")
+    assert bands["mappers"] == len(plan.groups) and bands["reducers"] == runs
+    if fan_out == 64:
+        assert bands["files_read"] == len(plan.groups) * runs
+    else:  # every relay reads at most F files; every run reads the ⌈groups / F⌉ relay files of its block
+        relay_files = -(-len(plan.groups) // fan_out)
+        assert bands["files_read"] == len(plan.groups) * fan_out + runs * relay_files
 
 
 def _texts(root: Path) -> dict[tuple[str, int], str]:

@@ -116,7 +116,14 @@ def _dedup(manifest, tag: str):
     prepared = run_prepare_phase(run, prepare_dir, files, manifest, InFlightLimit(None), Progress(quiet=True))
     summaries = prepared.summaries
     refs = [
-        PartitionRef(pid, make_doc_id(index, summaries[pid].first_line), False)
+        PartitionRef(
+            pid,
+            make_doc_id(index, summaries[pid].first_line),
+            False,
+            summaries[pid].kept,
+            summaries[pid].line_bytes,
+            summaries[pid].source,
+        )
         for index in range(len(files))
         for pid in prepared.file_info[index].partitions
     ]

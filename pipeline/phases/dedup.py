@@ -1,35 +1,40 @@
 """Global MinHash-LSH deduplication on Ray, every step distributed and resumable.
 
-    bands      per partition: MinHash signatures of its texts and their band keys, routed to K key buckets;
-               its texts' 128-bit hashes, routed to K hash buckets (`exact-rows`)
-    exact      per hash bucket: exact copies, each with its group's representative (`stages.exact_copies`),
-               as component edges (`exact`) and as pairs routed to the copy's partition (`copies`)
-    edges      per key bucket: star edges to each band group's smallest doc_id (with `verify`: all pairs
-               of groups of at most VERIFY_ALL_PAIRS_UP_TO documents; optionally verified)
-    targets    verify: exact only; per partition: texts of its edges' `dst` documents, routed to `src`'s partition
-    verify     verify: exact only; per partition: edges whose exact shingle Jaccard reaches the threshold
-    cc-NNN     per bucket, alternating large-star / small-star rounds until the edges are stars
-    labels     per bucket: (doc, component minimum) routed to the document's partition
-    members    per partition: join labels with the documents (and, in `threshold` mode, its verified edges),
-               routed to the component's bucket
-    keep       per bucket: the keep rule over whole components (`stages.clustering.keep_with_copies`),
-               routed back to partitions
-    clusters   per partition: the partition's members with `cluster_id` (the doc_id kept for it),
-               `component_id`, `kept` and `exact`
+Work is cut two ways, neither of them the prepared partitions: *groups* (consecutive partitions up to
+GROUP_DOCS documents or GROUP_BYTES bytes) send the per-document rows, and *slot runs* (contiguous
+runs of the exchanges' K slots, `pipeline.phases.exchange`) receive them. Ids route by `bucket_of`
+into K slots; doc-range slots (`doc`) hold whole groups in doc_id order, so a slot run's documents
+lie in a few consecutive partitions.
 
-In `threshold` mode the verified edges (`pairs`: from the edges step with `verify: signature`, from
-the verify step with `verify: exact`) go with their component to the keep step, which removes a
-member only for a kept document it shares a verified edge with.
+    bands      per group: MinHash signatures and band keys (`bands`, by key), the texts' 128-bit
+               hashes (`exact-rows`, by hash) and each document's set and bytes (`meta`, by doc_id)
+    exact      per slot run: exact copies with their group's representative (`stages.exact_copies`),
+               as component edges (`exact`, by key) and as pairs (`copies`, by the copy)
+    edges      per slot run: star edges to each band group's smallest doc_id (with `verify`: all pairs
+               of groups of at most VERIFY_ALL_PAIRS_UP_TO documents; optionally verified), as component
+               edges (`edges`, by key) and in `threshold` mode as `pairs` (by src); with `verify: exact`
+               as `candidates` by the doc range of `dst`
+    targets    verify: exact only; per doc-range run: distinct candidates with `dst`'s text (`targets`,
+               by the doc range of `src`)
+    verify     verify: exact only; per doc-range run: candidates whose exact shingle Jaccard reaches the
+               threshold (`verify`, by key; `pairs`, by src)
+    cc-NNN     per slot run, alternating large-star / small-star rounds until the edges are stars
+    labels     per slot run: (doc, component minimum) for every node and every minimum (`labels`, by doc)
+    members    per slot run: labels joined with `meta` and `copies` (and `pairs`, as `member-edges`),
+               routed to the component's slot (`members`, `member-edges`)
+    keep       per slot run: the keep rule over whole components (`stages.clustering.keep_with_copies`),
+               routed to the doc range of each member (`keep`)
+    clusters   per doc-range run: its members with `cluster_id` (the doc_id kept for it), `component_id`,
+               `kept` and `exact`, one Parquet file and one summary per partition it holds
 
-Each step's tasks read one record batch from each of the previous step's files and write one file
-(plus a JSON summary, last). No process ever holds all signatures or all edges; the driver holds
-per-partition and per-bucket summaries only. A component's `cluster_id` is its smallest doc_id.
+In `threshold` mode the verified edges (`pairs`) go with their component to the keep step, which
+removes a member only for a kept document it shares a verified edge with. Every task writes its files,
+then a JSON summary (with its exchange `io`), last; no process holds all signatures or all edges, and
+the driver holds per-partition and per-task summaries only. A component's `cluster_id` is its smallest
+doc_id. No output depends on the groups, K or the slot runs.
 
-Verification drops candidate edges below `dedup.threshold` before the components: `signature` in the
-edges step (the band rows carry signatures), `exact` in two steps keyed by partition, so each task
-reads the texts of one prepared partition and no process holds more: candidate edges go to the partition
-of `dst`, which attaches `dst`'s text and sends them to the partition of `src`, which computes the
-exact shingle Jaccard. An edge found in several band buckets is checked once; counts keep its repeats.
+`verify: exact` checks each distinct candidate once: the doc-range run of `dst` attaches its text, the
+run of `src` reads its own text and computes the exact shingle Jaccard; counts keep an edge's repeats.
 """
 
 from __future__ import annotations
@@ -46,13 +51,25 @@ import pyarrow.parquet as pq
 from pipeline.formats.parquet_stream import StableParquetWriter
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.formats.run_layout import CLUSTERS, DEDUP_STATS, dedup_work_dir, docs_path, parse_partition_id
-from pipeline.formats.shuffle_files import read_bucket, write_routed
+from pipeline.formats.segment_files import ExchangeIO, IOLedger
 from pipeline.manifest import Manifest
+from pipeline.phases.exchange import (
+    FAN_OUT,
+    Exchange,
+    Levels,
+    plan_levels,
+    receive,
+    relay_items,
+    relay_summary_path,
+    relay_task,
+    send,
+)
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
 from pipeline.runtime.task_resources import phase_task
 from pipeline.summaries import ClustersSummary, merge_by_set, merge_counts, sorted_counts
+from stages.batch import LINE_BITS
 from stages.clustering import (
     bucket_of,
     cluster_size_histogram,
@@ -70,8 +87,13 @@ from stages.minhash import signatures
 from stages.verify import exact_pairs_pass
 
 ROWS_PER_BUCKET = 4_000_000
-MIN_BUCKETS = 8
+"""Band rows a receiving task takes at most (about): the slot runs are ⌈rows / this⌉, at least MIN_TASKS."""
+MIN_TASKS = 8
+GROUP_DOCS = 100_000
+"""Documents a sending (band keys) task takes at most, in whole partitions; GROUP_BYTES bounds their bytes."""
+GROUP_BYTES = 256_000_000
 MAX_ROUNDS = 64
+EXCHANGES_FILE = "exchanges.json"
 LARGEST_COMPONENTS = 20
 """Components (before splitting) listed in the statistics, largest first."""
 VERIFY_ALL_PAIRS_UP_TO = 8
@@ -90,6 +112,10 @@ EXACT_ROW_SCHEMA = pa.schema(
         ("holdout", pa.bool_()),
     ]
 )
+META_SCHEMA = pa.schema(
+    [("doc_id", pa.int64()), ("pile_set_name", pa.dictionary(pa.int32(), pa.string())), ("bytes", pa.int64())]
+)
+LABEL_SCHEMA = pa.schema([("doc_id", pa.int64()), ("cluster_id", pa.int64())])
 MEMBER_EDGE_SCHEMA = pa.schema([("component_id", pa.int64()), ("src", pa.int64()), ("dst", pa.int64())])
 TARGET_SCHEMA = pa.schema(
     [("src", pa.int64()), ("dst", pa.int64()), ("repeats", pa.int64()), ("dst_text", pa.large_string())]
@@ -98,8 +124,6 @@ MEMBER_SCHEMA = pa.schema(
     [
         ("doc_id", pa.int64()),
         ("component_id", pa.int64()),
-        ("source", pa.string()),
-        ("line", pa.int64()),
         ("pile_set_name", pa.string()),
         ("bytes", pa.int64()),
         ("rank", pa.int64()),
@@ -117,44 +141,118 @@ KEPT_SCHEMA = pa.schema(
         ("kept_pile_set_name", pa.string()),
     ]
 )
-CLUSTER_COLUMNS = [
-    "doc_id",
-    "source",
-    "line",
-    "pile_set_name",
-    "cluster_id",
-    "component_id",
-    "kept",
-    "contaminated",
-    "exact",
-]
+CLUSTERS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.int64()),
+        ("source", pa.string()),
+        ("line", pa.int64()),
+        ("pile_set_name", pa.string()),
+        ("cluster_id", pa.int64()),
+        ("component_id", pa.int64()),
+        ("kept", pa.bool_()),
+        ("contaminated", pa.bool_()),
+        ("exact", pa.bool_()),
+    ]
+)
+"""`dedup/clusters.parquet`: one row per component member, in doc_id order."""
+CLUSTER_COLUMNS = CLUSTERS_SCHEMA.names
+
+BANDS = Exchange("bands", BAND_SCHEMA, "key")
+EXACT_ROWS = Exchange("exact-rows", EXACT_ROW_SCHEMA, "hash_hi")
+META = Exchange("meta", META_SCHEMA, "doc_id")
+EXACT = Exchange("exact", EDGE_SCHEMA, "key")
+COPIES = Exchange("copies", PAIR_SCHEMA, "src")
+EDGES = Exchange("edges", EDGE_SCHEMA, "key")
+CANDIDATES = Exchange("candidates", PAIR_SCHEMA, "dst", by="doc")
+TARGETS = Exchange("targets", TARGET_SCHEMA, "src", by="doc")
+VERIFIED = Exchange("verify", EDGE_SCHEMA, "key")
+PAIRS = Exchange("pairs", PAIR_SCHEMA, "src")
+LABELS = Exchange("labels", LABEL_SCHEMA, "doc_id")
+MEMBERS = Exchange("members", MEMBER_SCHEMA, "component_id")
+MEMBER_EDGES = Exchange("member-edges", MEMBER_EDGE_SCHEMA, "component_id")
+KEEP = Exchange("keep", KEPT_SCHEMA, "doc_id", by="doc")
+
+
+def round_exchange(label: str) -> Exchange:
+    """The exchange a components round writes (`cc-NNN-kind`)."""
+    return Exchange(label, EDGE_SCHEMA, "key")
 
 
 @dataclass(frozen=True)
 class PartitionRef:
-    """What the dedup phase needs to know of a prepared partition."""
+    """What the dedup phase needs to know of a prepared partition: its first doc_id, documents and bytes
+    (to form groups), whether it is holdout, and its input file's `source` (for the clusters table)."""
 
     partition: str
     first_doc_id: int
     holdout: bool
+    docs: int
+    bytes: int
+    source: str
+
+
+def group_partitions(partitions: list[PartitionRef], max_docs: int, max_bytes: int) -> tuple[tuple[int, int], ...]:
+    """Consecutive partitions as [start, stop) groups of at most `max_docs` documents and `max_bytes` bytes
+    (a partition over either bound is a group of its own); empty partitions join their neighbours."""
+    groups = []
+    start, docs, size = 0, 0, 0
+    for index, part in enumerate(partitions):
+        if index > start and (docs + part.docs > max_docs or size + part.bytes > max_bytes):
+            groups.append((start, index))
+            start, docs, size = index, 0, 0
+        docs += part.docs
+        size += part.bytes
+    if partitions:
+        groups.append((start, len(partitions)))
+    return tuple(groups)
 
 
 @dataclass(frozen=True)
 class DedupPlan:
-    """Where a dedup run writes, and its fixed parameters (bucket count K, banding, partitions)."""
+    """Where a dedup run writes, and its fixed parameters: the exchanges' levels (K slots in slot runs),
+    the banding, the partitions and their groups."""
 
     run: RunDirectory
     prepare_dir: str
     work_dir: str
-    buckets: int
+    levels: Levels
     lsh: LshParams
     partitions: tuple[PartitionRef, ...]
+    groups: tuple[tuple[int, int], ...]
     manifest: Manifest
+
+    @property
+    def buckets(self) -> int:
+        """K, the exchanges' slot count."""
+        return self.levels.slots
 
     def partition_index(self, doc_ids: np.ndarray) -> np.ndarray:
         """The index in `partitions` of the partition holding each doc_id."""
         starts = np.array([p.first_doc_id for p in self.partitions], dtype=np.int64)
         return np.searchsorted(starts, doc_ids, side="right") - 1
+
+    def doc_slot_of_group(self, groups: np.ndarray) -> np.ndarray:
+        """Doc-range slot of each group index: groups spread over the K slots in doc_id order."""
+        return np.asarray(groups, dtype=np.int64) * self.buckets // max(1, len(self.groups))
+
+    def slots(self, exchange: Exchange, table: pa.Table) -> np.ndarray:
+        """The slot in [0, K) of each row of `table` in `exchange`."""
+        values = table.column(exchange.column).to_numpy()
+        if exchange.by == "hash":
+            return bucket_of(values, self.buckets)
+        group_starts = np.array([self.partitions[a].first_doc_id for a, _ in self.groups], dtype=np.int64)
+        return self.doc_slot_of_group(np.searchsorted(group_starts, values, side="right") - 1)
+
+    def groups_in(self, first: int, stop: int) -> list[int]:
+        """The groups whose doc-range slot lies in [first, stop)."""
+        slots = self.doc_slot_of_group(np.arange(len(self.groups)))
+        return np.flatnonzero((slots >= first) & (slots < stop)).tolist()
+
+    @property
+    def exchanges_path(self) -> str:
+        """Per exchange: senders, receivers, pieces, files, requests and bytes. Not an output: it depends on
+        the partitions (their groups send), which no output may."""
+        return f"{self.work_dir}/{EXCHANGES_FILE}"
 
     def docs_path(self, partition: str) -> str:
         return docs_path(self.prepare_dir, partition)
@@ -163,13 +261,10 @@ class DedupPlan:
         return f"{self.work_dir}/{step}/{name}{suffix}"
 
 
-def bucket_count(total_docs: int, bands: int) -> int:
-    """K: enough buckets that each holds about `ROWS_PER_BUCKET` band rows, at least `MIN_BUCKETS`.
-
-    K depends on the data alone, never on the CPU count, so every file dedup writes (its statistics
-    included) is the same on a laptop and on a cluster; results do not depend on K in any case.
-    """
-    return max(MIN_BUCKETS, math.ceil(total_docs * bands / ROWS_PER_BUCKET))
+def task_count(total_docs: int, bands: int) -> int:
+    """Slot runs of every receiving step: enough that each holds about `ROWS_PER_BUCKET` band rows, at
+    least `MIN_TASKS`. From the data alone, never the CPU count; results do not depend on it in any case."""
+    return max(MIN_TASKS, math.ceil(total_docs * bands / ROWS_PER_BUCKET))
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,78 +281,87 @@ def _table(**columns: np.ndarray) -> pa.Table:
     return pa.table({name: pa.array(values) for name, values in columns.items()})
 
 
-@phase_task
-def _bands_task(plan: DedupPlan, index: int) -> dict:
-    part = plan.partitions[index]
-    columns = ["doc_id", "text", "text_hash", "pile_set_name"]
-    docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=columns)
-    n = docs.num_rows
-    signature = signatures(docs.column("text"), plan.manifest.dedup)
-    keys = band_keys(signature, plan.lsh.bands, plan.lsh.rows)
-    doc_ids = np.repeat(docs.column("doc_id").to_numpy(), plan.lsh.bands)
-    rows = _table(key=keys.reshape(-1), doc_id=doc_ids)
-    if plan.manifest.dedup.verify == "signature":
-        flat = pa.array(np.repeat(signature, plan.lsh.bands, axis=0).reshape(-1))
-        rows = rows.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, plan.manifest.dedup.num_perm))
-    write_routed(
-        plan.run,
-        plan.step_path("bands", part.partition, ".arrow"),
-        rows,
-        bucket_of(rows.column("key").to_numpy(), plan.buckets),
-        plan.buckets,
-    )
-    words = hash_words(docs.column("text_hash"))
-    exact_rows = pa.table(
-        {
-            "hash_hi": words[:, 0],
-            "hash_lo": words[:, 1],
-            "doc_id": docs.column("doc_id").to_numpy(),
-            "rank": plan.manifest.dedup.priority_ranks(docs.column("pile_set_name").to_pylist()),
-            "holdout": np.full(n, part.holdout),
-        },
-        schema=EXACT_ROW_SCHEMA,
-    )
-    write_routed(
-        plan.run,
-        plan.step_path("exact-rows", part.partition, ".arrow"),
-        exact_rows,
-        bucket_of(words[:, 0], plan.buckets),
-        plan.buckets,
-    )
-    summary = {"docs": n, "rows": rows.num_rows}
-    plan.run.write_json(plan.step_path("bands", part.partition, ".json"), summary)
+def _finish(plan: DedupPlan, step: str, name: str, summary: dict, ledger: IOLedger) -> dict:
+    """Write a task's summary (its exchange io included) last, and return it."""
+    summary["io"] = ledger.to_json()
+    plan.run.write_json(plan.step_path(step, name, ".json"), summary)
     return summary
 
 
+def _name(index: int) -> str:
+    return f"{index:05d}"
+
+
 @phase_task
-def _exact_task(plan: DedupPlan, bucket: int) -> dict:
-    """Exact copies among the documents whose text hash falls in this bucket."""
-    inputs = [plan.step_path("exact-rows", p.partition, ".arrow") for p in plan.partitions]
-    rows = read_bucket(plan.run, inputs, bucket, EXACT_ROW_SCHEMA)
+def _bands_task(plan: DedupPlan, group: int) -> dict:
+    """Band keys, exact-copy rows and per-document metadata of one group's documents, one partition at a time."""
+    dedup = plan.manifest.dedup
+    bands, exact_rows, meta = [], [], []
+    docs_total = text_bytes = 0
+    start, stop = plan.groups[group]
+    for part in plan.partitions[start:stop]:
+        columns = ["doc_id", "text", "text_hash", "pile_set_name"]
+        docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=columns)
+        n = docs.num_rows
+        doc_ids = docs.column("doc_id").to_numpy()
+        signature = signatures(docs.column("text"), dedup)
+        keys = band_keys(signature, plan.lsh.bands, plan.lsh.rows)
+        rows = _table(key=keys.reshape(-1), doc_id=np.repeat(doc_ids, plan.lsh.bands))
+        if dedup.verify == "signature":
+            flat = pa.array(np.repeat(signature, plan.lsh.bands, axis=0).reshape(-1))
+            rows = rows.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, dedup.num_perm))
+        bands.append(rows)
+        words = hash_words(docs.column("text_hash"))
+        names = docs.column("pile_set_name")
+        exact_rows.append(
+            pa.table(
+                {
+                    "hash_hi": words[:, 0],
+                    "hash_lo": words[:, 1],
+                    "doc_id": doc_ids,
+                    "rank": dedup.priority_ranks(names.to_pylist()),
+                    "holdout": np.full(n, part.holdout),
+                },
+                schema=EXACT_ROW_SCHEMA,
+            )
+        )
+        sizes = pc.binary_length(pc.cast(docs.column("text"), pa.binary())).cast(pa.int64())
+        meta.append(
+            pa.table(
+                {"doc_id": doc_ids, "pile_set_name": pc.dictionary_encode(names.cast(pa.string())), "bytes": sizes},
+                schema=META_SCHEMA,
+            )
+        )
+        docs_total += n
+        text_bytes += int(pc.sum(sizes).as_py() or 0)
+    ledger = IOLedger()
+    band_rows = pa.concat_tables(bands)
+    send(plan, BANDS, group, band_rows, ledger)
+    send(plan, EXACT_ROWS, group, pa.concat_tables(exact_rows), ledger)
+    send(plan, META, group, pa.concat_tables(meta).unify_dictionaries(), ledger)
+    summary = {"docs": docs_total, "bytes": text_bytes, "rows": band_rows.num_rows}
+    return _finish(plan, "bands", _name(group), summary, ledger)
+
+
+def _senders(plan: DedupPlan, step: str) -> int:
+    """How many tasks send in the exchanges `step` writes: its groups (band keys) or slot runs (any other)."""
+    return len(plan.groups) if step == "bands" else len(plan.levels.slot_tasks)
+
+
+@phase_task
+def _exact_task(plan: DedupPlan, task: int) -> dict:
+    """Exact copies among the documents whose text hash falls in this slot run."""
+    ledger = IOLedger()
+    rows = receive(plan, [(EXACT_ROWS, _senders(plan, "bands"))], *plan.levels.slot_tasks[task], ledger)
     words = np.stack([rows.column("hash_hi").to_numpy(), rows.column("hash_lo").to_numpy()], axis=1)
     copies = copy_pairs(
         words, rows.column("doc_id").to_numpy(), rows.column("rank").to_numpy(), rows.column("holdout").to_numpy()
     )
-    name = f"{bucket:05d}"
     keys, others = large_star_rows(copies.copy, copies.representative)
-    write_routed(
-        plan.run,
-        plan.step_path("exact", name, ".arrow"),
-        _table(key=keys, other=others),
-        bucket_of(keys, plan.buckets),
-        plan.buckets,
-    )
-    pairs = _table(src=copies.copy, dst=copies.representative)
-    write_routed(
-        plan.run,
-        plan.step_path("copies", name, ".arrow"),
-        pairs,
-        plan.partition_index(copies.copy),
-        len(plan.partitions),
-    )
+    send(plan, EXACT, task, _table(key=keys, other=others), ledger)
+    send(plan, COPIES, task, _table(src=copies.copy, dst=copies.representative), ledger)
     summary = {"documents": rows.num_rows, "copies": int(copies.copy.size)}
-    plan.run.write_json(plan.step_path("exact", name, ".json"), summary)
-    return summary
+    return _finish(plan, "exact", _name(task), summary, ledger)
 
 
 def _verified(plan: DedupPlan, rows: pa.Table, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -272,128 +376,109 @@ def _verified(plan: DedupPlan, rows: pa.Table, src: np.ndarray, dst: np.ndarray)
 
 
 @phase_task
-def _edges_task(plan: DedupPlan, bucket: int) -> dict:
-    inputs = [plan.step_path("bands", p.partition, ".arrow") for p in plan.partitions]
-    schema = BAND_SCHEMA
-    if plan.manifest.dedup.verify == "signature":
-        schema = schema.append(pa.field("signature", pa.list_(pa.uint32(), plan.manifest.dedup.num_perm)))
-    rows = read_bucket(plan.run, inputs, bucket, schema)
-    all_pairs_up_to = VERIFY_ALL_PAIRS_UP_TO if plan.manifest.dedup.verify != "none" else 0
+def _edges_task(plan: DedupPlan, task: int) -> dict:
+    dedup = plan.manifest.dedup
+    bands = BANDS
+    if dedup.verify == "signature":
+        schema = BAND_SCHEMA.append(pa.field("signature", pa.list_(pa.uint32(), dedup.num_perm)))
+        bands = Exchange(BANDS.name, schema, BANDS.column)
+    ledger = IOLedger()
+    rows = receive(plan, [(bands, _senders(plan, "bands"))], *plan.levels.slot_tasks[task], ledger)
+    all_pairs_up_to = VERIFY_ALL_PAIRS_UP_TO if dedup.verify != "none" else 0
     src, dst, candidate_pairs = star_edges(
         rows.column("key").to_numpy(), rows.column("doc_id").to_numpy(), all_pairs_up_to
     )
     star = int(src.size)
-    if plan.manifest.dedup.verify == "signature" and src.size:
+    if dedup.verify == "signature" and src.size:
         keep = _verified(plan, rows, src, dst)
         src, dst = src[keep], dst[keep]
-    name = f"{bucket:05d}"
-    path = plan.step_path("edges", name, ".arrow")
-    if plan.manifest.dedup.verify == "exact":
-        write_routed(plan.run, path, _table(src=src, dst=dst), plan.partition_index(dst), len(plan.partitions))
+    if dedup.verify == "exact":
+        send(plan, CANDIDATES, task, _table(src=src, dst=dst), ledger)
     else:
-        if plan.manifest.dedup.mode == "threshold":
-            pairs = _table(src=src, dst=dst)
-            write_routed(
-                plan.run,
-                plan.step_path("pairs", name, ".arrow"),
-                pairs,
-                plan.partition_index(src),
-                len(plan.partitions),
-            )
+        if dedup.mode == "threshold":
+            send(plan, PAIRS, task, _table(src=src, dst=dst), ledger)
         keys, others = large_star_rows(src, dst)
-        write_routed(plan.run, path, _table(key=keys, other=others), bucket_of(keys, plan.buckets), plan.buckets)
+        send(plan, EDGES, task, _table(key=keys, other=others), ledger)
     summary = {
         "band_rows": rows.num_rows,
         "candidate_pairs": candidate_pairs,
         "star_edges": star,
         "edges": int(src.size),
     }
-    plan.run.write_json(plan.step_path("edges", name, ".json"), summary)
-    return summary
+    return _finish(plan, "edges", _name(task), summary, ledger)
 
 
-def _texts(plan: DedupPlan, index: int, doc_ids: np.ndarray) -> pa.ChunkedArray:
-    """The texts of `doc_ids` (all in partition `index`), in that order; reads only their rows' row groups."""
+def _texts(plan: DedupPlan, doc_ids: np.ndarray) -> pa.ChunkedArray:
+    """The texts of `doc_ids`, in that order; reads only their partitions, and there only their rows' row groups."""
+    if doc_ids.size == 0:
+        return pa.chunked_array([], pa.large_string())
     wanted = np.unique(doc_ids)
-    docs = pq.read_table(
-        plan.run.path(plan.docs_path(plan.partitions[index].partition)),
-        columns=["doc_id", "text"],
-        filesystem=plan.run.filesystem,
-        filters=pc.field("doc_id").isin(pa.array(wanted)),
-    ).sort_by("doc_id")
-    found = docs.column("doc_id").to_numpy()
-    if not np.array_equal(found, wanted):
-        raise RuntimeError(f"partition {plan.partitions[index].partition} lacks documents that edges name")
-    return docs.column("text").cast(pa.large_string()).take(pa.array(np.searchsorted(found, doc_ids)))
+    parts = plan.partition_index(wanted)
+    found_ids, texts = [], []
+    for index in np.unique(parts).tolist():
+        ids = wanted[parts == index]
+        docs = pq.read_table(
+            plan.run.path(plan.docs_path(plan.partitions[index].partition)),
+            columns=["doc_id", "text"],
+            filesystem=plan.run.filesystem,
+            filters=pc.field("doc_id").isin(pa.array(ids)),
+        ).sort_by("doc_id")
+        if not np.array_equal(docs.column("doc_id").to_numpy(), ids):
+            raise RuntimeError(f"partition {plan.partitions[index].partition} lacks documents that edges name")
+        found_ids.append(ids)
+        texts.append(docs.column("text").cast(pa.large_string()))
+    found = np.concatenate(found_ids)
+    table = pa.chunked_array([chunk for column in texts for chunk in column.chunks], pa.large_string())
+    return table.take(pa.array(np.searchsorted(found, doc_ids)))
 
 
 @phase_task
-def _targets_task(plan: DedupPlan, index: int) -> dict:
-    """Distinct candidate edges whose `dst` is in this partition, with `dst`'s text, routed to `src`'s partition."""
-    part = plan.partitions[index]
-    inputs = [plan.step_path("edges", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
-    edges = read_bucket(plan.run, inputs, index, PAIR_SCHEMA)
+def _targets_task(plan: DedupPlan, task: int) -> dict:
+    """Distinct candidate edges whose `dst` lies in this doc-range run, with `dst`'s text, routed by `src`."""
+    ledger = IOLedger()
+    edges = receive(plan, [(CANDIDATES, _senders(plan, "edges"))], *plan.levels.slot_tasks[task], ledger)
     pairs = np.stack([edges.column("src").to_numpy(), edges.column("dst").to_numpy()], axis=1)
-    pairs, repeats = np.unique(pairs, axis=0, return_counts=True)
+    pairs, repeats = np.unique(pairs.reshape(-1, 2), axis=0, return_counts=True)
     src, dst = pairs[:, 0], pairs[:, 1]
     table = pa.table(
-        {"src": src, "dst": dst, "repeats": repeats.astype(np.int64), "dst_text": _texts(plan, index, dst)},
+        {"src": src, "dst": dst, "repeats": repeats.astype(np.int64), "dst_text": _texts(plan, dst)},
         schema=TARGET_SCHEMA,
     )
-    write_routed(
-        plan.run,
-        plan.step_path("targets", part.partition, ".arrow"),
-        table,
-        plan.partition_index(src),
-        len(plan.partitions),
-    )
-    summary = {"pairs": int(src.size)}
-    plan.run.write_json(plan.step_path("targets", part.partition, ".json"), summary)
-    return summary
+    send(plan, TARGETS, task, table, ledger)
+    return _finish(plan, "targets", _name(task), {"pairs": int(src.size)}, ledger)
 
 
 @phase_task
-def _verify_task(plan: DedupPlan, index: int) -> dict:
-    """Candidate edges whose `src` is in this partition and whose exact shingle Jaccard reaches the threshold,
-    as large-star rows routed to key buckets (the first components round's input)."""
-    part = plan.partitions[index]
+def _verify_task(plan: DedupPlan, task: int) -> dict:
+    """Candidate edges whose `src` lies in this doc-range run and whose exact shingle Jaccard reaches the
+    threshold, as large-star rows (the first components round's input) and, in `threshold` mode, pairs."""
     dedup = plan.manifest.dedup
-    inputs = [plan.step_path("targets", p.partition, ".arrow") for p in plan.partitions]
-    rows = read_bucket(plan.run, inputs, index, TARGET_SCHEMA)
+    ledger = IOLedger()
+    rows = receive(plan, [(TARGETS, _senders(plan, "targets"))], *plan.levels.slot_tasks[task], ledger)
     src, dst = rows.column("src").to_numpy(), rows.column("dst").to_numpy()
     repeats = rows.column("repeats").to_numpy()
     src_ids, src_index = np.unique(src, return_inverse=True)
     _, dst_first, dst_index = np.unique(dst, return_index=True, return_inverse=True)
-    texts = _texts(plan, index, src_ids).to_pylist() + rows.column("dst_text").take(dst_first).to_pylist()
+    texts = _texts(plan, src_ids).to_pylist() + rows.column("dst_text").take(dst_first).to_pylist()
     keep = exact_pairs_pass(texts, src_index, src_ids.size + dst_index, dedup.threshold, dedup.shingle, dedup.ngram)
     if dedup.mode == "threshold":
-        pairs = _table(src=src[keep], dst=dst[keep])
-        write_routed(
-            plan.run, plan.step_path("pairs", part.partition, ".arrow"), pairs, np.zeros(pairs.num_rows, np.int64), 1
-        )
+        send(plan, PAIRS, task, _table(src=src[keep], dst=dst[keep]), ledger)
     keys, others = large_star_rows(src[keep], dst[keep])
-    write_routed(
-        plan.run,
-        plan.step_path("verify", part.partition, ".arrow"),
-        _table(key=keys, other=others),
-        bucket_of(keys, plan.buckets),
-        plan.buckets,
-    )
+    send(plan, VERIFIED, task, _table(key=keys, other=others), ledger)
     summary = {
         "pairs": int(src.size),
         "pairs_kept": int(keep.sum()),
         "star_edges": int(repeats.sum()),
         "edges": int(repeats[keep].sum()),
     }
-    plan.run.write_json(plan.step_path("verify", part.partition, ".json"), summary)
-    return summary
+    return _finish(plan, "verify", _name(task), summary, ledger)
 
 
 @phase_task
-def _round_task(plan: DedupPlan, step: str, inputs: list[str], kind: str, bucket: int) -> dict:
-    rows = read_bucket(plan.run, inputs, bucket, EDGE_SCHEMA)
+def _round_task(plan: DedupPlan, step: str, sources: list[tuple[Exchange, int]], kind: str, task: int) -> dict:
+    ledger = IOLedger()
+    rows = receive(plan, sources, *plan.levels.slot_tasks[task], ledger)
     keys, others = rows.column("key").to_numpy(), rows.column("other").to_numpy()
-    name = f"{bucket:05d}"
     if kind == "large":
         a, b, final = large_star(keys, others)
         next_keys, next_others = small_star_rows(a, b)
@@ -401,101 +486,68 @@ def _round_task(plan: DedupPlan, step: str, inputs: list[str], kind: str, bucket
         a, b = small_star(keys, others)
         final = False
         next_keys, next_others = large_star_rows(a, b)
-    write_routed(
-        plan.run,
-        plan.step_path(step, name, ".arrow"),
-        _table(key=next_keys, other=next_others),
-        bucket_of(next_keys, plan.buckets),
-        plan.buckets,
-    )
-    summary = {"final": final, "edges": int(a.size)}
-    plan.run.write_json(plan.step_path(step, name, ".json"), summary)
-    return summary
+    send(plan, round_exchange(step), task, _table(key=next_keys, other=next_others), ledger)
+    return _finish(plan, step, _name(task), {"final": final, "edges": int(a.size)}, ledger)
 
 
 @phase_task
-def _labels_task(plan: DedupPlan, inputs: list[str], bucket: int) -> dict:
+def _labels_task(plan: DedupPlan, sources: list[tuple[Exchange, int]], task: int) -> dict:
     """From the final large-star's output, (node, component minimum) routed by node: (doc, cluster) rows
-    for every node and every minimum, routed to the document's partition (minima may repeat)."""
-    rows = read_bucket(plan.run, inputs, bucket, EDGE_SCHEMA)
+    for every node and every minimum, routed by the document (minima may repeat)."""
+    ledger = IOLedger()
+    rows = receive(plan, sources, *plan.levels.slot_tasks[task], ledger)
     nodes, minima = rows.column("key").to_numpy(), rows.column("other").to_numpy()
     doc_ids, clusters = component_labels(nodes, minima)
-    name = f"{bucket:05d}"
-    write_routed(
-        plan.run,
-        plan.step_path("labels", name, ".arrow"),
-        _table(doc_id=doc_ids, cluster_id=clusters),
-        plan.partition_index(doc_ids),
-        len(plan.partitions),
-    )
+    send(plan, LABELS, task, _table(doc_id=doc_ids, cluster_id=clusters), ledger)
     summary = {"nodes": int(nodes.size), "components": int(doc_ids.size - nodes.size)}
-    plan.run.write_json(plan.step_path("labels", name, ".json"), summary)
-    return summary
-
-
-def _pair_files(plan: DedupPlan, index: int) -> list[str]:
-    """The files holding, in batch `index`, the verified edges whose `src` is in partition `index` (threshold mode)."""
-    if plan.manifest.dedup.verify == "exact":
-        return [plan.step_path("pairs", plan.partitions[index].partition, ".arrow")]
-    return [plan.step_path("pairs", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
+    return _finish(plan, "labels", _name(task), summary, ledger)
 
 
 @phase_task
-def _members_task(plan: DedupPlan, index: int) -> dict:
-    part = plan.partitions[index]
-    buckets = range(plan.buckets)
-    label_files = [plan.step_path("labels", f"{k:05d}", ".arrow") for k in buckets]
-    schema = pa.schema([("doc_id", pa.int64()), ("cluster_id", pa.int64())])
-    labels = read_bucket(plan.run, label_files, index, schema)
+def _members_task(plan: DedupPlan, task: int) -> dict:
+    """Component members whose doc_id falls in this slot run, with their set, bytes, rank, holdout and exact
+    copy's representative, routed to their component's slot; in `threshold` mode their verified edges too."""
+    dedup = plan.manifest.dedup
+    run_slots = plan.levels.slot_tasks[task]
+    ledger = IOLedger()
+    runs = len(plan.levels.slot_tasks)
+    labels = receive(plan, [(LABELS, runs)], *run_slots, ledger)
     doc_ids, first = _distinct(labels.column("doc_id").to_numpy())
     components = labels.column("cluster_id").to_numpy()[first]
-    copies = read_bucket(
-        plan.run, [plan.step_path("copies", f"{k:05d}", ".arrow") for k in buckets], index, PAIR_SCHEMA
-    )
+    meta = receive(plan, [(META, len(plan.groups))], *run_slots, ledger)
+    meta_ids = meta.column("doc_id").to_numpy()
+    order = np.argsort(meta_ids)
+    position = order[np.searchsorted(meta_ids[order], doc_ids)] if doc_ids.size else order[:0]
+    names = meta.column("pile_set_name").take(pa.array(position, pa.int64())).cast(pa.string())
+    copies = receive(plan, [(COPIES, runs)], *run_slots, ledger)
     copy_of = np.full(doc_ids.size, -1, dtype=np.int64)
     copy_of[np.searchsorted(doc_ids, copies.column("src").to_numpy())] = copies.column("dst").to_numpy()
-    docs = plan.run.read_parquet(
-        plan.docs_path(part.partition), columns=["doc_id", "source", "line", "pile_set_name", "text"]
-    )
-    position = np.searchsorted(docs.column("doc_id").to_numpy(), doc_ids)
-    members = docs.take(pa.array(position))
+    holdout = np.array([p.holdout for p in plan.partitions], dtype=bool)[plan.partition_index(doc_ids)]
     table = pa.table(
         {
             "doc_id": doc_ids,
             "component_id": components,
-            "source": members.column("source"),
-            "line": members.column("line"),
-            "pile_set_name": members.column("pile_set_name"),
-            "bytes": pc.binary_length(pc.cast(members.column("text"), pa.binary())).cast(pa.int64()),
-            "rank": plan.manifest.dedup.priority_ranks(members.column("pile_set_name").to_pylist()),
-            "holdout": np.full(doc_ids.size, part.holdout),
+            "pile_set_name": names,
+            "bytes": meta.column("bytes").take(pa.array(position, pa.int64())),
+            "rank": dedup.priority_ranks(names.to_pylist()),
+            "holdout": holdout,
             "copy_of": copy_of,
         },
         schema=MEMBER_SCHEMA,
     )
-    routed = bucket_of(components, plan.buckets)
-    write_routed(plan.run, plan.step_path("members", part.partition, ".arrow"), table, routed, plan.buckets)
+    send(plan, MEMBERS, task, table, ledger)
     summary = {"members": int(doc_ids.size)}
-    if plan.manifest.dedup.mode == "threshold":
-        pairs = read_bucket(
-            plan.run, _pair_files(plan, index), 0 if plan.manifest.dedup.verify == "exact" else index, PAIR_SCHEMA
-        )
+    if dedup.mode == "threshold":
+        pairs = receive(plan, [(PAIRS, _senders(plan, "pairs"))], *run_slots, ledger)
         src = pairs.column("src").to_numpy()
         edge_components = components[np.searchsorted(doc_ids, src)] if src.size else src
         edges = pa.table(
             {"component_id": edge_components, "src": src, "dst": pairs.column("dst").to_numpy()},
             schema=MEMBER_EDGE_SCHEMA,
         )
-        write_routed(
-            plan.run,
-            plan.step_path("member-edges", part.partition, ".arrow"),
-            edges,
-            bucket_of(edge_components, plan.buckets),
-            plan.buckets,
-        )
+        send(plan, MEMBER_EDGES, task, edges, ledger)
         summary["edges"] = int(src.size)
-    plan.run.write_json(plan.step_path("members", part.partition, ".json"), summary)
-    return summary
+    return _finish(plan, "members", _name(task), summary, ledger)
 
 
 def _largest_components(components: np.ndarray, kept: np.ndarray) -> list[dict]:
@@ -509,17 +561,17 @@ def _largest_components(components: np.ndarray, kept: np.ndarray) -> list[dict]:
 
 
 @phase_task
-def _keep_task(plan: DedupPlan, bucket: int) -> dict:
+def _keep_task(plan: DedupPlan, task: int) -> dict:
     dedup = plan.manifest.dedup
-    inputs = [plan.step_path("members", p.partition, ".arrow") for p in plan.partitions]
-    members = read_bucket(plan.run, inputs, bucket, MEMBER_SCHEMA)
+    ledger = IOLedger()
+    runs = len(plan.levels.slot_tasks)
+    members = receive(plan, [(MEMBERS, runs)], *plan.levels.slot_tasks[task], ledger)
     components = members.column("component_id").to_numpy()
     doc_ids = members.column("doc_id").to_numpy()
     copy_of = members.column("copy_of").to_numpy()
     edges = MEMBER_EDGE_SCHEMA.empty_table()
     if dedup.mode == "threshold":
-        edge_files = [plan.step_path("member-edges", p.partition, ".arrow") for p in plan.partitions]
-        edges = read_bucket(plan.run, edge_files, bucket, MEMBER_EDGE_SCHEMA)
+        edges = receive(plan, [(MEMBER_EDGES, runs)], *plan.levels.slot_tasks[task], ledger)
     decision = keep_with_copies(
         dedup.mode,
         components,
@@ -540,26 +592,18 @@ def _keep_task(plan: DedupPlan, bucket: int) -> dict:
     table = table.append_column(
         "kept_pile_set_name", members.column("pile_set_name").take(pa.array(keeper_rows, pa.int64()))
     )
-    name = f"{bucket:05d}"
-    write_routed(
-        plan.run, plan.step_path("keep", name, ".arrow"), table, plan.partition_index(doc_ids), len(plan.partitions)
-    )
+    send(plan, KEEP, task, table, ledger)
     summary = {
         "members": int(doc_ids.size),
         "kept": int(decision.kept.sum()),
         "cluster_sizes": {str(k): v for k, v in sorted(cluster_size_histogram(components).items())},
         "largest_components": _largest_components(components, decision.kept),
     }
-    plan.run.write_json(plan.step_path("keep", name, ".json"), summary)
-    return summary
+    return _finish(plan, "keep", _name(task), summary, ledger)
 
 
-@phase_task
-def _clusters_task(plan: DedupPlan, index: int) -> dict:
-    part = plan.partitions[index]
-    inputs = [plan.step_path("keep", f"{k:05d}", ".arrow") for k in range(plan.buckets)]
-    table = read_bucket(plan.run, inputs, index, KEPT_SCHEMA).sort_by("doc_id")
-    plan.run.write_parquet(plan.step_path("clusters", part.partition, ".parquet"), table)
+def _clusters_summary(table: pa.Table) -> dict:
+    """A partition's `ClustersSummary` from its members' rows (removed ones by set, exact or near, and kept set)."""
     removed = table.filter(pc.invert(table.column("kept")))
     by_set: dict[str, Counter] = {}
     cross: Counter = Counter()
@@ -577,23 +621,45 @@ def _clusters_task(plan: DedupPlan, index: int) -> dict:
             counts[f"{key}_bytes"] += size
         if not contaminated:
             cross[f"{name}\t{kept_name}"] += 1
-    summary = ClustersSummary(
+    return ClustersSummary(
         members=table.num_rows,
         duplicates=int(sum(c["duplicates"] for c in by_set.values())),
         contaminated=int(sum(c["contaminated"] for c in by_set.values())),
         by_set=sorted_counts(by_set),
         cross_set=dict(sorted(cross.items())),
     ).to_json()
-    plan.run.write_json(plan.step_path("clusters", part.partition, ".json"), summary)
-    return summary
+
+
+@phase_task
+def _clusters_task(plan: DedupPlan, task: int) -> dict:
+    """The members of this doc-range run's partitions, one Parquet file (sorted by doc_id, with its input
+    file's `source` and `line`) and one `ClustersSummary` per partition, empty partitions included."""
+    ledger = IOLedger()
+    runs = len(plan.levels.slot_tasks)
+    table = receive(plan, [(KEEP, runs)], *plan.levels.slot_tasks[task], ledger).sort_by("doc_id")
+    doc_ids = table.column("doc_id").to_numpy()
+    parts = plan.partition_index(doc_ids)
+    table = table.append_column("line", pa.array(doc_ids & ((1 << LINE_BITS) - 1), pa.int64()))
+    summaries = {}
+    for group in plan.groups_in(*plan.levels.slot_tasks[task]):
+        start, stop = plan.groups[group]
+        for index in range(start, stop):
+            part = plan.partitions[index]
+            rows = np.flatnonzero(parts == index)
+            piece = table.slice(int(rows[0]), rows.size) if rows.size else table.slice(0, 0)
+            piece = piece.append_column("source", pa.array([part.source] * piece.num_rows, pa.string()))
+            plan.run.write_parquet(plan.step_path("clusters", part.partition, ".parquet"), piece)
+            summaries[part.partition] = _clusters_summary(piece)
+    return _finish(plan, "clusters", _name(task), {"partitions": summaries}, ledger)
 
 
 @dataclass(frozen=True)
 class DedupResult:
     """Per-partition cluster summaries (same order as the plan's partitions) and global statistics.
 
-    `edges` are the edges step's summaries (per bucket); `verified` the exact verification's (per
-    partition, empty unless `verify: exact`), whose `edges` are then the ones the components start from.
+    `edges` are the edges step's summaries (per slot run); `verified` the exact verification's (empty
+    unless `verify: exact`), whose `edges` are then the ones the components start from. `exchanges`
+    counts, per exchange, its senders, receivers, pieces, files and bytes.
     """
 
     partitions: list[ClustersSummary]
@@ -602,6 +668,7 @@ class DedupResult:
     keep: list[dict]
     verified: list[dict]
     exact: list[dict]
+    exchanges: list[dict]
 
     @property
     def component_edges(self) -> int:
@@ -609,68 +676,110 @@ class DedupResult:
         return sum(e["edges"] for e in (self.verified if self.verified else self.edges))
 
 
+def _exchange_table(summaries: list[dict], senders: dict[str, int], receivers: dict[str, int]) -> list[dict]:
+    """Per exchange (in the order first written): senders, receivers, and the pieces, files, requests and
+    bytes its tasks (senders, relays and receivers) wrote and read."""
+    totals: dict[str, ExchangeIO] = {}
+    for summary in summaries:
+        for name, counts in summary.get("io", {}).items():
+            totals.setdefault(name, ExchangeIO()).add(ExchangeIO(**counts))
+    return [
+        {"step": name, "mappers": senders.get(name, 0), "reducers": receivers.get(name, 0)}
+        | {key: value for key, value in io.to_json().items()}
+        | {"files": io.files_written + io.files_read, "bytes": io.bytes_written}
+        for name, io in totals.items()
+    ]
+
+
 def run_dedup_phase(plan: DedupPlan, in_flight: InFlightLimit, progress: Progress) -> DedupResult:
     """Run every dedup step; finished steps of an interrupted run are reused."""
     run = plan.run
-    parts = list(range(len(plan.partitions)))
-    buckets = list(range(plan.buckets))
+    dedup = plan.manifest.dedup
+    groups = list(range(len(plan.groups)))
+    tasks = list(range(len(plan.levels.slot_tasks)))
+    summaries: list[dict] = []
+    senders: dict[str, int] = {}
+    receivers: dict[str, int] = {}
 
-    def step(remote, items, summary, args, phase):
-        unit = "partitions" if items is parts else "buckets"
-        return map_items(run, remote, items, summary, args, in_flight, progress, phase, unit)
+    def step(remote, items, summary, args, phase, unit):
+        results = map_items(run, remote, items, summary, args, in_flight, progress, phase, unit)
+        summaries.extend(results)
+        return results
 
-    def name(k: int) -> str:
-        return f"{k:05d}"
+    def sent(exchanges: list[Exchange], count: int, phase: str) -> None:
+        """Relay what `count` senders wrote to each exchange (levels ≥ 2 only); note senders and receivers."""
+        for exchange in exchanges:
+            senders[exchange.name] = count
+            receivers[exchange.name] = len(tasks)
+            for level in range(1, plan.levels.levels):
+                items = relay_items(plan, exchange, count, level)
+                step(
+                    relay_task,
+                    items,
+                    lambda item, level=level, exchange=exchange: relay_summary_path(plan, exchange, level, item),
+                    lambda item, level=level, exchange=exchange: (plan, exchange, count, level, *item),
+                    f"{phase}, relay {level}",
+                    "relays",
+                )
 
-    def part_name(i: int) -> str:
-        return plan.partitions[i].partition
-
-    def per_partition(remote, step_name: str, phase: str) -> list[dict]:
+    def per_task(remote, step_name: str, phase: str, extra: tuple = ()) -> list[dict]:
         return step(
-            remote, parts, lambda i: plan.step_path(step_name, part_name(i), ".json"), lambda i: (plan, i), phase
+            remote,
+            tasks,
+            lambda k: plan.step_path(step_name, _name(k), ".json"),
+            lambda k: (plan, *extra, k),
+            phase,
+            "slot runs",
         )
 
-    def per_bucket(remote, step_name: str, phase: str) -> list[dict]:
-        return step(remote, buckets, lambda k: plan.step_path(step_name, name(k), ".json"), lambda k: (plan, k), phase)
-
-    per_partition(_bands_task, "bands", "dedup: band keys")
-    exact = per_bucket(_exact_task, "exact", "dedup: exact copies")
-    edges = per_bucket(_edges_task, "edges", "dedup: candidate edges")
-    inputs = [plan.step_path("edges", name(k), ".arrow") for k in buckets]
+    step(
+        _bands_task,
+        groups,
+        lambda g: plan.step_path("bands", _name(g), ".json"),
+        lambda g: (plan, g),
+        "dedup: band keys",
+        "groups",
+    )
+    sent([BANDS, EXACT_ROWS, META], len(groups), "dedup: band keys")
+    exact = per_task(_exact_task, "exact", "dedup: exact copies")
+    sent([EXACT, COPIES], len(tasks), "dedup: exact copies")
+    edges = per_task(_edges_task, "edges", "dedup: candidate edges")
     verified: list[dict] = []
-    if plan.manifest.dedup.verify == "exact":
-        per_partition(_targets_task, "targets", "dedup: verify, edge targets")
-        verified = per_partition(_verify_task, "verify", "dedup: verify, exact Jaccard")
-        inputs = [plan.step_path("verify", part_name(i), ".arrow") for i in parts]
-    inputs += [plan.step_path("exact", name(k), ".arrow") for k in buckets]
+    if dedup.verify == "exact":
+        sent([CANDIDATES], len(tasks), "dedup: candidate edges")
+        per_task(_targets_task, "targets", "dedup: verify, edge targets")
+        sent([TARGETS], len(tasks), "dedup: verify, edge targets")
+        verified = per_task(_verify_task, "verify", "dedup: verify, exact Jaccard")
+        sent([VERIFIED] + ([PAIRS] if dedup.mode == "threshold" else []), len(tasks), "dedup: verify")
+        sources = [(VERIFIED, len(tasks))]
+    else:
+        sent([EDGES] + ([PAIRS] if dedup.mode == "threshold" else []), len(tasks), "dedup: candidate edges")
+        sources = [(EDGES, len(tasks))]
+    sources = sources + [(EXACT, len(tasks))]
     rounds = 0
     while True:
         if rounds >= MAX_ROUNDS:
             raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")
         kind = "large" if rounds % 2 == 0 else "small"
         label = f"cc-{rounds:03d}-{kind}"
-        results = step(
-            _round_task,
-            buckets,
-            lambda k, label=label: plan.step_path(label, name(k), ".json"),
-            lambda k, label=label, inputs=inputs, kind=kind: (plan, label, inputs, kind, k),
-            f"dedup: components round {rounds + 1} ({kind}-star)",
-        )
-        inputs = [plan.step_path(label, name(k), ".arrow") for k in buckets]
+        phase = f"dedup: components round {rounds + 1} ({kind}-star)"
+        results = per_task(_round_task, label, phase, (label, sources, kind))
+        sent([round_exchange(label)], len(tasks), phase)
+        sources = [(round_exchange(label), len(tasks))]
         rounds += 1
         if kind == "large" and all(r["final"] for r in results):
             break
-    step(
-        _labels_task,
-        buckets,
-        lambda k: plan.step_path("labels", name(k), ".json"),
-        lambda k: (plan, inputs, k),
-        "dedup: labels",
-    )
-    per_partition(_members_task, "members", "dedup: members")
-    keep = per_bucket(_keep_task, "keep", "dedup: keep rule")
-    clusters = per_partition(_clusters_task, "clusters", "dedup: clusters")
-    return DedupResult([ClustersSummary.from_json(c) for c in clusters], edges, rounds, keep, verified, exact)
+    per_task(_labels_task, "labels", "dedup: labels", (sources,))
+    sent([LABELS], len(tasks), "dedup: labels")
+    per_task(_members_task, "members", "dedup: members")
+    sent([MEMBERS] + ([MEMBER_EDGES] if dedup.mode == "threshold" else []), len(tasks), "dedup: members")
+    keep = per_task(_keep_task, "keep", "dedup: keep rule")
+    sent([KEEP], len(tasks), "dedup: keep rule")
+    clusters = per_task(_clusters_task, "clusters", "dedup: clusters")
+    by_partition = {name: summary for result in clusters for name, summary in result["partitions"].items()}
+    partitions = [ClustersSummary.from_json(by_partition[p.partition]) for p in plan.partitions]
+    exchanges = _exchange_table(summaries, senders, receivers)
+    return DedupResult(partitions, edges, rounds, keep, verified, exact, exchanges)
 
 
 def make_plan(
@@ -680,22 +789,26 @@ def make_plan(
     partitions: list[PartitionRef],
     total_docs: int,
     manifest: Manifest,
-    buckets: int | None = None,
+    tasks: int | None = None,
     params: LshParams | None = None,
+    fan_out: int = FAN_OUT,
+    group_docs: int = GROUP_DOCS,
 ) -> DedupPlan:
-    """Fix K (`bucket_count` unless given) and the banding (`lsh_params` unless given); K is in `work_dir`'s name."""
+    """Fix the slot runs (`task_count` unless given), K and its levels (`plan_levels`, F = `fan_out`), the groups
+    (of at most `group_docs` documents) and the banding (`lsh_params` unless given); K is in `work_dir`'s name."""
     params = params or lsh_params(manifest.dedup)
-    buckets = buckets or bucket_count(total_docs, params.bands)
-    return DedupPlan(run, prepare_dir, dedup_work_dir(work_dir, buckets), buckets, params, tuple(partitions), manifest)
+    runs = tasks or task_count(total_docs, params.bands)
+    levels = plan_levels(runs, runs, fan_out)
+    groups = group_partitions(partitions, group_docs, GROUP_BYTES)
+    work = dedup_work_dir(work_dir, levels.slots)
+    return DedupPlan(run, prepare_dir, work, levels, params, tuple(partitions), groups, manifest)
 
 
 def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[str, int]) -> dict:
     """Write `dedup/clusters.parquet` (partition order = doc_id order) and `stats/dedup.json`; return the stats."""
     run = plan.run
     with run.open_atomic(CLUSTERS) as stream:
-        schema = KEPT_SCHEMA.remove(KEPT_SCHEMA.get_field_index("kept_pile_set_name"))
-        schema = pa.schema([schema.field(name) for name in CLUSTER_COLUMNS])
-        with StableParquetWriter(stream, schema) as writer:
+        with StableParquetWriter(stream, CLUSTERS_SCHEMA) as writer:
             for part in plan.partitions:
                 writer.write(
                     run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS)
@@ -767,4 +880,5 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         "kept_in_components": sum(k["kept"] for k in result.keep),
     }
     run.write_json(DEDUP_STATS, stats)
+    run.write_json(plan.exchanges_path, result.exchanges)
     return stats

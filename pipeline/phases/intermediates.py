@@ -6,7 +6,7 @@
 | `prepare-*/<partition>.docs.parquet` | `report` (audits, lengths), `clusters` (texts); a re-run | yes |
 | `dedup-*/<step>/*.json` (every step's summaries) | a re-run (reuse of the dedup phase) | yes |
 | `dedup-*/clusters/<partition>.parquet` | the tokens phase of a re-run | yes |
-| `dedup-*/<step>/*.arrow` (band keys, texts to verify, edges…) | nothing: only later steps read them | removed |
+| `dedup-*/<exchange>/*.seg` (band keys, texts to verify, edges…) | nothing: only later steps read them | removed |
 | `tokens-*/tokens/<partition>.json` | a re-run (reuse, token statistics) | yes |
 | `tokens-*/tokens/<partition>.{bin,parquet}` | nothing: the documents step copied them to `tokens/` | removed |
 | `layout-*/…/*.json` | a re-run (reuse of documents, order and sequences) | yes |
@@ -23,9 +23,6 @@ from __future__ import annotations
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.phases.tokens_plan import TokensPlan
 
-DEDUP_KEPT_STEP = "clusters"
-"""The one dedup step whose files a later phase reads (the tokens phase's kept masks)."""
-
 
 def remove_tokenized_partitions(plan: TokensPlan) -> int:
     """Delete every tokenized partition's ids (`.bin`) and table (`.parquet`), keeping its summary; bytes freed."""
@@ -41,11 +38,10 @@ def remove_tokenized_partitions(plan: TokensPlan) -> int:
 
 
 def remove_dedup_work(run: RunDirectory, work_dir: str) -> int:
-    """Delete the dedup steps' data files (every step's `.arrow`), keeping the summaries and the `clusters`
-    step; bytes freed."""
+    """Delete the dedup exchanges' segment files (`.seg`), keeping the summaries and the `clusters` step's
+    Parquet files; bytes freed."""
     freed = 0
-    for path in run.list_files(work_dir, ".arrow"):
-        if path.split("/")[-2] != DEDUP_KEPT_STEP:
-            freed += run.size(path)
-            run.delete(path)
+    for path in run.list_files(work_dir, ".seg"):
+        freed += run.size(path)
+        run.delete(path)
     return freed

@@ -160,7 +160,14 @@ def _dedup(ctx: _RunContext, prepared: PrepareResult, dedup_dir: str, banding: L
     """Run the dedup phase on the prepared partitions; count per input file the documents it removed."""
     summaries = prepared.summaries
     refs = [
-        PartitionRef(pid, make_doc_id(index, summaries[pid].first_line), index >= ctx.train_count)
+        PartitionRef(
+            pid,
+            make_doc_id(index, summaries[pid].first_line),
+            index >= ctx.train_count,
+            summaries[pid].kept,
+            summaries[pid].line_bytes,
+            summaries[pid].source,
+        )
         for index in range(len(ctx.files))
         for pid in prepared.file_info[index].partitions
     ]
