@@ -59,8 +59,8 @@ def test_dedup_step_files_are_removed_and_the_summaries_and_clusters_kept(runs):
         return files
 
     lean_files, kept_files = step_files(lean), step_files(kept)
-    assert {name.split("/")[0] for name in kept_files[".arrow"]} >= {"bands", "exact", "edges", "members", "keep"}
-    assert ".arrow" not in lean_files
+    assert {name.split("/")[0] for name in kept_files[".seg"]} >= {"bands", "meta", "exact", "members", "keep"}
+    assert ".seg" not in lean_files
     assert lean_files[".json"] == kept_files[".json"]
     assert lean_files[".parquet"] == kept_files[".parquet"] and all(
         name.startswith("clusters/") for name in lean_files[".parquet"]

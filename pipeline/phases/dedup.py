@@ -880,5 +880,6 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
         "kept_in_components": sum(k["kept"] for k in result.keep),
     }
     run.write_json(DEDUP_STATS, stats)
-    run.write_json(plan.exchanges_path, result.exchanges)
+    if not run.exists(plan.exchanges_path):  # a function of the step summaries, which a re-run reuses
+        run.write_json(plan.exchanges_path, result.exchanges)
     return stats
