@@ -22,6 +22,10 @@ from stages.read import ReadConfig
 from stages.tokenize import TokenizeConfig
 from stages.training_order import ShardsConfig
 
+PARTITION_BYTES = 64 << 20
+"""Default bound on a partition's raw line bytes (64 MiB): a task's memory is a small multiple of its partition's
+bytes (README, "Identity and partitions"), so this bounds it whatever the documents' sizes."""
+
 
 class RayConfig(StageConfig):
     """Where to run: `address` null starts an embedded local Ray; `num_cpus` caps the embedded one."""
@@ -40,6 +44,11 @@ class Manifest(StageConfig):
     output: str
     seed: int = Field(1234, ge=0, lt=2**32)
     partition_docs: int = Field(10_000, ge=1)
+    partition_bytes: int = Field(
+        PARTITION_BYTES,
+        ge=1,
+        description="a partition also ends before the line that would take its raw line bytes past this",
+    )
     ray: RayConfig = RayConfig()
     read: ReadConfig = ReadConfig()
     normalize: NormalizeConfig = NormalizeConfig()

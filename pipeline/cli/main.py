@@ -52,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "ray.num_cpus": args.num_cpus,
         "ray.address": args.address,
         "partition_docs": args.partition_docs,
+        "partition_bytes": args.partition_bytes,
     }
     manifest = load_manifest(args.manifest, overrides)
     result = run_manifest(manifest, Progress(quiet=args.quiet), keep_intermediates=args.keep_intermediates)
@@ -151,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--address", help="address of an existing Ray cluster (overrides `ray.address`; RAY_ADDRESS also works)"
     )
     run.add_argument("--partition-docs", type=positive_int, help="documents per partition (overrides `partition_docs`)")
+    run.add_argument(
+        "--partition-bytes", type=positive_int, help="line bytes per partition at most (overrides `partition_bytes`)"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.add_argument(
         "--keep-intermediates",

@@ -118,20 +118,36 @@ def decompressed_blocks(location: str, digest=None) -> Iterator[bytes]:
     return blocks
 
 
+def _newline_terminated(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """`blocks`, then a newline if they do not end with one, so that a last line without one ends too."""
+    last = b"\n"
+    for block in blocks:
+        if block:
+            last = block
+            yield block
+    if not last.endswith(b"\n"):
+        yield b"\n"
+
+
 def iter_line_chunks(
-    location: str, chunk_lines: int, max_line_bytes: int, digest=None
+    location: str, chunk_lines: int, max_line_bytes: int, digest=None, chunk_bytes: int | None = None
 ) -> Iterator[LineChunk | StreamDamage]:
     """Yield the file's lines in chunks of `chunk_lines`, then at most one `StreamDamage`.
 
-    A line longer than `max_line_bytes` is yielded cut to `max_line_bytes + 1` bytes (so the reader
-    rejects it as too large) without ever holding more of it in memory.
+    With `chunk_bytes`, a chunk also ends before the line that would take its lines' bytes (newlines not
+    counted) past `chunk_bytes`, whichever bound comes first; a single longer line is a chunk of its own.
+    Both cuts depend on the file's bytes alone. A line longer than `max_line_bytes` is yielded cut to
+    `max_line_bytes + 1` bytes (so the reader rejects it as too large) without ever holding more of it in
+    memory.
     """
+    byte_bound = chunk_bytes if chunk_bytes is not None else float("inf")
     chunk: list[bytes] = []
+    size = 0
     first_line = 1
     pending = bytearray()
     pending_overflow = False
     try:
-        for block in decompressed_blocks(location, digest):
+        for block in _newline_terminated(decompressed_blocks(location, digest)):
             start = 0
             while True:
                 end = block.find(b"\n", start)
@@ -143,21 +159,24 @@ def iter_line_chunks(
                         pending_overflow = True
                 if end < 0:
                     break
+                if chunk and size + len(pending) > byte_bound:
+                    yield LineChunk(first_line, chunk)
+                    first_line += len(chunk)
+                    chunk, size = [], 0
                 chunk.append(bytes(pending))
+                size += len(pending)
                 pending.clear()
                 pending_overflow = False
                 start = end + 1
                 if len(chunk) == chunk_lines:
                     yield LineChunk(first_line, chunk)
                     first_line += len(chunk)
-                    chunk = []
+                    chunk, size = [], 0
     except _Damaged as damage:
         if chunk:
             yield LineChunk(first_line, chunk)
             first_line += len(chunk)
         yield StreamDamage(first_line, damage.reason, damage.detail, bytes(pending[:REJECT_RAW_BYTES]))
         return
-    if pending:
-        chunk.append(bytes(pending))
     if chunk:
         yield LineChunk(first_line, chunk)

@@ -142,6 +142,7 @@ def prepare_key(manifest: Manifest, files: list[str], eval_sets: dict | None = N
     payload = {
         "inputs": [location_name(location) for location in files],
         "partition_docs": manifest.partition_docs,
+        "partition_bytes": manifest.partition_bytes,
         "read": manifest.read.model_dump(mode="json"),
         "normalize": manifest.normalize.model_dump(mode="json"),
         "filter": manifest.filter.model_dump(mode="json"),

@@ -170,6 +170,7 @@ class _Readers:
             index,
             self.files[index],
             self.manifest.partition_docs,
+            self.manifest.partition_bytes,
             self.manifest.read.max_doc_bytes,
             frozenset(self.finished_by_file.get(index, ())),
         )

@@ -19,12 +19,15 @@ READER_AHEAD_OBJECTS = 4
 
 
 @reader_task
-def read_partitions(file_index: int, location: str, partition_docs: int, max_line_bytes: int, finished: frozenset):
-    """Yield, per partition, a description dict and then (when it is not finished) its lines; last, the
-    file's sha256 and the identity fields that changed while it was read (none, when it held still)."""
+def read_partitions(
+    file_index: int, location: str, partition_docs: int, partition_bytes: int, max_line_bytes: int, finished: frozenset
+):
+    """Yield, per partition (at most `partition_docs` lines and `partition_bytes` line bytes, unless one line is
+    longer), a description dict and then (when it is not finished) its lines; last, the file's sha256 and the
+    identity fields that changed while it was read (none, when it held still)."""
     before = input_identity(location)
     digest = hashlib.sha256()
-    for item in iter_line_chunks(location, partition_docs, max_line_bytes, digest):
+    for item in iter_line_chunks(location, partition_docs, max_line_bytes, digest, chunk_bytes=partition_bytes):
         if isinstance(item, LineChunk):
             todo = item.first_line not in finished
             yield {"kind": "chunk", "first_line": item.first_line, "lines": len(item.lines), "todo": todo}
