@@ -5,9 +5,9 @@ checks: the scripts that need no Ray one after another, the Ray-based ones two a
 its own Ray; those that measure several runs take `--smoke`: one killed phase, no all-reused rerun,
 no dedup over moto). It also starts each Ray-based script with `--help` in one interpreter (shared
 imports keep it quick). The `slow` test runs the `--smoke` scripts whole. `benchmarks/datatrove_job.py`
-runs in a datatrove interpreter only (`end_to_end.py --datatrove-python`). `corpus.py` and
-`process_tree.py` are libraries of the others; `pileline_job.py` is the driver `scaling.py` and
-`profile_stages.py` run.
+runs in a datatrove interpreter only (`end_to_end.py --datatrove-python`). `corpus.py`,
+`process_tree.py` and `short_documents.py` are libraries of the others (`tests/test_short_documents.py` tests
+the last); `pileline_job.py` is the driver `scaling.py`, `profile_stages.py` and `partitions.py` run.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ QUICK_RUNS = {
     "pile_exchanges.py": (["--docs", "2000000", "--partition-docs", "1000"], "| all (one cc round) |"),
 }
 RAY_RUNS = {
+    "partitions.py": (
+        "--docs 600,1200 --partition-docs 300,100 --preset threshold-true --files 2 --cpus 1".split(),
+        "run per document",
+    ),
     "export.py": (["--docs", "200", "--num-cpus", "1", "--smoke"], "| litdata |"),
     "dedup_quality.py": (["--docs", "100", "--cpus", "1"], "| components (pythia) |"),
     "scaling.py": (["--docs", "200", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
@@ -52,7 +56,7 @@ FULL_RUNS = {
 }
 """The scripts with `--smoke`, run whole on a tiny corpus (slow: faults alone takes about two minutes)."""
 STARTED_ONLY = sorted(RAY_RUNS)
-NOT_STARTED = {"datatrove_job.py", "corpus.py", "process_tree.py", "pileline_job.py"}
+NOT_STARTED = {"datatrove_job.py", "corpus.py", "process_tree.py", "pileline_job.py", "short_documents.py"}
 
 
 def _run(script: str, args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
