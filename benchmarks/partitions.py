@@ -20,8 +20,9 @@ Then the ratios the Pile's shape asks for (issue 27's targets): per preset and s
 partition count against the fewest (≤ 2× at 10× the partitions); per preset and partition size, the larger
 size against the smaller per document, for the whole run (≤ 1.2×) and each step of ≥ 5 s (≤ 1.3×), the driver's
 bytes per added document (≤ 10) and each exchange's pieces against its bytes (pieces must not grow faster).
-A partition size of 500 KB documents (`--words 80000 --docs 2000 --files 1`) gives a task's memory as a multiple
-of its partition's bytes: the largest worker's private peak over the largest partition's line bytes.
+With documents of ~500 KB (`--words 80000 --docs 2000 --files 1`) and several `--partition-bytes`, the last line
+gives a task's memory as a line over its partition's bytes: the largest worker's private peak against the largest
+partition's line bytes, fitted over the runs.
 The script exits 1 if a run fails. Timings on a machine shared with other work vary by tens of percent.
 """
 
@@ -34,10 +35,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import orjson
 from end_to_end import run_pileline
 from process_tree import Measured
-from scaling import grouped, machine, manifest_for
+from scaling import grouped, machine, manifest_for, phase_group
 from short_documents import cached_short_documents
 
 DEMO = Path(__file__).resolve().parents[1] / "manifests" / "demo.yaml"
@@ -51,7 +53,9 @@ def integers(text: str) -> list[int]:
     return [int(float(item)) for item in text.split(",")]
 
 
-def run_manifest_of(corpus: Path, run: Path, cpus: int, preset: str, partition_docs: int, partition_bytes) -> dict:
+def run_manifest_of(
+    corpus: Path, run: Path, cpus: int, preset: str, partition_docs: int, partition_bytes: int | None
+) -> dict:
     """The demo manifest for `corpus` with the cerebras filter and `preset` dedup, no holdout."""
     data = manifest_for(corpus, run, cpus, partition_docs, template=DEMO)
     data["filter"] = {"preset": "cerebras"}
@@ -67,7 +71,9 @@ def partitions_of(run: Path) -> tuple[int, int]:
     return len(sizes), max(sizes, default=0)
 
 
-def measure(work: Path, docs: int, args, preset: str, partition_docs: int, partition_bytes) -> dict:
+def measure(
+    work: Path, docs: int, args: argparse.Namespace, preset: str, partition_docs: int, partition_bytes: int | None
+) -> dict:
     """One run: its steps' seconds, memory, partitions and exchanges."""
     corpus, summary = cached_short_documents(work, docs, args.files, args.seed, args.words)
     side = work / f"run-{docs}-{preset}-{partition_docs}-{partition_bytes}"
@@ -106,7 +112,7 @@ def grouped_memory(by_phase: dict) -> dict[str, int]:
     """The machine's peak used memory over idle per step, the components rounds as one."""
     out: dict[str, int] = {}
     for phase, peaks in by_phase.items():
-        step = next(iter(grouped({phase: 0.0})))
+        step = phase_group(phase)
         out[step] = max(out.get(step, 0), peaks["used"])
     return out
 
@@ -152,6 +158,8 @@ def _verdict(value: float, target: float) -> str:
 
 def report_ratios(results: list[dict]) -> None:
     print("\n### Ratios against the targets\n")
+    if len(results) < 2:
+        print("- one run: nothing to compare")
     by_size: dict[tuple, list[dict]] = {}
     by_partition: dict[tuple, list[dict]] = {}
     for r in results:
@@ -205,6 +213,21 @@ def report_ratios(results: list[dict]) -> None:
             print("  - exchanges: — (the runs report none)")
 
 
+def report_task_memory(results: list[dict]) -> None:
+    """A task's memory as a line over its partition's bytes: the largest worker's private peak against the
+    largest partition, least squares over the runs (shown when their partitions differ in size)."""
+    sizes = np.array([r["largest_partition"] for r in results], dtype=np.float64)
+    peaks = np.array([r["measured"].largest_child_peak_private for r in results], dtype=np.float64)
+    if len(set(sizes)) < 2:
+        return
+    slope, intercept = np.polyfit(sizes, peaks, 1)
+    print(
+        f"- a task's memory: the largest worker's private peak ≈ {intercept / 2**20:,.0f} MiB + {slope:.1f} × the "
+        f"largest partition's line bytes (least squares over {len(results)} runs, partitions of "
+        f"{sizes.min() / 1e6:,.2f}–{sizes.max() / 1e6:,.2f} MB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", default="2000000", help="corpus sizes in documents, smallest first")
@@ -233,6 +256,7 @@ def main() -> None:
         for r in results:
             report_run(r)
         report_ratios(results)
+        report_task_memory(results)
 
 
 if __name__ == "__main__":
