@@ -12,9 +12,10 @@ epoch) on an embedded Ray of `--cpus` CPUs through `pileline_job.py`, measured w
 
 Per run: wall seconds of every step (the components rounds as one row), the driver's peak private memory, the
 peak of the machine's used memory over idle and of the largest other process (a Ray worker), the partitions
-and their largest line bytes, and per exchange of the dedup phase the entries of `stats/dedup.json`'s
-`exchanges` (step, mappers, reducers, pieces written and read, files written and read, bytes), "—" when the run
-reports none. With `--memory`, the machine's peak per step too (`pileline_job.py --memory`).
+and their largest line bytes, and per exchange of the dedup phase its entry in `stats/dedup.json`'s
+`exchanges` or else the dedup work directory's `exchanges.json` (step, mappers, reducers, pieces written and
+read, files written and read, bytes, and requests where given), "—" when the run reports none. With
+`--memory`, the machine's peak per step too (`pileline_job.py --memory`).
 
 Then the ratios the Pile's shape asks for (issue 27's targets): per preset and size, the dedup phase at each
 partition count against the fewest (≤ 2× at 10× the partitions); per preset and partition size, the larger
@@ -46,6 +47,7 @@ DEMO = Path(__file__).resolve().parents[1] / "manifests" / "demo.yaml"
 EXCHANGE_FIELDS = ("mappers", "reducers", "pieces_written", "pieces_read", "files_written", "files_read", "bytes")
 STEP_FLOOR_SECONDS = 5.0
 """Steps shorter than this are left out of the per-document comparison: their ratios are mostly noise."""
+FIT_FLOOR_BYTES = 8 << 20
 TARGETS = {"partitions": 2.0, "run": 1.2, "step": 1.3, "driver_bytes": 10.0}
 
 
@@ -63,6 +65,16 @@ def run_manifest_of(
     if partition_bytes is not None:
         data["partition_bytes"] = partition_bytes
     return data
+
+
+def exchanges_of(run: Path) -> list[dict] | None:
+    """The dedup phase's exchanges: `stats/dedup.json`'s `exchanges`, else the dedup work directory's
+    `exchanges.json` (not an output, since it depends on the partitions); None when the run reports neither."""
+    dedup = orjson.loads((run / "stats" / "dedup.json").read_bytes())
+    if "exchanges" in dedup:
+        return dedup["exchanges"]
+    found = sorted(run.glob("stages/dedup-*/exchanges.json"))
+    return orjson.loads(found[0].read_bytes()) if found else None
 
 
 def partitions_of(run: Path) -> tuple[int, int]:
@@ -83,7 +95,7 @@ def measure(
     manifest = run_manifest_of(corpus, run, args.cpus, preset, partition_docs, partition_bytes)
     print(f"running {docs:,} documents, {preset}, {partition_docs:,} per partition …", file=sys.stderr, flush=True)
     measured, timings = run_pileline(manifest, side, dict(os.environ), memory=args.memory)
-    dedup = orjson.loads((run / "stats" / "dedup.json").read_bytes())
+    exchanges = exchanges_of(run)
     partitions, largest = partitions_of(run)
     shutil.rmtree(side, ignore_errors=True)
     steps = grouped(timings["phases"])
@@ -104,7 +116,7 @@ def measure(
         "dedup_seconds": sum(s for step, s in steps.items() if step.startswith("dedup")),
         "memory_by_step": grouped_memory(timings.get("memory_by_phase", {})),
         "measured": measured,
-        "exchanges": dedup.get("exchanges"),
+        "exchanges": exchanges,
     }
 
 
@@ -143,12 +155,16 @@ def report_run(r: dict) -> None:
         cell = f" {memory[step] / 2**30:.2f} |" if step in memory else (" — |" if memory else "")
         print(f"| {step} | {seconds:.2f} | {seconds / r['docs'] * 1e6:.2f} |{cell}")
     print(f"| **dedup phase** | **{r['dedup_seconds']:.2f}** | {r['dedup_seconds'] / r['docs'] * 1e6:.2f} |")
-    print("\n| exchange | mappers | reducers | pieces written | pieces read | files written | files read | MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "\n| exchange | mappers | reducers | pieces written | pieces read | files written | files read | MB | "
+        "requests |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     if not r["exchanges"]:
-        print("| — | — | — | — | — | — | — | — |")
+        print("| — | — | — | — | — | — | — | — | — |")
     for exchange in r["exchanges"] or []:
         cells = [f"{exchange[field]:,}" for field in EXCHANGE_FIELDS[:-1]] + [f"{exchange['bytes'] / 1e6:,.1f}"]
+        cells.append(f"{exchange['requests']:,}" if "requests" in exchange else "—")
         print(f"| {exchange['step']} | " + " | ".join(cells) + " |")
 
 
@@ -173,7 +189,7 @@ def report_ratios(results: list[dict]) -> None:
             print(
                 f"- {docs:,} documents, {preset}: dedup phase at {r['partitions']:,} partitions "
                 f"{r['dedup_seconds']:.1f} s against {base['dedup_seconds']:.1f} s at {base['partitions']:,}: "
-                f"{_verdict(ratio, TARGETS['partitions'])} for {r['partitions'] / base['partitions']:.0f}× the "
+                f"{_verdict(ratio, TARGETS['partitions'])} for {r['partitions'] / base['partitions']:.1f}× the "
                 "partitions"
             )
     for (preset, partition_docs, _), runs in by_partition.items():
@@ -215,10 +231,11 @@ def report_ratios(results: list[dict]) -> None:
 
 def report_task_memory(results: list[dict]) -> None:
     """A task's memory as a line over its partition's bytes: the largest worker's private peak against the
-    largest partition, least squares over the runs (shown when their partitions differ in size)."""
+    largest partition, least squares over the runs (shown when their partitions differ in size and reach
+    `FIT_FLOOR_BYTES`: below that a worker's fixed memory hides the slope)."""
     sizes = np.array([r["largest_partition"] for r in results], dtype=np.float64)
     peaks = np.array([r["measured"].largest_child_peak_private for r in results], dtype=np.float64)
-    if len(set(sizes)) < 2:
+    if len(set(sizes)) < 2 or sizes.max() < FIT_FLOOR_BYTES:
         return
     slope, intercept = np.polyfit(sizes, peaks, 1)
     print(
