@@ -8,6 +8,15 @@ than `too_dirty_cutoff` matches, or with no piece left, is dropped whole. A docu
 is left as it is (the Janitor would also return nothing for one shorter than `minimum_slice_length`;
 that is a length filter, not decontamination, and is not applied).
 
+Which n-grams are matches is `match`'s rule. `janitor`: the Janitor's own (the training text split on
+whitespace, each n-gram normalised), exactly `clean_python`'s. `harness`: the n-grams lm-evaluation-harness's
+overlap check sees (`get_train_overlap` and its 13-gram files normalise the training text first and split
+after, so a word made only of punctuation does not break an n-gram), each mapped to the characters from its
+first word to its last. `both` (the default): an occurrence found by either rule is a match, counted once
+toward `too_dirty_cutoff`. Every Janitor occurrence is also a harness occurrence at the same characters, so
+`both` and `harness` find the same matches; a run under either passes both checks. The outcome counts the
+matches the Janitor's rule finds apart from those only the harness's rule finds.
+
 A cleaned document stays one document (one `doc_id` per input line): its pieces joined by
 `PIECE_SEPARATOR`. Joining, or cutting a word at a piece's edge, can in rare cases make a new
 n-gram that matches; the joined text is then cleaned again until no match is left, so no kept
@@ -19,6 +28,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -34,9 +44,10 @@ REASON_PREFIX = "decontaminate:"
 
 class DecontaminateConfig(StageConfig):
     """Eval sets by name (paths, globs or URIs of jsonl, jsonl.gz, jsonl.zst or Parquet files with a `text` field)
-    and the Janitor's parameters."""
+    (one path or a list), the match rule and the Janitor's parameters."""
 
     sets: dict[str, list[str]] = Field(default_factory=dict)
+    match: Literal["janitor", "harness", "both"] = "both"
     ngram_n: int = Field(13, ge=1)
     window_to_remove: int = Field(200, ge=0)
     too_dirty_cutoff: int = Field(10, ge=0)
@@ -46,6 +57,18 @@ class DecontaminateConfig(StageConfig):
     @property
     def enabled(self) -> bool:
         return bool(self.sets)
+
+    @field_validator("sets", mode="before")
+    @classmethod
+    def _one_path_is_a_list(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {name: [paths] if isinstance(paths, str) else paths for name, paths in value.items()}
+        return value
+
+    @property
+    def normalise_first(self) -> bool:
+        """Whether matches are searched in the harness's form (a superset of the Janitor's)."""
+        return self.match != "janitor"
 
     @field_validator("sets")
     @classmethod
@@ -89,13 +112,15 @@ def janitor_pieces(text: str, starts: list[int], ends: list[int], config: Decont
 class DocOutcome:
     """What decontamination did to one document with a match: its set, text (None: dropped), counts.
 
-    `chars_removed` is the document's length in characters minus the kept text's (separators included).
+    `chars_removed` is the document's length in characters minus the kept text's (separators included);
+    `janitor_matches` the matches of `matched_ngrams` that the Janitor's rule finds too.
     """
 
     row: int
     set_name: str
     text: str | None
     matched_ngrams: int
+    janitor_matches: int
     chars_removed: int
     first_match: tuple[int, int]
 
@@ -108,12 +133,13 @@ def decontaminate_texts(
     Each round cuts the Janitor's pieces out of the texts still matching and joins them; the joined
     texts are searched again together, until none matches.
     """
-    matches = find_matches(texts, index)
+    matches = find_matches(texts, index, config.normalise_first)
     groups = matches.by_doc()
     originals = {row: texts[row] if isinstance(texts[row], str) else texts[row].as_py() for row in groups}
     sets = {row: _set_of(matches.set_mask[span], index.set_names) for row, span in groups.items()}
     first = {row: (int(matches.start[span.start]), int(matches.end[span.start])) for row, span in groups.items()}
     found = {row: span.stop - span.start for row, span in groups.items()}
+    by_janitor = {row: int(matches.janitor[span].sum()) for row, span in groups.items()}
     current: dict[int, str | None] = dict(originals)
     while groups:
         joined = {}
@@ -123,12 +149,21 @@ def decontaminate_texts(
             if pieces:
                 joined[row] = current[row]
         rows = list(joined)
-        matches = find_matches(list(joined.values()), index)
+        matches = find_matches(list(joined.values()), index, config.normalise_first)
         groups = {rows[position]: span for position, span in matches.by_doc().items()}
         for row, span in groups.items():
             found[row] += span.stop - span.start
+            by_janitor[row] += int(matches.janitor[span].sum())
     return [
-        DocOutcome(row, sets[row], current[row], found[row], len(originals[row]) - len(current[row] or ""), first[row])
+        DocOutcome(
+            row,
+            sets[row],
+            current[row],
+            found[row],
+            by_janitor[row],
+            len(originals[row]) - len(current[row] or ""),
+            first[row],
+        )
         for row in originals
     ]
 

@@ -5,12 +5,21 @@ The Janitor (`lm_eval/decontamination/janitor.py`) normalises text by ASCII lowe
 On the eval side it normalises the whole text, then splits; on the training side it splits first and
 normalises each n-gram. Normalisation is per character and never touches whitespace, so a training
 n-gram matches exactly when each of its words, normalised, is non-empty and the words equal an eval
-n-gram's. That is what `find_matches` computes, without Python per word:
+n-gram's. That is what `find_matches` computes, without Python per word.
+
+lm-evaluation-harness's own overlap check (`decontaminate.get_train_overlap`, and its 13-gram files of the
+training text) normalises the training text first and splits after, so a word that normalises to nothing
+(`-`, `#`, `->`) vanishes and the words around it become neighbours. `find_matches(..., normalise_first=True)`
+forms n-grams that way, over the non-empty normalised words, and maps each back to the characters of the
+original text from its first word to its last (words in between that normalised to nothing included).
+Every Janitor occurrence is also one of these, at the same characters (its 13 words are all non-empty and
+adjacent); `Matches.janitor` says which of them the Janitor also finds.
 
 | step | how |
 |---|---|
 | words | byte classes by `bytes.translate`; `str.isspace`'s whitespace (as `str.split` and `re`'s `\\S+`) |
 | normalise | `bytes.translate`: ASCII lower case, `delete_chars` and whitespace deleted, at C speed |
+| harness form | with `normalise_first`, words that normalise to nothing are left out here |
 | word ids | `index_in` the eval vocabulary (absent or empty words can match nothing) |
 | n-gram keys | a 64-bit polynomial hash of mixed word ids, rolled over each document's words |
 | candidates | a bit table indexed by the key's top bits, then a binary search in the sorted eval keys |
@@ -179,13 +188,15 @@ def build_eval_ngrams(
 @dataclass(frozen=True)
 class Matches:
     """Matched n-grams of a list of texts, in text order: text index, first word's index in its text,
-    the sets holding it, and its characters in the text (first, last inclusive, as the Janitor's indices)."""
+    the sets holding it, its characters in the text (first, last inclusive, as the Janitor's indices), and
+    whether the Janitor's split-then-normalise rule finds it too (no word in it normalised to nothing)."""
 
     doc: np.ndarray
     word: np.ndarray
     set_mask: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    janitor: np.ndarray
 
     def by_doc(self) -> dict[int, slice]:
         """Each matched text's index → the slice of its matches."""
@@ -244,11 +255,11 @@ class ChunkWords:
     data: np.ndarray
     offsets: np.ndarray
 
-    def char_spans(self, doc: int, words: np.ndarray, n: int) -> tuple[list[int], list[int]]:
-        """Character spans (first, last inclusive) in text `doc` of the n-grams starting at its words `words`."""
+    def char_spans(self, doc: int, firsts: np.ndarray, lasts: np.ndarray) -> tuple[list[int], list[int]]:
+        """Character spans (first, last inclusive) in text `doc` of the n-grams from its words `firsts` to `lasts`."""
         base = self.firsts[doc]
-        byte_starts = self.starts[base + words] - self.offsets[doc]
-        byte_ends = self.ends[base + words + n - 1] - self.offsets[doc]
+        byte_starts = self.starts[base + firsts] - self.offsets[doc]
+        byte_ends = self.ends[base + lasts] - self.offsets[doc]
         text = self.data[self.offsets[doc] : self.offsets[doc + 1]].tobytes()
         starts, ends, done, chars = [], [], 0, 0
         for byte_start, byte_end in zip(byte_starts.tolist(), byte_ends.tolist()):
@@ -319,20 +330,28 @@ def _chunks(lengths: np.ndarray) -> list[tuple[int, int]]:
     return bounds
 
 
-def find_matches(texts: pa.Array | pa.ChunkedArray | list[str], index: EvalNgrams) -> Matches:
-    """Every n-gram of every text that the Janitor's `clean_python` would find in `index`, with its sets and span."""
+def find_matches(
+    texts: pa.Array | pa.ChunkedArray | list[str], index: EvalNgrams, normalise_first: bool = False
+) -> Matches:
+    """Every n-gram of every text that the Janitor's `clean_python` would find in `index`, with its sets and span;
+    with `normalise_first`, every n-gram of the texts normalised then split (the harness's form) instead."""
     texts = pa.chunked_array([pa.array(texts, pa.large_string())]) if isinstance(texts, list) else texts
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
     texts = texts.cast(pa.large_string())
     vocab = index.vocab
     lengths = pc.binary_length(texts).to_numpy(zero_copy_only=False) if len(texts) else np.zeros(0, np.int64)
-    found = [_find_in_chunk(texts.slice(first, end - first), first, index, vocab) for first, end in _chunks(lengths)]
-    columns = [np.concatenate([f[i] for f in found]) if found else np.zeros(0, np.int64) for i in range(5)]
-    return Matches(*columns)
+    found = [
+        _find_in_chunk(texts.slice(first, end - first), first, index, vocab, normalise_first)
+        for first, end in _chunks(lengths)
+    ]
+    columns = [np.concatenate([f[i] for f in found]) if found else np.zeros(0, np.int64) for i in range(6)]
+    return Matches(*columns[:5], columns[5].astype(bool))
 
 
-def _find_in_chunk(texts: pa.Array, first_doc: int, index: EvalNgrams, vocab: pa.Array) -> tuple[np.ndarray, ...]:
+def _find_in_chunk(
+    texts: pa.Array, first_doc: int, index: EvalNgrams, vocab: pa.Array, normalise_first: bool
+) -> tuple[np.ndarray, ...]:
     n = index.n
     empty = (
         np.zeros(0, np.int64),
@@ -340,14 +359,23 @@ def _find_in_chunk(texts: pa.Array, first_doc: int, index: EvalNgrams, vocab: pa
         np.zeros(0, np.uint64),
         np.zeros(0, np.int64),
         np.zeros(0, np.int64),
+        np.zeros(0, bool),
     )
     chunk = normalised_words(texts, index.delete_chars)
     if len(chunk.normalised) < n or len(index.keys) == 0:
         return empty
-    ids = pc.index_in(chunk.normalised, value_set=vocab)
+    words = chunk.normalised
+    doc_of_word = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(chunk.firsts))
+    raw_index = None
+    if normalise_first:  # the harness's form: words that normalise to nothing are not words
+        nonempty = pc.greater(pc.binary_length(words), 0)
+        raw_index = np.flatnonzero(nonempty.to_numpy(zero_copy_only=False))
+        words, doc_of_word = words.filter(nonempty), doc_of_word[raw_index]
+        if len(words) < n:
+            return empty
+    ids = pc.index_in(words, value_set=vocab)
     known = ids.is_valid().to_numpy(zero_copy_only=False)
     ids = ids.fill_null(0).to_numpy(zero_copy_only=False)
-    doc_of_word = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(chunk.firsts))
     count = len(ids) - n + 1
     unknown_before = np.concatenate([[0], np.cumsum(~known, dtype=np.int32)])
     valid = (unknown_before[n:] - unknown_before[:count]) == 0
@@ -374,10 +402,14 @@ def _find_in_chunk(texts: pa.Array, first_doc: int, index: EvalNgrams, vocab: pa
             entry += 1
     positions, masks = positions[same], index.set_masks[entries[same]]
     docs = doc_of_word[positions]
-    words = positions - chunk.firsts[docs]
+    firsts, lasts = positions, positions + n - 1
+    if raw_index is not None:
+        firsts, lasts = raw_index[firsts], raw_index[lasts]
+    firsts, lasts = firsts - chunk.firsts[docs], lasts - chunk.firsts[docs]
     char_starts, char_ends = [], []
     for doc in np.unique(docs).tolist():
-        starts, ends = chunk.char_spans(doc, words[docs == doc], n)
+        starts, ends = chunk.char_spans(doc, firsts[docs == doc], lasts[docs == doc])
         char_starts += starts
         char_ends += ends
-    return docs + first_doc, words, masks, np.array(char_starts, np.int64), np.array(char_ends, np.int64)
+    janitor = lasts - firsts == n - 1
+    return docs + first_doc, firsts, masks, np.array(char_starts, np.int64), np.array(char_ends, np.int64), janitor

@@ -1,5 +1,6 @@
 """Decontamination in a real run on real Ray: nothing the Janitor would find is left, accounting, stats,
-reuse keyed on the eval files, and `pileline ngrams` read by lm-evaluation-harness's own `get_train_overlap`."""
+reuse keyed on the eval files, and `pileline ngrams` read by lm-evaluation-harness's own `get_train_overlap`
+(which flags no eval document after a `match: both` run on code and punctuation-heavy text)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from input_files_for_tests import doc_line, write_lines
-from janitor_oracle import corpus_texts, janitor_finds_match, oracle, passages, word_ngrams
+from janitor_oracle import corpus_texts, janitor_finds_match, oracle, passages, punctuated_texts, word_ngrams
 
 from pipeline.cli.main import main
 from pipeline.inspection.report_html import build_report
@@ -34,7 +35,7 @@ UNRELATED = [" ".join(f"{animal}{i}" for animal in ANIMALS) for i in range(5)]
 def _setup(tmp_path: Path) -> tuple[list[str], Path]:
     write_sample_corpus(tmp_path / "sample", docs=900, seed=5)
     texts = corpus_texts(tmp_path / "sample")
-    evals = passages(texts, 25, 30, seed=7) + UNRELATED
+    evals = passages(texts, 25, 30, seed=7) + UNRELATED + passages(texts, 10, 16, seed=12)
     eval_file = write_lines(tmp_path / "eval" / "task.jsonl.zst", [doc_line(t, None) for t in evals])
     return evals, eval_file
 
@@ -78,6 +79,8 @@ def test_a_decontaminated_run_its_stats_and_its_ngrams(tmp_path, ray_instance, m
     assert stats["documents_dropped"] == dropped
     assert stats["documents_cleaned"] > 0 and stats["matched_ngrams"] >= dropped + stats["documents_cleaned"]
     assert sum(c["documents_dropped"] for c in stats["by_subset"].values()) == dropped
+    assert stats["match"] == "both"
+    assert stats["matched_by_janitor_rule"] + stats["matched_by_harness_rule_only"] == stats["matched_ngrams"]
     assert stats["examples"] and all(e["ngram"] in janitor.dirt_ngrams for e in stats["examples"])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -135,3 +138,49 @@ def test_a_changed_eval_set_is_not_served_from_old_partitions(tmp_path, ray_inst
     prepared = _prepared(tmp_path / "run")
     assert not any(janitor_finds_match(oracle(evals[:5]), text) for text in prepared.column("text").to_pylist())
     assert np.all(np.diff(prepared.column("doc_id").to_numpy()) > 0)
+
+
+def _harness_flags(ngrams_dir: Path, evals: list[str], workdir: Path, monkeypatch) -> set[int]:
+    """The eval documents `get_train_overlap` flags in `ngrams_dir` (its caches in `workdir`)."""
+    from lm_eval.decontamination.decontaminate import get_train_overlap
+
+    (workdir / "data").mkdir(parents=True)
+    monkeypatch.chdir(workdir)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return get_train_overlap({("task", "test"): evals}, str(ngrams_dir), limit=len(evals))["task"]
+
+
+def test_a_both_run_passes_the_harness_check_on_code_and_punctuation(tmp_path, ray_instance, monkeypatch):
+    texts = punctuated_texts(400, seed=8)
+    write_lines(tmp_path / "corpus" / "00.jsonl.zst", [doc_line(t, "Github") for t in texts])
+    evals = texts[:10] + passages(texts[10:], 20, 40, seed=9) + passages(texts[10:], 10, 24, seed=10)
+    eval_file = write_lines(tmp_path / "eval" / "task.jsonl.zst", [doc_line(t, None) for t in evals])
+    janitor = oracle(evals)
+    flagged, stats = {}, {}
+    for match in ("control", "janitor", "both"):
+        run_dir = tmp_path / f"run-{match}"
+        config = {
+            "inputs": [str(tmp_path / "corpus" / "*.jsonl.zst")],
+            "output": str(run_dir),
+            "partition_docs": 150,
+            "ray": {"num_cpus": 2},
+        }
+        if match != "control":
+            config["decontaminate"] = {"sets": {"task": str(eval_file)}, "match": match}
+        run_manifest(parse_manifest(config), Progress(quiet=True))
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["ngrams", str(run_dir), "--out", str(tmp_path / f"ngrams-{match}"), "--buckets", "4"]) == 0
+        flagged[match] = _harness_flags(tmp_path / f"ngrams-{match}", evals, tmp_path / f"check-{match}", monkeypatch)
+        if match != "control":
+            stats[match] = gather_stats(str(run_dir))["decontamination"]["task"]
+            assert not any(janitor_finds_match(janitor, t) for t in _prepared(run_dir).column("text").to_pylist())
+    assert flagged["control"] == set(range(len(evals)))
+    assert flagged["janitor"], "the fixture must hold n-grams the Janitor's rule cannot see"
+    assert flagged["both"] == set()
+    assert stats["janitor"]["match"] == "janitor" and stats["janitor"]["matched_by_harness_rule_only"] == 0
+    assert stats["both"]["match"] == "both" and stats["both"]["matched_by_harness_rule_only"] > 0
+    assert stats["both"]["matched_by_janitor_rule"] >= stats["janitor"]["matched_by_janitor_rule"] > 0
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["stats", str(tmp_path / "run-both")]) == 0
+    assert "match rule: both" in out.getvalue() and "by the harness's rule only" in out.getvalue()

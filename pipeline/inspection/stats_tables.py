@@ -351,18 +351,29 @@ def _decontamination_table(stats: dict) -> StatsTable:
     rows, indented = [], set()
     for name, entry in stats["decontamination"].items():
         rows.append([name, *(count(entry[key]) for key in DECONTAMINATION_COUNTS)])
+
         def touched(item: tuple[str, dict]) -> tuple[int, str]:
             return -item[1]["documents_cleaned"] - item[1]["documents_dropped"], item[0]
 
         for subset, counts in sorted(entry["by_subset"].items(), key=touched):
             indented.add(len(rows))
             rows.append([subset, *(count(counts[key]) for key in DECONTAMINATION_COUNTS)])
-    columns = ["eval set / subset", "documents cleaned", "documents dropped", "characters removed", "matched n-grams"]
+    columns = [
+        "eval set / subset",
+        "documents cleaned",
+        "documents dropped",
+        "characters removed",
+        "matched n-grams",
+        "by the Janitor's rule",
+        "by the harness's rule only",
+    ]
+    rules = sorted({entry["match"] for entry in stats["decontamination"].values()})
     note = (
-        "Janitor semantics (lm-evaluation-harness): matches cut out with their window; "
-        "dropped = too many matches or no piece left"
+        f"match rule: {', '.join(rules)} (janitor: lm-evaluation-harness's Janitor, split then normalise; harness: "
+        "its overlap check, normalise then split; both: either); Janitor semantics: matches cut out with their "
+        "window; dropped = too many matches or no piece left"
     )
-    numeric = [False] + [True] * 4
+    numeric = [False] + [True] * 6
     return StatsTable("decontamination", "Decontamination", columns, rows, numeric, note=note, indent_rows=indented)
 
 
