@@ -29,7 +29,6 @@ QUICK_RUNS = {
     "tokenizer_memory.py": (["--docs", "200", "--rebuild-mb", "0,1", "--batch-docs", "50"], "identical ids in every"),
     "giant_component.py": (["--members", "2000"], "kept: components"),
     "minhash.py": (["--docs", "200", "--check-docs", "50"], "identity checks: passed"),
-    "decontaminate.py": (["--docs", "200", "--eval-docs", "300", "--leaked", "20"], "documents agreeing: 200 of 200"),
     "pile_exchanges.py": (["--docs", "2000000", "--partition-docs", "1000"], "| all (one cc round) |"),
 }
 RAY_RUNS = {
@@ -39,6 +38,11 @@ RAY_RUNS = {
     ),
     "export.py": (["--docs", "200", "--num-cpus", "1", "--smoke"], "| litdata |"),
     "dedup_quality.py": (["--docs", "100", "--cpus", "1"], "| components (pythia) |"),
+    "decontaminate.py": (
+        ["--docs", "200", "--eval-docs", "300", "--leaked", "20", "--check-docs", "60", "--check-evals", "4,4"]
+        + ["--cpus", "1"],
+        "documents agreeing: 200 of 200",
+    ),
     "scaling.py": (["--docs", "200", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
     "end_to_end.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100", "--pin"], "pinned to cores"),
     "scale.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100"], "after the last phase"),

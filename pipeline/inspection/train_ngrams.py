@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import zstandard
 
@@ -70,11 +71,27 @@ def _write_run(out: RunDirectory, path: str, lines: list[str]) -> None:
             writer.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
 
 
+def kept_documents(files: RunFiles, partition: str, removed: np.ndarray) -> pa.Table:
+    """`doc_id` and `text` of the partition's documents the run kept: prepared, minus the sorted doc_ids `removed`."""
+    docs = files.run.read_parquet(files.docs_path(partition), columns=["doc_id", "text"])
+    return docs.filter(pa.array(~np.isin(docs.column("doc_id").to_numpy(), removed)))
+
+
+def kept_texts(run_dir: str) -> list[str]:
+    """Every training text the run kept (after decontamination, filters and dedup), in doc_id order."""
+    files = RunFiles(run_dir)
+    removed = removed_doc_ids(files)
+    return [
+        text
+        for partition in files.train_partitions()
+        for text in kept_documents(files, partition.name, removed).column("text").to_pylist()
+    ]
+
+
 def partition_runs(job: NgramsJob, partition: str) -> dict:
     """Write one partition's kept n-gram lines as sorted runs per bucket; returns the runs' paths and line count."""
-    docs = job.files.run.read_parquet(job.files.docs_path(partition), columns=["doc_id", "text"])
+    docs = kept_documents(job.files, partition, job.removed)
     doc_ids = docs.column("doc_id").to_numpy()
-    keep = ~np.isin(doc_ids, job.removed)
     translation = janitor_translation(DELETE_CHARS)
     pending: dict[int, list[str]] = {}
     held = written = 0
@@ -90,9 +107,8 @@ def partition_runs(job: NgramsJob, partition: str) -> dict:
         held = 0
 
     texts = docs.column("text")
-    for row in np.flatnonzero(keep):
-        doc_id = int(doc_ids[row])
-        for ngram in janitor_ngrams(texts[int(row)].as_py(), job.n, translation):
+    for row, doc_id in enumerate(doc_ids.tolist()):
+        for ngram in janitor_ngrams(texts[row].as_py(), job.n, translation):
             pending.setdefault(zlib.crc32(ngram.encode("utf-8")) % job.buckets, []).append(f"{ngram} {doc_id}")
             held += 1
         if held >= RUN_LINES:
