@@ -1,7 +1,7 @@
-"""Benchmark decontamination of training documents with lm-evaluation-harness's Janitor semantics.
+"""Decontamination of training documents with lm-evaluation-harness's Janitor semantics.
 
 For each document with at least one eval n-gram (see `stages.eval_ngrams`), the pieces kept are
-exactly `Janitor.clean_python`'s: every matched n-gram is cut out with `window_to_remove` characters on
+cut as `Janitor.clean_python` cuts them: every matched n-gram is cut out with `window_to_remove` characters on
 each side, pieces of `minimum_slice_length` characters or fewer are dropped (the last piece is kept
 from `minimum_slice_length` characters on, as the Janitor's slicing does), and a document with more
 than `too_dirty_cutoff` matches, or with no piece left, is dropped whole. A document without a match
