@@ -1,20 +1,23 @@
 """The corpus a benchmark runs on: a Pile-layout directory given by the user, or a generated sample.
 
 `corpus_dir` writes the seeded sample (`pipeline.sample.corpus`, seed 0) when no directory is given;
-`read_documents` reads train files through the pipeline's own reader (`pipeline.formats.input_files` +
-`stages.read.parse_lines`); `duplicate_groups` loads the sample's `ground_truth.jsonl`. Documents
+`corpus_sha256` names a corpus by its contents; `read_documents` reads train files through the
+pipeline's own reader (`pipeline.formats.input_files` + `stages.read.parse_lines`); `duplicate_groups` loads
+the corpus's `ground_truth.jsonl` (the sample's, or `real_text.py`'s). Documents
 are keyed by `(file, line)`: the file relative to the corpus directory, the line 1-based, as in the
 ground truth.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import zstandard
 
 from pipeline.formats.input_files import LineChunk, iter_line_chunks
 from pipeline.sample.corpus import GROUND_TRUTH, write_sample_corpus
@@ -46,6 +49,17 @@ def train_files(corpus: Path) -> list[Path]:
     if not files:
         sys.exit(f"{corpus}: no *.jsonl.zst files")
     return files
+
+
+def corpus_sha256(corpus: Path) -> str:
+    """sha256 of the train files' uncompressed bytes, in order: names a corpus whatever zstd wrote (quote it with
+    every figure measured on a corpus whose contents depend on the machine)."""
+    digest = hashlib.sha256()
+    for path in train_files(corpus):
+        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_documents(corpus: Path, limit: int | None = None, files: list[Path] | None = None) -> pa.Table:

@@ -1,14 +1,15 @@
 """Dedup quality at the threshold: connected components, threshold-true and datasketch.MinHashLSH on one corpus.
 
-    python benchmarks/dedup_quality.py [--corpus sample|heldout] [--docs N] [--seed S] [--cpus N] [--work DIR]
+    python benchmarks/dedup_quality.py [--corpus sample|heldout] [--docs N] [--megabytes M] [--seed S] [--cpus N]
+        [--work DIR]
 
 Corpora (both written by this script, deterministic):
 - `sample`: `pileline sample`'s generator (`--docs`, default 6000); the pairs are its ground truth
   (each group member with the group's original, and each chain link with the previous one).
-- `heldout`: text the project never generated: this Python's standard-library and installed packages'
-  sources and docs (`.py`, `.md`, `.rst`, `.txt` files of 300 to 20,000 words, `--docs` of them at most),
-  plus near-copies injected with word-5-gram Jaccard drawn
-  uniformly from [0.75, 1) (and chains: a copy of a copy); the pairs are the injected ones.
+- `heldout`: text the project never generated: the real-text corpus of `benchmarks/real_text.py`
+  (`--megabytes`, default 20: manual pages, package documentation, licences, Perl's pod books, Python
+  sources and docs, with planted exact and near copies and chains); the pairs are the planted ones,
+  read from its ground truth as the sample's.
 
 Each method runs on the same prepared documents (no quality filter, no holdout):
 - `components`: pileline, `dedup.mode: components` (the `pythia` preset's banding, no verification);
@@ -17,7 +18,8 @@ Each method runs on the same prepared documents (no quality filter, no holdout):
 - `datasketch`: `datasketch.MinHashLSH(threshold, num_perm)` fed pileline's signatures, every document
   queried, components of "returned by a query", smallest doc_id kept (what a datasketch user writes).
 
-Measured, with the exact Jaccard of the preset's shingles on the normalised texts:
+Both corpora name their pairs in `ground_truth.jsonl`. Measured, with the exact Jaccard of the preset's
+shingles on the normalised texts:
 - recall per bin of the pairs' exact Jaccard ([t, 0.95) and [0.95, 1]): the share of pairs of which at
   most one document is kept;
 - precision at the threshold: the share of removed documents whose exact Jaccard with the document
@@ -33,9 +35,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import random
-import re
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -45,7 +44,7 @@ import numpy as np
 import orjson
 import pyarrow.parquet as pq
 import ray
-import zstandard
+from real_text import write_real_text_corpus
 
 from pipeline.formats.filesystems import expand_inputs
 from pipeline.formats.run_layout import prepare_key, stage_dir
@@ -57,13 +56,11 @@ from stages.batch import make_doc_id
 from stages.minhash import exact_jaccard
 from stages.minhash import signatures as minhash_signatures
 
-COPY_SIMILARITY = (0.75, 1.0)
 METHODS = {
     "components (pythia)": {"preset": "pythia"},
     "threshold-true": {"preset": "threshold-true"},
     "threshold-true-signature (verify: signature)": {"preset": "threshold-true", "verify": "signature"},
 }
-WORD = re.compile(r"\S+")
 
 
 class DedupClock(Progress):
@@ -85,78 +82,8 @@ class DedupClock(Progress):
             self._started = None
 
 
-def _shingles(text: str) -> set:
-    words = text.split()
-    return set(zip(words, words[1:], words[2:], words[3:], words[4:]))
-
-
-def _near_copy(rng: random.Random, text: str, target: float) -> str:
-    """`text` with words replaced until its word-5-gram Jaccard with `text` is close to `target`."""
-    base = _shingles(text)
-    spans = [m.span() for m in WORD.finditer(text)]
-    best, best_gap = text, 1.0
-    edits = max(1, round(len(base) * (1 - target) / (5 * (1 + target))))
-    for _ in range(12):
-        chosen = set(rng.sample(range(len(spans)), min(edits, len(spans))))
-        out, prev = [], 0
-        for i, (start, end) in enumerate(spans):
-            if i in chosen:
-                out.append(text[prev:start] + f"w{rng.randrange(10**6)}")
-                prev = end
-        copy = "".join(out) + text[prev:]
-        shingles = _shingles(copy)
-        similarity = len(base & shingles) / len(base | shingles)
-        if abs(similarity - target) < best_gap:
-            best, best_gap = copy, abs(similarity - target)
-        if best_gap < 0.005:
-            break
-        edits = max(1, round(edits * (1 - target) / max(1 - similarity, 1e-3)))
-    return best
-
-
-def write_heldout_corpus(out: Path, docs: int, seed: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Standard-library sources plus injected near-copies and chains in 3 jsonl.zst files; returns the injected
-    pairs as ((file index, line), (file index, line))."""
-    rng = random.Random(seed)
-    texts = []
-    for root in (Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"])):
-        for path in sorted(p for suffix in ("py", "md", "rst", "txt") for p in root.rglob(f"*.{suffix}")):
-            if (
-                "test" in path.parts
-                or "tests" in path.parts
-                or (root.name != "site-packages" and "site-packages" in path.parts)
-            ):
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-            if 300 <= len(text.split()) <= 20_000:
-                texts.append(text)
-    rng.shuffle(texts)
-    texts = texts[:docs]
-    originals = list(range(len(texts)))
-    pairs: list[tuple[int, int]] = []
-    for index in rng.sample(originals, len(texts) // 5):
-        copy = _near_copy(rng, texts[index], rng.uniform(*COPY_SIMILARITY))
-        texts.append(copy)
-        pairs.append((index, len(texts) - 1))
-        if rng.random() < 0.25:  # a chain: a copy of the copy
-            texts.append(_near_copy(rng, copy, rng.uniform(*COPY_SIMILARITY)))
-            pairs.append((len(texts) - 2, len(texts) - 1))
-    order = list(range(len(texts)))
-    rng.shuffle(order)
-    place = {}
-    files: list[list[bytes]] = [[], [], []]
-    for position, index in enumerate(order):
-        lines = files[position % 3]
-        lines.append(orjson.dumps({"text": texts[index], "meta": {"pile_set_name": "Heldout"}}))
-        place[index] = (position % 3, len(lines))
-    (out / "train").mkdir(parents=True, exist_ok=True)
-    for number, lines in enumerate(files):
-        (out / "train" / f"{number:02d}.jsonl.zst").write_bytes(zstandard.compress(b"\n".join(lines) + b"\n"))
-    return [(place[a], place[b]) for a, b in pairs]
-
-
-def sample_pairs(corpus: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Ground-truth pairs of the generated sample (train files only): member with original, chain link with previous."""
+def planted_pairs(corpus: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Ground-truth pairs of a corpus (train files only): member with original, chain link with previous."""
     files = sorted(p.name for p in (corpus / "train").glob("*.jsonl.zst"))
     pairs = []
     for line in (corpus / GROUND_TRUTH).read_bytes().splitlines():
@@ -263,7 +190,8 @@ def _ratio(pair: tuple[int, int]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", choices=["sample", "heldout"], default="heldout")
-    parser.add_argument("--docs", type=int, default=6000)
+    parser.add_argument("--docs", type=int, default=6000, help="documents of the sample (default 6000)")
+    parser.add_argument("--megabytes", type=float, default=20.0, help="text of the heldout corpus (default 20 MB)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--work", type=Path, default=None)
@@ -272,9 +200,9 @@ def main() -> None:
     corpus = work / "corpus"
     if args.corpus == "sample":
         write_sample_corpus(corpus, docs=args.docs, seed=args.seed)
-        places = sample_pairs(corpus)
     else:
-        places = write_heldout_corpus(corpus, args.docs, args.seed)
+        print(f"real-text corpus: {write_real_text_corpus(corpus, args.megabytes, args.seed).describe()}")
+    places = planted_pairs(corpus)
     ray.init(num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     try:
         runs = {

@@ -1,10 +1,23 @@
 """End to end: pileline's whole pipeline against datatrove doing the same job, same corpus, same CPU count.
 
-    python benchmarks/end_to_end.py [--corpus DIR] [--docs N] [--cpus 1] [--pin] [--datatrove-python PATH] [--work DIR]
+    python benchmarks/end_to_end.py [--corpus DIR | --megabytes 110 | --sample [--docs N]]
+        [--dedup threshold-true|datatrove] [--cpus 1] [--pin] [--datatrove-python PATH] [--work DIR]
 
-The job: read `train/*.jsonl.zst` → ftfy (every fix, NFC) → SlimPajama's length filter → MinHash-LSH
-dedup (word 5-grams, 14 bands × 8 rows, datatrove's default banding) → GPT-2 ids with
-"<|endoftext|>" after every document → Megatron `.bin/.idx`. pileline runs it with
+The corpus: by default the real-text corpus of `benchmarks/real_text.py` (`--megabytes`, 110 MB: manual
+pages, package documentation, licences, Perl's pod books, Python sources and docs, with planted copies),
+written anew under the work directory; its sha256 is printed with the figures (its contents depend on the
+packages installed). `--sample` writes the generated sample instead (~100 MB, 28,000 documents, or --docs);
+`--corpus DIR` takes any Pile-layout directory.
+
+The job (`--dedup threshold-true`, the default): read `train/*.jsonl.zst` → ftfy (every fix, NFC) → the
+`cerebras` filter preset (empty documents only) → `manifests/demo.yaml`'s dedup, the `threshold-true`
+preset (word 5-grams, 128 permutations, Jaccard 0.87, recall banding, exact verification, every removed
+document within the threshold of its kept copy) → GPT-2 ids with "<|endoftext|>" after every document →
+Megatron `.bin/.idx` and the demo's training sequences; datatrove does the same stages as it comes (no
+length filter, its default MinHash: 5-grams, 14 buckets × 8 hashes, connected components).
+`--dedup datatrove` is the earlier job: SlimPajama's length filter on both sides and pileline with
+datatrove's banding (14 bands × 8 rows at `--threshold`, default 0.8, connected components, no
+verification). pileline runs it with
 `pipeline.phases.runner.run_manifest` on an embedded Ray of `--cpus` CPUs (`benchmarks/pileline_job.py`);
 datatrove 0.10.1 runs it with its own steps and `--cpus` workers (`benchmarks/datatrove_job.py`) in
 its own venv, since it pins `xxhash<4`:
@@ -19,13 +32,13 @@ divide by wall × `--cpus`; "MB per CPU-s" divides by the CPU seconds of all the
 instead: the steadier number on a shared machine, and the fairer one, since pileline's file readers
 (Ray tasks of 0 CPUs) and Ray's own processes run beside its `--cpus` workers. `--pin` confines each
 side, every process it starts included, to the same `--cpus` cores: then wall time is the whole cost.
-Without --corpus a seeded sample (~100 MB, 28,000 documents, or --docs) is written. pileline's side runs in
-this script's interpreter: run it from a default install (`pip install -e .`) to measure what users run; with
-pandas installed (the test extras bring it), pyarrow imports it in every Ray process (~0.25 s each).
+pileline's side runs in this script's interpreter: run it from a default install (`pip install -e .`) to
+measure what users run; with pandas installed (the test extras bring it), pyarrow imports it in every Ray
+process (~0.25 s each).
 
 Then both outputs are compared, and the script exits 1 unless (a) the same documents pass the filter
 on both sides and (b) every document both sides keep gets identical token ids. Dedup quality against
-the sample's `ground_truth.jsonl`: recall = planted duplicates removed / removable (all but one
+the corpus's `ground_truth.jsonl`: recall = planted duplicates removed / removable (all but one
 member of each planted group, among the documents that pass the filter); precision = removed documents
 whose cluster's kept copy has exact word-5-gram Jaccard ≥ threshold − 0.1 with them (raw texts).
 """
@@ -45,8 +58,9 @@ import numpy as np
 import orjson
 import pyarrow.parquet as pq
 import zstandard
-from corpus import Key, corpus_dir, duplicate_groups, read_documents, text_megabytes, train_files
+from corpus import Key, corpus_dir, corpus_sha256, duplicate_groups, read_documents, text_megabytes, train_files
 from process_tree import Measured, run_measured
+from real_text import DEFAULT_MEGABYTES, write_real_text_corpus
 
 from pipeline.formats.indexed_dataset import IndexedDataset
 from pipeline.phases.runner import package_versions
@@ -57,6 +71,9 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent
 DATATROVE_PYTHON = Path("/work/venv-datatrove/bin/python")
 BANDS, ROWS = 14, 8
 """datatrove's default MinhashConfig: 14 buckets of 8 hashes (112 permutations)."""
+THRESHOLD_TRUE = 0.87
+"""The `threshold-true` dedup preset's Jaccard threshold."""
+SLIMPAJAMA_MIN_CHARS = 200
 PRECISION_MARGIN = 0.1
 """A removal counts as precise when its kept copy's exact Jaccard is at least threshold − this."""
 
@@ -86,20 +103,27 @@ def gpt2_tokenizer_json(path: Path) -> Path:
     return path
 
 
-def pileline_manifest(corpus: Path, output: Path, cpus: int, partition_docs: int, threshold: float) -> dict:
-    """The manifest of the job (JSON is YAML): train files only, no holdout, datatrove's banding."""
-    return {
+def pileline_manifest(
+    corpus: Path, output: Path, cpus: int, partition_docs: int, dedup: str, threshold: float
+) -> dict:
+    """The manifest of the job (JSON is YAML), train files only, no holdout: with `dedup` "threshold-true" the
+    demo's settings but the `cerebras` filter; with "datatrove" SlimPajama's filter and datatrove's banding."""
+    manifest = {
         "inputs": [str(corpus / "train" / "*.jsonl.zst")],
         "output": str(output),
         "partition_docs": partition_docs,
         "ray": {"num_cpus": cpus},
         "normalize": {"enabled": True, "normalization": "NFC"},
-        "filter": {"preset": "slimpajama"},
-        "dedup": {
-            "enabled": True, "shingle": "word", "ngram": 5, "num_perm": BANDS * ROWS,
-            "threshold": threshold, "bands": BANDS, "rows": ROWS,
-        },
         "tokenize": {"tokenizer": "gpt2", "append_eod": True},
+    }
+    if dedup == "threshold-true":
+        demo = {"dedup": {"enabled": True, "preset": "threshold-true"}, "shards": {"seq_len": 2048, "global_batch": 16}}
+        return {**manifest, "filter": {"preset": "cerebras"}, **demo}
+    banding = {"shingle": "word", "ngram": 5, "num_perm": BANDS * ROWS, "bands": BANDS, "rows": ROWS}
+    return {
+        **manifest,
+        "filter": {"preset": "slimpajama"},
+        "dedup": {"enabled": True, "threshold": threshold, **banding},
     }
 
 
@@ -339,11 +363,24 @@ def main() -> None:
     parser.add_argument(
         "--corpus", type=Path, help="a Pile-layout directory (train/*.jsonl.zst); default: a generated sample"
     )
+    parser.add_argument(
+        "--megabytes", type=float, default=DEFAULT_MEGABYTES, help="text of the real-text corpus (default 110 MB)"
+    )
+    parser.add_argument("--sample", action="store_true", help="run on the generated sample instead of real text")
     parser.add_argument("--docs", type=int, help="documents of the generated sample (default 28,000, ~100 MB)")
+    parser.add_argument(
+        "--dedup",
+        choices=["threshold-true", "datatrove"],
+        default="threshold-true",
+        help="pileline's dedup: the demo's threshold-true preset (default) or datatrove's banding (see above)",
+    )
     parser.add_argument("--cpus", type=int, default=1, help="Ray CPUs for pileline, workers for datatrove (default 1)")
     parser.add_argument("--partition-docs", type=int, default=2000, help="pileline's partition_docs (default 2000)")
     parser.add_argument(
-        "--threshold", type=float, default=0.8, help="pileline's dedup.threshold; precision cut = this − 0.1"
+        "--threshold",
+        type=float,
+        help="pileline's dedup.threshold with --dedup datatrove (default 0.8; threshold-true's is 0.87); "
+        "precision cut = this − 0.1",
     )
     parser.add_argument(
         "--datatrove-python",
@@ -363,7 +400,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="e2e-bench-", dir="/tmp") as scratch:
         work = (args.work or Path(scratch)).resolve()
         work.mkdir(parents=True, exist_ok=True)
-        corpus = corpus_dir(args.corpus, work, args.docs).resolve()
+        if args.corpus is None and not args.sample:
+            corpus = work / "corpus"
+            print(f"real-text corpus: {write_real_text_corpus(corpus, args.megabytes).describe()}", file=sys.stderr)
+        else:
+            corpus = corpus_dir(args.corpus, work, args.docs).resolve()
+        sha256 = corpus_sha256(corpus)
+        threshold = THRESHOLD_TRUE if args.dedup == "threshold-true" else args.threshold or 0.8
         files = train_files(corpus)
         if any(path.parent != corpus / "train" for path in files):
             sys.exit(f"{corpus}: end_to_end needs the Pile layout, train/*.jsonl.zst")
@@ -375,11 +418,11 @@ def main() -> None:
 
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         cores = set(sorted(os.sched_getaffinity(0))[: args.cpus]) if args.pin else None
-        manifest = pileline_manifest(corpus, work / "pileline", args.cpus, args.partition_docs, args.threshold)
+        manifest = pileline_manifest(corpus, work / "pileline", args.cpus, args.partition_docs, args.dedup, threshold)
         ours_cost, timings = run_pileline(manifest, work, env, cores)
         ours = pileline_outcome(work / "pileline", corpus, set(keys))
         rows = [("pileline", ours_cost)]
-        quality = [("pileline", dedup_quality(ours, duplicate_groups(corpus) or [], texts, args.threshold))]
+        quality = [("pileline", dedup_quality(ours, duplicate_groups(corpus) or [], texts, threshold))]
         problems = []
         if args.datatrove_python is not None:
             tokenizer = gpt2_tokenizer_json(work / "gpt2-tokenizer.json")
@@ -397,6 +440,8 @@ def main() -> None:
                     str(tokenizer),
                     "--workers",
                     str(args.cpus),
+                    "--min-chars",
+                    str(SLIMPAJAMA_MIN_CHARS if args.dedup == "datatrove" else 0),
                 ],
                 work,
                 {**env, "HF_HUB_OFFLINE": "1"},
@@ -405,7 +450,7 @@ def main() -> None:
             theirs = datatrove_outcome(work / "datatrove", "train")
             rows.insert(0, ("datatrove", theirs_cost))
             quality.insert(
-                0, ("datatrove", dedup_quality(theirs, duplicate_groups(corpus) or [], texts, args.threshold))
+                0, ("datatrove", dedup_quality(theirs, duplicate_groups(corpus) or [], texts, threshold))
             )
             problems = identity_problems(ours, theirs)
         else:
@@ -413,14 +458,15 @@ def main() -> None:
 
         versions = package_versions()
         pinned = f"each side pinned to cores {sorted(cores)}" if cores else "not pinned"
+        print(f"\ncorpus: {corpus} (sha256 {sha256}); job: --dedup {args.dedup}, dedup threshold {threshold}")
         print(
-            f"\nmachine: {os.cpu_count()} CPUs ({pinned}), load average {os.getloadavg()[0]:.1f} at the end; "
+            f"machine: {os.cpu_count()} CPUs ({pinned}), load average {os.getloadavg()[0]:.1f} at the end; "
             f"pileline {versions['pileline']}, ray {versions['ray']}, ftfy {versions['ftfy']}, tiktoken "
             f"{versions['tiktoken']}"
         )
         print_throughput(rows, megabytes, docs, args.cpus)
         if duplicate_groups(corpus) is not None:
-            print_quality(quality, args.threshold)
+            print_quality(quality, threshold)
         print_phases(
             "pileline",
             grouped_phases(timings["phases"]),

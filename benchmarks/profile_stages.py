@@ -94,7 +94,7 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         corpus = corpus_dir(args.corpus, work, args.docs).resolve()
         files = train_files(corpus)
-        config = pileline_manifest(corpus, work / "pileline", args.cpus, args.partition_docs, threshold=0.8)
+        config = pileline_manifest(corpus, work / "pileline", args.cpus, args.partition_docs, "datatrove", 0.8)
         manifest = parse_manifest(config, "end_to_end manifest")
         seconds, megabytes, docs = profile(files, manifest)
 

@@ -30,6 +30,7 @@ QUICK_RUNS = {
     "giant_component.py": (["--members", "2000"], "kept: components"),
     "minhash.py": (["--docs", "200", "--check-docs", "50"], "identity checks: passed"),
     "pile_exchanges.py": (["--docs", "2000000", "--partition-docs", "1000"], "| all (one cc round) |"),
+    "real_text.py": (["corpus", "--megabytes", "0.5"], "real-text corpus: "),
 }
 RAY_RUNS = {
     "partitions.py": (
@@ -37,14 +38,14 @@ RAY_RUNS = {
         "run per document",
     ),
     "export.py": (["--docs", "200", "--num-cpus", "1", "--smoke"], "| litdata |"),
-    "dedup_quality.py": (["--docs", "100", "--cpus", "1"], "| components (pythia) |"),
+    "dedup_quality.py": (["--megabytes", "1", "--cpus", "1"], "| components (pythia) |"),
     "decontaminate.py": (
-        ["--docs", "200", "--eval-docs", "300", "--leaked", "20", "--check-docs", "60", "--check-evals", "4,4"]
+        ["--docs", "200", "--eval-docs", "300", "--leaked", "20", "--check-megabytes", "0.5", "--check-evals", "4,4"]
         + ["--cpus", "1"],
         "documents agreeing: 200 of 200",
     ),
     "scaling.py": (["--docs", "200", "--partition-docs", "100", "--repeat", "1", "--shard-mib", "1"], "| nodes |"),
-    "end_to_end.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100", "--pin"], "pinned to cores"),
+    "end_to_end.py": (["--megabytes", "1", "--cpus", "1", "--partition-docs", "100", "--pin"], "pinned to cores"),
     "scale.py": (["--docs", "200", "--cpus", "1", "--partition-docs", "100"], "after the last phase"),
     "faults.py": (["--docs", "200", "--partition-docs", "50", "--smoke"], "killed in"),
     "memory.py": (["--docs", "100,200", "--cpus", "1", "--partition-docs", "50"], "driver peak grows"),
