@@ -3,7 +3,8 @@ check a decontaminated run with lm-evaluation-harness's own overlap check.
 
     python benchmarks/decontaminate.py [--corpus DIR] [--docs N] [--eval-docs E] [--leaked L]
                                        [--others shuffled|sample] [--chunk-docs B]
-                                       [--check-corpus DIR] [--check-docs N] [--check-evals W,P] [--cpus N] [--work DIR]
+                                       [--check-corpus DIR] [--check-megabytes M] [--check-evals W,P]
+                                       [--cpus N] [--work DIR]
 
 **Speed and identity.**
 
@@ -21,9 +22,9 @@ documents, in turn chunk by chunk in this one process (CPU time, one core). A do
 match, the text itself; the script exits 1 unless every document agrees. Prints MB, CPU seconds and MB/s of
 each, the ratios (`both` / `janitor` is the cost of the harness's rule), and the peak RSS.
 
-**The harness's check.** On real text (`--check-corpus`, a Pile-layout directory such as
-`benchmarks/real_text.py` writes; by default the first `--check-docs` documents of
-`dedup_quality.write_heldout_corpus`: this Python's library sources and docs), pileline runs as a new user
+**The harness's check.** On real text (`--check-corpus`, a Pile-layout directory; by default
+`benchmarks/real_text.py`'s corpus of `--check-megabytes`: manual pages, package docs, licences, Perl pod,
+Python sources and docs, with planted copies), pileline runs as a new user
 would (default manifest: cerebras filters, dedup) on real Ray: first without decontamination (control);
 the eval set is then W whole documents and P paragraphs (blank-line separated, of at least 20 words) of
 other documents, all among those the control kept; then with `decontaminate.match: janitor` and `both`.
@@ -51,8 +52,8 @@ from pathlib import Path
 
 import orjson
 import ray
-from corpus import corpus_dir, read_documents
-from dedup_quality import write_heldout_corpus
+from corpus import corpus_dir, corpus_sha256, read_documents
+from real_text import write_real_text_corpus
 
 from pipeline.inspection.run_stats import gather_stats
 from pipeline.inspection.train_ngrams import kept_texts, write_train_ngrams
@@ -202,8 +203,10 @@ def harness_check(args: argparse.Namespace, work: Path) -> bool:
     """Control, `janitor` and `both` runs on real text, checked by `get_train_overlap`; True when `both` passes."""
     corpus = args.check_corpus
     if corpus is None:
-        corpus = work / "heldout"
-        write_heldout_corpus(corpus, args.check_docs, seed=0)
+        corpus = work / "real-text"
+        print(f"real-text corpus: {write_real_text_corpus(corpus, args.check_megabytes).describe()}")
+    else:
+        print(f"check corpus: {corpus}, sha256 {corpus_sha256(corpus)}")
     whole, paragraphs = (int(n) for n in args.check_evals.split(","))
     janitor = Janitor()
     eval_file = work / "eval.jsonl"
@@ -289,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check-corpus", type=Path, help="real text in the Pile's layout for the harness check")
     parser.add_argument(
-        "--check-docs", type=int, default=2500, help="documents of the default check corpus (default 2,500)"
+        "--check-megabytes", type=float, default=20, help="text of the default check corpus, in 10^6 bytes (default 20)"
     )
     parser.add_argument(
         "--check-evals", default="40,40", help="whole documents, paragraphs of the check's eval set (default 40,40)"
