@@ -211,7 +211,9 @@ def harness_check(args: argparse.Namespace, work: Path) -> bool:
     janitor = Janitor()
     eval_file = work / "eval.jsonl"
     rows = {}
-    ray.init(num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(
+        address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
+    )
     try:
         for name in ("control", "janitor", "both"):
             run_dir = work / f"run-{name}"
