@@ -15,8 +15,9 @@ Keys of the result:
                 edges, components, `by_set`, `cross_set` {removed subset: {kept subset: n}},
                 `cluster_sizes` {size: count} and `cluster_size_summary`
     tokens      `stats/tokens.json` with `available`; before = after filters, after = after dedup
-    decontamination  per eval set: documents cleaned and dropped, characters removed, matched n-grams,
-                `by_subset`, `examples` (`pipeline.phases.decontamination_summary`); {} when not run. Documents
+    decontamination  per eval set: the `match` rule, documents cleaned and dropped, characters removed, matched
+                n-grams (and of them by the Janitor's rule and by the harness's rule only), `by_subset`,
+                `examples` (`pipeline.phases.decontamination_summary`); {} when not run. Documents
                 dropped whole are `documents.decontaminated` (manifest.json counts them in `rejected`
                 as `decontaminate:<set>`), not `documents.rejected`
 """
