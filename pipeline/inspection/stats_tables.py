@@ -367,7 +367,7 @@ def _decontamination_table(stats: dict) -> StatsTable:
         "by the Janitor's rule",
         "by the harness's rule only",
     ]
-    rules = sorted({entry["match"] for entry in stats["decontamination"].values()})
+    rules = sorted({entry.get("match", "janitor") for entry in stats["decontamination"].values()})
     note = (
         f"match rule: {', '.join(rules)} (janitor: lm-evaluation-harness's Janitor, split then normalise; harness: "
         "its overlap check, normalise then split; both: either); Janitor semantics: matches cut out with their "

@@ -78,18 +78,22 @@ def decontamination_summary(
     return sets
 
 
+RULE_BEFORE_MATCH = "janitor"
+"""The rule of a partition summary written before `decontaminate.match` existed (it counted no rule apart)."""
+
+
 def merge_decontamination(summaries: Iterable[dict | None]) -> dict:
     """The run's decontamination by set, summed over partition summaries (in doc_id order); {} when not run."""
     merged: dict[str, dict] = {}
     for summary in summaries:
         for name, part in (summary or {}).items():
-            entry = merged.setdefault(name, _empty(part["match"]))
+            entry = merged.setdefault(name, _empty(part.get("match", RULE_BEFORE_MATCH)))
             for key in COUNTS:
-                entry[key] += part[key]
+                entry[key] += part.get(key, 0)
             for subset, counts in part["by_subset"].items():
                 target = entry["by_subset"].setdefault(subset, dict.fromkeys(COUNTS, 0))
                 for key in COUNTS:
-                    target[key] += counts[key]
+                    target[key] += counts.get(key, 0)
             entry["examples"].extend(part["examples"][: EXAMPLES_PER_SET - len(entry["examples"])])
     for entry in merged.values():
         entry["by_subset"] = dict(sorted(entry["by_subset"].items()))
