@@ -37,6 +37,18 @@ class RayConfig(StageConfig):
     )
 
 
+class SplitsConfig(StageConfig):
+    """Evaluation splits: files read, normalised and tokenized as the training inputs are, never filtered,
+    decontaminated or removed by dedup (they join it as holdout), written as their own token files."""
+
+    valid: list[str] = Field(default_factory=list, description="the validation files, e.g. the Pile's val.jsonl.zst")
+    test: list[str] = Field(default_factory=list, description="the test files, e.g. the Pile's test.jsonl.zst")
+
+    def named(self) -> dict[str, list[str]]:
+        """The splits that name files, by name, in order (valid, then test)."""
+        return {name: files for name in ("valid", "test") if (files := getattr(self, name))}
+
+
 class Manifest(StageConfig):
     """A whole run: inputs, output directory, seed, partitioning, Ray, and each stage's configuration."""
 
@@ -57,6 +69,7 @@ class Manifest(StageConfig):
     dedup: DedupConfig = DedupConfig()
     tokenize: TokenizeConfig = TokenizeConfig()
     shards: ShardsConfig = ShardsConfig()
+    splits: SplitsConfig = SplitsConfig()
 
     @field_validator("inputs")
     @classmethod

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from stages.config import StageConfig
+from stages.mixture import MIXTURE_PRESETS
 
 NEOX_SAMPLES_MARGIN = 1.005
 """GPT-NeoX asks each dataset for `ceil(train_iters × batch × weight × 1.005)` samples
@@ -48,6 +49,8 @@ class ShardsConfig(StageConfig):
     `shard_bytes` (default 1 GiB): target size of one sequence shard's `.bin`.
     `sequences` (default true): write the pre-shuffled sequence shards; false for trainers that build the
     order themselves from the documents file (GPT-NeoX, Megatron), halving `tokens/`.
+    `mixture` (default `none`): epochs per `pile_set_name` in one pass of training (`stages.mixture`):
+    `none` (every document once), `pile` (the Pile paper's Table 1), or a mapping of subset to epochs.
     """
 
     seq_len: int = Field(2048, ge=1)
@@ -56,6 +59,18 @@ class ShardsConfig(StageConfig):
     global_batch: int = Field(1024, ge=1)
     shard_bytes: int = Field(1 << 30, ge=1024)
     sequences: bool = True
+    mixture: str | dict[str, float] = "none"
+
+    @field_validator("mixture", mode="before")
+    @classmethod
+    def _known_mixture(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in MIXTURE_PRESETS:
+            raise ValueError(f"unknown mixture {value!r}: {', '.join(MIXTURE_PRESETS)}, or epochs by pile_set_name")
+        if isinstance(value, dict):
+            for name, weight in value.items():
+                if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < 1e6:
+                    raise ValueError(f"{name}: epochs must be a number from 0 (got {weight!r})")
+        return value
 
     @model_validator(mode="after")
     def _one_way_to_count(self) -> ShardsConfig:
@@ -109,8 +124,15 @@ class TrainingOrder:
         return int(self.shuffle_idx.shape[0])
 
 
-def build_training_order(sizes: np.ndarray, seq_len: int, num_samples: int, seed: int) -> TrainingOrder:
-    """GPT-NeoX v1.0's doc_idx, sample_idx and shuffle_idx for documents of `sizes` tokens (with EOD)."""
+def build_training_order(
+    sizes: np.ndarray, seq_len: int, num_samples: int, seed: int, epoch: np.ndarray | None = None
+) -> TrainingOrder:
+    """GPT-NeoX v1.0's doc_idx, sample_idx and shuffle_idx for documents of `sizes` tokens (with EOD).
+
+    `epoch` (default: every document once, 0…D−1) lists the documents of one pass, repeats included (a
+    mixture, `stages.mixture`). The order equals GPT-NeoX's over a documents file holding those documents in
+    that sequence, with its doc_idx mapped through `epoch`: a shuffle's permutation depends on the length only.
+    """
     sizes = np.asarray(sizes)
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or (sizes.size and sizes.min() < 0):
         raise ValueError("sizes must be a 1-D array of non-negative token counts")
@@ -118,16 +140,35 @@ def build_training_order(sizes: np.ndarray, seq_len: int, num_samples: int, seed
         raise ValueError(f"seq_len ({seq_len}) and num_samples ({num_samples}) must be positive")
     if sizes.size > np.iinfo(np.int32).max:
         raise ValueError("more documents than GPT-NeoX's int32 doc_idx can hold")
-    tokens_per_epoch = int(sizes.sum(dtype=np.int64))
+    epoch = np.arange(sizes.size, dtype=np.int32) if epoch is None else np.asarray(epoch, dtype=np.int32)
+    if epoch.size > np.iinfo(np.int32).max:
+        raise ValueError("more documents in one pass than GPT-NeoX's int32 doc_idx can hold")
+    tokens_per_epoch = int(sizes[epoch].sum(dtype=np.int64))
     epochs = num_epochs(tokens_per_epoch, seq_len, num_samples)
     rng = np.random.RandomState(seed)
-    doc_idx = np.tile(np.arange(sizes.size, dtype=np.int32), epochs)
+    doc_idx = np.tile(epoch, epochs)
     rng.shuffle(doc_idx)
     total = (epochs * tokens_per_epoch - 1) // seq_len
     sample_idx = build_sample_idx(sizes, doc_idx, seq_len, total)
     shuffle_idx = np.arange(total, dtype=np.uint32 if total < np.iinfo(np.uint32).max - 1 else np.int64)
     rng.shuffle(shuffle_idx)
     return TrainingOrder(seq_len, seed, num_samples, epochs, tokens_per_epoch, doc_idx, sample_idx, shuffle_idx)
+
+
+def build_file_order(sizes: np.ndarray, seq_len: int) -> TrainingOrder:
+    """Evaluation sequences in file order: sample i is tokens [i·seq_len, i·seq_len + seq_len] of the documents
+    read back to back (consecutive samples share one token, so every token after the first is a target once);
+    no shuffle, one epoch, the tokens after the last whole sample left out. The same index arrays as
+    `build_training_order`, with doc_idx and shuffle_idx the identity."""
+    sizes = np.asarray(sizes)
+    tokens = int(sizes.sum(dtype=np.int64))
+    total = (tokens - 1) // seq_len
+    if total < 1:
+        raise ValueError(f"{tokens} tokens cannot fill one sequence of {seq_len + 1}")
+    doc_idx = np.arange(sizes.size, dtype=np.int32)
+    sample_idx = build_sample_idx(sizes, doc_idx, seq_len, total)
+    shuffle_idx = np.arange(total, dtype=np.uint32 if total < np.iinfo(np.uint32).max - 1 else np.int64)
+    return TrainingOrder(seq_len, 0, total, 1, tokens, doc_idx, sample_idx, shuffle_idx)
 
 
 def build_sample_idx(sizes: np.ndarray, doc_idx: np.ndarray, seq_len: int, total: int) -> np.ndarray:

@@ -104,9 +104,12 @@ def open_npz(run: RunDirectory, relative: str) -> dict[str, np.ndarray]:
     return npz_memmaps(local_copy(run, relative))
 
 
-def load_training_order(run: RunDirectory, seq_len: int, seed: int, summary: dict) -> tuple[TrainingOrder, np.ndarray]:
-    """The run's GPT-NeoX order (from `tokens/training-order.npz`, memory-mapped) and the documents' sizes."""
-    arrays = open_npz(run, ORDER_FILE)
+def load_training_order(
+    run: RunDirectory, seq_len: int, seed: int, summary: dict, relative: str = ORDER_FILE
+) -> tuple[TrainingOrder, np.ndarray]:
+    """The run's GPT-NeoX order (from `tokens/training-order.npz`, or a split's file order at `relative`,
+    memory-mapped) and the documents' sizes."""
+    arrays = open_npz(run, relative)
     order = TrainingOrder(
         seq_len, seed, summary["num_samples"], summary["epochs"], summary["tokens_per_epoch"],
         arrays["doc_idx"], arrays["sample_idx"], arrays["shuffle_idx"],

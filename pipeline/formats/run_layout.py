@@ -9,6 +9,9 @@
     dedup/clusters.parquet              near-duplicate clusters
     stats/dedup.json, stats/tokens.json, stats/report.html
     tokens/documents*.{bin,idx,parquet}, sequences-NNNNN.{bin,idx}, sequences.json, training-order.npz
+    tokens/mixture-documents*.{bin,idx}  the documents of one pass of a mixture (`shards.mixture` not none)
+    tokens/<split>-documents*.{bin,idx,parquet}, <split>-sequences-NNNNN.{bin,idx}, <split>-sequences.json,
+        <split>-order.npz               an evaluation split (`splits`), in file order
 
 A partition id is `FFFFF-LLLLLLLLLLLL`: the input file's index and the partition's first line (1-based).
 At module level only the hash (`stages.config`) is imported, so the light token reader can use this module.
@@ -89,14 +92,34 @@ def tokens_path(name: str) -> str:
     return f"{TOKENS_DIR}/{name}"
 
 
-def documents_file(index: int, count: int) -> str:
+def in_split(split: str | None, name: str) -> str:
+    """A token file's name for the training data (`split` None) or for evaluation split `split` (`valid-…`)."""
+    return name if split is None else f"{split}-{name}"
+
+
+def documents_file(index: int, count: int, split: str | None = None) -> str:
     """The name (under `tokens/`, without suffix) of documents file `index` of `count`: split only when several."""
-    return "documents" if count == 1 else f"documents-{index:05d}"
+    return in_split(split, "documents" if count == 1 else f"documents-{index:05d}")
 
 
-def sequences_file(index: int) -> str:
+def mixture_documents_file(documents: str) -> str:
+    """The name of the mixture's documents file cut from documents file `documents` (its documents repeated)."""
+    return f"mixture-{documents}"
+
+
+def sequences_file(index: int, split: str | None = None) -> str:
     """The name (under `tokens/`, without suffix) of sequence shard `index`."""
-    return f"sequences-{index:05d}"
+    return in_split(split, f"sequences-{index:05d}")
+
+
+def sequences_meta(split: str | None = None) -> str:
+    """`tokens/sequences.json`, or a split's `tokens/<split>-sequences.json`."""
+    return SEQUENCES_META if split is None else tokens_path(in_split(split, "sequences.json"))
+
+
+def order_file(split: str | None = None) -> str:
+    """`tokens/training-order.npz`, or a split's file order `tokens/<split>-order.npz` (same arrays)."""
+    return ORDER_FILE if split is None else tokens_path(in_split(split, "order.npz"))
 
 
 def stage_dir_name(phase: str, key: str) -> str:
@@ -149,6 +172,8 @@ def prepare_key(manifest: Manifest, files: list[str], eval_sets: dict | None = N
         "text_hash": dedup.enabled and TEXT_HASH_BYTES,
         "tokenize": needs_tokenizer(manifest.filter) and manifest.tokenize.ids_settings(),
     }
+    if splits := manifest.splits.named():
+        payload["splits"] = splits
     if manifest.decontaminate.enabled:
         config = manifest.decontaminate.model_dump(mode="json", exclude={"sets"})
         sha256 = {name: [f["sha256"] for f in files_of_set] for name, files_of_set in (eval_sets or {}).items()}

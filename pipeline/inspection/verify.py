@@ -35,7 +35,8 @@ def verify_run(run_dir: str, progress: Progress, inputs: bool = False) -> list[s
 def _locations(manifest: dict) -> dict[str, str]:
     """Each input the manifest's patterns name now, by its recorded name (a URI's connection query is
     not recorded, so it is taken from the patterns); a pattern that names nothing adds nothing."""
-    patterns = manifest["inputs"] + (manifest["dedup"].get("holdout") or [])
+    splits = manifest.get("splits") or {}
+    patterns = manifest["inputs"] + (manifest["dedup"].get("holdout") or []) + [p for f in splits.values() for p in f]
     found = {}
     for pattern in patterns:
         try:

@@ -139,8 +139,10 @@ class _Readers:
         limit: InFlightLimit,
         progress: Progress,
         done: PrepareResult,
+        evaluation_files: frozenset[int],
     ) -> None:
         self.run, self.stage_dir, self.files, self.identities = run, stage_dir, files, identities
+        self.evaluation_files = evaluation_files
         self.manifest, self.limit, self.progress, self.done = manifest, limit, progress, done
         self.manifest_ref = ray.put(manifest)
         self.eval_ref = None if eval_ngrams is None else ray.put(eval_ngrams)
@@ -192,7 +194,11 @@ class _Readers:
             self._file_read(state, item)
             return []
         spec = PartitionSpec(
-            state.index, item["first_line"], location_name(state.location), self.identities[state.index]
+            state.index,
+            item["first_line"],
+            location_name(state.location),
+            self.identities[state.index],
+            state.index in self.evaluation_files,
         )
         state.partitions.append(spec.partition_id)
         if item["kind"] == "damage":
@@ -245,9 +251,11 @@ def run_prepare_phase(
     limit: InFlightLimit,
     progress: Progress,
     eval_ngrams: EvalNgrams | None = None,
+    evaluation_files: frozenset[int] = frozenset(),
 ) -> PrepareResult:
     """Prepare every partition of every file not finished by an earlier run from the same bytes;
     `eval_ngrams` (when decontaminating) is put in the object store once and shared by every task.
+    The files whose index is in `evaluation_files` (evaluation splits) are read and normalised only.
 
     An input whose identity (`pipeline.formats.input_identity`) matches its finished file record is not
     read again; one that changed has its partitions discarded and is read and prepared again.
@@ -255,7 +263,9 @@ def run_prepare_phase(
     identities = [input_identity(location) for location in files]
     summaries, file_info = _finished_work(run, stage_dir, files, identities, progress)
     done = PrepareResult(summaries, file_info, len(summaries), 0)
-    readers = _Readers(run, stage_dir, files, identities, manifest, eval_ngrams, limit, progress, done)
+    readers = _Readers(
+        run, stage_dir, files, identities, manifest, eval_ngrams, limit, progress, done, evaluation_files
+    )
     progress.start_phase("inputs", "files")
     progress.advance(done=len(files), reused=len(files) - len(readers.queue), total=len(files))
     progress.start_phase("prepare")

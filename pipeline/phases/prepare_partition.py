@@ -31,12 +31,15 @@ from stages.read import parse_lines
 @dataclass(frozen=True)
 class PartitionSpec:
     """A partition's identity: input file index and first line (1-based), plus where it came from and the
-    identity of the input's bytes it is read from (`pipeline.input_identity`), which its summary records."""
+    identity of the input's bytes it is read from (`pipeline.input_identity`), which its summary records.
+    `evaluation`: the partition is of an evaluation split's file, read and normalised only (the yardstick is
+    never filtered or decontaminated)."""
 
     file_index: int
     first_line: int
     source: str
     input_identity: dict = field(default_factory=dict, hash=False)
+    evaluation: bool = False
 
     @property
     def partition_id(self) -> str:
@@ -117,6 +120,16 @@ def _counts(
     return filtered, rejected, by_set
 
 
+def _filtered(docs: pa.Table, manifest: Manifest, evaluation: bool) -> tuple[pa.Table, pa.Table]:
+    """(kept, dropped with a reason) by the manifest's filters; an evaluation split's documents are all kept."""
+    if evaluation:
+        return docs, docs.slice(0, 0).append_column("reason", pa.array([], pa.string()))
+    encode = None
+    if needs_tokenizer(manifest.filter):
+        encode = cached_tokenizer(manifest.tokenize).encode_batch
+    return filter_batch(docs, manifest.filter, encode)
+
+
 def prepare_partition(
     run: RunDirectory,
     stage_dir: str,
@@ -129,14 +142,11 @@ def prepare_partition(
     """Process one partition and write `<stage_dir>/<id>.docs.parquet`, its rejects, then its summary."""
     docs, rejects = parse_lines(lines, spec.first_line, spec.file_index, spec.source, manifest.read)
     docs = normalize_batch(docs, manifest.normalize)
+    decontaminating = eval_ngrams is not None and not spec.evaluation
     clean, decontaminated, outcomes = docs, docs.slice(0, 0), []
-    if eval_ngrams is not None:
+    if decontaminating:
         (clean, decontaminated), outcomes = decontaminate_batch(docs, eval_ngrams, manifest.decontaminate)
-    encode = None
-    if needs_tokenizer(manifest.filter):
-        tokenizer = cached_tokenizer(manifest.tokenize)
-        encode = tokenizer.encode_batch
-    kept, dropped = filter_batch(clean, manifest.filter, encode)
+    kept, dropped = _filtered(clean, manifest, spec.evaluation)
     if manifest.dedup.enabled:
         from stages.exact_copies import text_hashes
 
@@ -165,7 +175,7 @@ def prepare_partition(
         by_set=sorted_counts(by_set),
         damage=None if damage is None else {"line": damage.line, "reason": damage.reason, "detail": damage.detail},
         decontamination=None
-        if eval_ngrams is None
+        if not decontaminating
         else decontamination_summary(docs, outcomes, eval_ngrams, manifest.decontaminate),
     )
     run.write_json(summary_path(stage_dir, pid), summary.to_json())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 
 from pipeline import __version__
@@ -23,6 +23,7 @@ from pipeline.formats.run_layout import (
     OUTPUT_DIRS,
     REPORT,
     STAGES_DIR,
+    TOKEN_STATS,
     name_in_stages,
     phase_keys,
     prepare_key,
@@ -38,7 +39,7 @@ from pipeline.phases.dedup import PartitionRef, make_plan, run_dedup_phase, writ
 from pipeline.phases.eval_sets import EvalSets, load_eval_sets
 from pipeline.phases.intermediates import remove_dedup_work, remove_tokenized_partitions
 from pipeline.phases.prepare import PrepareResult, run_prepare_phase
-from pipeline.phases.tokens import run_tokens_phase
+from pipeline.phases.tokens import TokensResult, run_tokens_phase
 from pipeline.phases.tokens_plan import DedupClusters, TokensPlan
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_or_local_map import parallel_map
@@ -135,12 +136,14 @@ def _discard_stale(run: RunDirectory, keep: set[str], progress: Progress) -> Non
 @dataclass(frozen=True)
 class _RunContext:
     """What every phase of one run works with: the run directory and manifest, the input files (training
-    inputs first, then the dedup holdout), the prepare phase's directory, the in-flight bound, progress."""
+    inputs first, then the dedup holdout, then the evaluation splits' files, with the split of each),
+    the prepare phase's directory, the in-flight bound, progress."""
 
     run: RunDirectory
     manifest: Manifest
     files: list[str]
     train_count: int
+    split_of: dict[int, str]
     prepare_dir: str
     limit: InFlightLimit
     progress: Progress
@@ -220,13 +223,24 @@ def run_manifest(manifest: Manifest, progress: Progress | None = None, keep_inte
         return _run_locked(manifest, progress, keep_intermediates)
 
 
-def _input_files(manifest: Manifest) -> tuple[list[str], int]:
-    """The run's input files, training inputs first and then the dedup holdout, and how many are training."""
+def _input_files(manifest: Manifest) -> tuple[list[str], int, dict[int, str]]:
+    """The run's input files: training inputs first, then the dedup holdout, then each evaluation split's
+    files (so adding either never moves a training doc_id); how many are training; the split of each split
+    file's index."""
     train_files = expand_inputs(manifest.inputs)
     holdout_files = expand_inputs(manifest.dedup.holdout) if manifest.dedup.enabled and manifest.dedup.holdout else []
-    if both := sorted(set(train_files) & set(holdout_files)):
-        raise UserError(f"{both[0]}: named both as an input and as dedup.holdout")
-    return train_files + holdout_files, len(train_files)
+    roles = {location: "an input" for location in train_files}
+    split_files = {name: expand_inputs(patterns) for name, patterns in manifest.splits.named().items()}
+    for role, locations in [("dedup.holdout", holdout_files)] + [(f"splits.{n}", f) for n, f in split_files.items()]:
+        if both := sorted(set(roles) & set(locations)):
+            raise UserError(f"{both[0]}: named both as {roles[both[0]]} and as {role}")
+        roles.update((location, role) for location in locations)
+    files = train_files + holdout_files
+    split_of = {}
+    for name, locations in split_files.items():
+        split_of.update((len(files) + i, name) for i in range(len(locations)))
+        files += locations
+    return files, len(train_files), split_of
 
 
 @dataclass(frozen=True)
@@ -236,9 +250,10 @@ class _PhasesDone:
     prepared: PrepareResult
     removed: dict[int, Counter]
     warnings: list[str]
-    tokens_plan: TokensPlan
+    tokens_plans: list[TokensPlan]
     dedup_work: str | None
     outputs: dict[str, str]
+    splits: dict[str, TokensResult]
 
 
 def _run_phases(ctx: _RunContext, eval_sets: EvalSets | None, banding: LshParams | None) -> _PhasesDone:
@@ -246,7 +261,14 @@ def _run_phases(ctx: _RunContext, eval_sets: EvalSets | None, banding: LshParams
     of every output; inside the Ray session."""
     run, manifest, files = ctx.run, ctx.manifest, ctx.files
     prepared = run_prepare_phase(
-        run, ctx.prepare_dir, files, manifest, ctx.limit, ctx.progress, eval_sets and eval_sets.index
+        run,
+        ctx.prepare_dir,
+        files,
+        manifest,
+        ctx.limit,
+        ctx.progress,
+        eval_sets and eval_sets.index,
+        frozenset(ctx.split_of),
     )
     file_info = prepared.file_info
     input_sha256 = [file_info[index].sha256 for index in range(len(files))]
@@ -263,16 +285,29 @@ def _run_phases(ctx: _RunContext, eval_sets: EvalSets | None, banding: LshParams
         run, ctx.prepare_dir, clusters, keys.dir("tokens"), keys.dir("layout"), train_partitions, manifest
     )
     tokens_result = run_tokens_phase(tokens_plan, ctx.limit, ctx.progress)
-    produced.update(tokens_result.outputs)
+    plans, splits = [tokens_plan], {}
+    for name in manifest.splits.named():
+        partitions = tuple(pid for i, split in ctx.split_of.items() if split == name for pid in file_info[i].partitions)
+        plans.append(replace(tokens_plan, clusters=None, partitions=partitions, split=name))
+        splits[name] = run_tokens_phase(plans[-1], ctx.limit, ctx.progress)
+    stats = tokens_result.stats
+    if splits:
+        stats = {**stats, "splits": {name: result.stats for name, result in splits.items()}}
+    run.write_json(TOKEN_STATS, stats)
+    produced.add(TOKEN_STATS)
+    digests = dict(tokens_result.digests)
+    for result in [tokens_result, *splits.values()]:
+        produced.update(result.outputs)
+        digests.update(result.digests)
     _discard_stale(run, keep_dirs, ctx.progress)
     _remove_stale_outputs(run, produced)
     if abandoned := run.remove_temporaries():
         ctx.progress.log(f"removed {abandoned} temporary files left by tasks that failed and were retried")
-    outputs = _output_digests(run, tokens_result.digests, ctx.limit())
+    outputs = _output_digests(run, digests, ctx.limit())
     removed = {} if deduped is None else deduped.removed
     warnings = [] if deduped is None else deduped.warnings
     dedup_work = None if deduped is None else deduped.work_dir
-    return _PhasesDone(prepared, removed, warnings, tokens_plan, dedup_work, outputs)
+    return _PhasesDone(prepared, removed, warnings, plans, dedup_work, outputs, splits)
 
 
 def _input_records(ctx: _RunContext, done: _PhasesDone) -> list[dict]:
@@ -283,30 +318,46 @@ def _input_records(ctx: _RunContext, done: _PhasesDone) -> list[dict]:
         summaries = (done.prepared.summaries[pid] for pid in info.partitions)
         record = input_record(location_name(location), info, summaries, done.removed.get(index))
         record["holdout"] = index >= ctx.train_count
+        if index in ctx.split_of:
+            record["split"] = ctx.split_of[index]
         if not balances(record):
             raise RuntimeError(f"accounting does not balance for {location}: {record}")
         records.append(record)
     return records
 
 
+def _split_records(records: list[dict], splits: dict[str, TokensResult]) -> dict:
+    """Per evaluation split for manifest.json: its files' accounting, documents, tokens, sequences and token files."""
+    return {
+        name: {
+            **totals([r for r in records if r.get("split") == name]),
+            "documents": result.stats["documents"],
+            "tokens": result.stats["tokens"],
+            "sequences": result.stats.get("sequences", 0),
+            "outputs": sorted(result.outputs),
+        }
+        for name, result in splits.items()
+    }
+
+
 def _write_run_record(
-    run: RunDirectory, manifest: Manifest, records: list[dict], eval_sets: EvalSets | None, outputs: dict[str, str]
+    run: RunDirectory, manifest: Manifest, records: list[dict], eval_sets: EvalSets | None, done: _PhasesDone
 ) -> dict:
     """Write manifest.json (settings, versions, accounting, output sha256s); return the training totals."""
     total = totals([r for r in records if not r["holdout"]])
-    run.write_json(
-        MANIFEST,
-        {
-            "pileline": __version__,
-            "manifest": manifest.model_dump(mode="json"),
-            "versions": package_versions(),
-            "inputs": records,
-            "totals": total,
-            "holdout_totals": totals([r for r in records if r["holdout"]]),
-            "eval_sets": eval_sets and eval_sets.identity,
-            "outputs": outputs,
-        },
-    )
+    record = {
+        "pileline": __version__,
+        "manifest": manifest.model_dump(mode="json"),
+        "versions": package_versions(),
+        "inputs": records,
+        "totals": total,
+        "holdout_totals": totals([r for r in records if r["holdout"] and "split" not in r]),
+        "eval_sets": eval_sets and eval_sets.identity,
+        "outputs": done.outputs,
+    }
+    if done.splits:
+        record["splits"] = _split_records(records, done.splits)
+    run.write_json(MANIFEST, record)
     return total
 
 
@@ -314,7 +365,7 @@ def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool
     tally = WorkTally(progress)
     progress = tally
     started = time.monotonic()
-    files, train_count = _input_files(manifest)
+    files, train_count, split_of = _input_files(manifest)
     run = RunDirectory(manifest.output)
     if removed_temporaries := run.remove_temporaries():
         progress.log(f"removed {removed_temporaries} unfinished temporary files left by an interrupted run")
@@ -325,12 +376,12 @@ def _run_locked(manifest: Manifest, progress: Progress, keep_intermediates: bool
 
     with ray_session(manifest.ray):
         limit = InFlightLimit(manifest.ray.max_in_flight)
-        ctx = _RunContext(run, manifest, files, train_count, prepare_dir, limit, progress)
+        ctx = _RunContext(run, manifest, files, train_count, split_of, prepare_dir, limit, progress)
         done = _run_phases(ctx, eval_sets, banding)
 
-    total = _write_run_record(run, manifest, _input_records(ctx, done), eval_sets, done.outputs)
+    total = _write_run_record(run, manifest, _input_records(ctx, done), eval_sets, done)
     if not keep_intermediates:
-        freed = remove_tokenized_partitions(done.tokens_plan)
+        freed = sum(remove_tokenized_partitions(plan) for plan in done.tokens_plans)
         freed += remove_dedup_work(run, done.dedup_work) if done.dedup_work else 0
         progress.log(f"removed {freed / 1e6:.1f} MB of intermediates no command reads (--keep-intermediates)")
     return RunResult(

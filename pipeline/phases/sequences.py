@@ -27,7 +27,7 @@ from pipeline.formats.filesystems import is_uri
 from pipeline.formats.indexed_dataset import IndexedDataset
 from pipeline.formats.order_file import load_training_order, remove_local_copy
 from pipeline.formats.run_directory import RunDirectory
-from pipeline.formats.run_layout import ORDER_FILE, tokens_path
+from pipeline.formats.run_layout import order_file, tokens_path
 from pipeline.formats.token_files import indexed_writer, open_indexed
 from pipeline.phases.tokens_plan import TokensPlan
 from pipeline.runtime.progress import Progress
@@ -69,7 +69,9 @@ class Pieces:
 
 def _training_order(job: SequencesInput) -> tuple[TrainingOrder, np.ndarray]:
     plan = job.plan
-    return load_training_order(plan.run, plan.manifest.shards.seq_len, plan.manifest.seed, job.order_summary)
+    return load_training_order(
+        plan.run, plan.manifest.shards.seq_len, plan.manifest.seed, job.order_summary, order_file(plan.split)
+    )
 
 
 def _pieces(job: SequencesInput, order: tuple[TrainingOrder, np.ndarray], start: int, stop: int) -> Pieces:
@@ -80,7 +82,7 @@ def _pieces(job: SequencesInput, order: tuple[TrainingOrder, np.ndarray], start:
     return Pieces(file, pieces.document - first_item[file], pieces.start, pieces.end)
 
 
-def _concatenated_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def concatenated_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Indices start_0 … start_0 + length_0 - 1, start_1 …: many slices taken or filled in one step."""
     ends = np.cumsum(lengths)
     return np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if ends.size else 0)
@@ -185,7 +187,7 @@ def _scatter_task(job: SequencesInput, index: int, shards: list[str]) -> dict:
         for shard in shards:
             batch = _read_batch(job, "pieces", shard, index)
             item, start, end = (batch.column(key).to_numpy() for key in ("item", "start", "end"))
-            cut = flat[_concatenated_ranges(offsets[item] + start, end - start)]
+            cut = flat[concatenated_ranges(offsets[item] + start, end - start)]
             writer.write_batch(pa.record_batch([cut], schema=schema))
             tokens += cut.size
     summary = {"file": name, "tokens": tokens}
@@ -211,15 +213,19 @@ def _gather_task(job: SequencesInput, index: int, name: str, start: int, stop: i
         high = low + batch.num_rows
         if high > low:
             tokens = _read_batch(job, "scatter", job.documents[f]["file"], index).column("tokens").to_numpy()
-            flat[_concatenated_ranges(out_start[position[low:high]], lengths[low:high])] = tokens
+            flat[concatenated_ranges(out_start[position[low:high]], lengths[low:high])] = tokens
         low = high
     return _write_shard(job, name, start, stop, [flat])
 
 
 @node_cleanup_task
-def _remove_order_copy(run: RunDirectory) -> bool:
+def _remove_order_copy(run: RunDirectory, relative: str) -> bool:
     """Free this node's copy of a remote run directory's training order once every sequence is written."""
-    return remove_local_copy(run, ORDER_FILE)
+    return remove_local_copy(run, relative)
+
+
+def _label(job: SequencesInput) -> str:
+    return job.plan.split or "tokens"
 
 
 def write_sequence_shards(
@@ -240,7 +246,7 @@ def write_sequence_shards(
             lambda r: (job, *r),
             in_flight,
             progress,
-            "tokens: sequences",
+            f"{_label(job)}: sequences",
             "files",
         )
     if not all(run.exists(summary(r)) for r in ranges):
@@ -252,7 +258,7 @@ def write_sequence_shards(
             lambda r: (job, *r),
             in_flight,
             progress,
-            "tokens: sequence pieces",
+            f"{_label(job)}: sequence pieces",
             "files",
         )
         names = [r[0] for r in ranges]
@@ -264,7 +270,7 @@ def write_sequence_shards(
             lambda i: (job, i, names),
             in_flight,
             progress,
-            "tokens: sequence scatter",
+            f"{_label(job)}: sequence scatter",
             "files",
         )
     shards = map_items(
@@ -275,10 +281,10 @@ def write_sequence_shards(
         lambda e: (job, e[0], *e[1]),
         in_flight,
         progress,
-        "tokens: sequences",
+        f"{_label(job)}: sequences",
         "files",
     )
-    on_every_node(_remove_order_copy, run)
+    on_every_node(_remove_order_copy, run, order_file(job.plan.split))
     for step in ("pieces", "scatter"):
         run.delete_dir(f"{job.plan.layout_dir}/{step}")
     return shards

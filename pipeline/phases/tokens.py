@@ -4,9 +4,15 @@
                 tokens plus a table of (doc_id, source, line, pile_set_name, tokens)
     documents   per shard of consecutive partitions: Megatron/GPT-NeoX `MMIDIDX` documents file(s),
                 each with a Parquet table of its items (doc_id, source, line, pile_set_name, tokens)
-    order       one task: GPT-NeoX v1.0's doc_idx / sample_idx / shuffle_idx over all document sizes
+    order       one task: the repeats of one pass of `shards.mixture` (`stages.mixture`), then GPT-NeoX
+                v1.0's doc_idx / sample_idx / shuffle_idx over that pass
+    mixture     per documents file, when a mixture is set: `mixture-<file>`, its documents repeated as one
+                pass holds them (what GPT-NeoX and Megatron read to train on the mixture)
     sequences   per sequence shard: `seq_len + 1`-token samples in training order, as `MMIDIDX`
                 (`pipeline.phases.sequences`: from an object store, by a file shuffle)
+
+An evaluation split (`TokensPlan.split`) runs the same steps on its own partitions (never removed by
+dedup) into `tokens/<split>-…`, its order the file order (`stages.training_order.build_file_order`).
 
 Documents appear in canonical doc_id order (partition order), so every file here depends only on
 the kept documents, the tokenizer, `shards` and `seed`: not on partitioning or CPU count.
@@ -23,19 +29,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
+from pipeline.errors import UserError
+from pipeline.formats.order_file import open_npz
 from pipeline.formats.parquet_stream import StableParquetWriter
 from pipeline.formats.run_layout import (
     ORDER_FILE,
-    SEQUENCES_META,
-    TOKEN_STATS,
     docs_path,
     documents_file,
+    in_split,
+    mixture_documents_file,
+    order_file,
     sequences_file,
+    sequences_meta,
     tokens_path,
 )
 from pipeline.formats.token_files import indexed_writer, open_indexed
 from pipeline.manifest import Manifest
-from pipeline.phases.sequences import SequencesInput, write_sequence_shards
+from pipeline.phases.sequences import SequencesInput, concatenated_ranges, write_sequence_shards
 from pipeline.phases.tokenizer_cache import cached_tokenizer
 from pipeline.phases.tokens_plan import TokensPlan
 from pipeline.runtime.progress import Progress
@@ -43,9 +53,12 @@ from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import map_items
 from pipeline.runtime.task_resources import phase_task
 from pipeline.summaries import TokensSummary, merge_by_set, sorted_counts
+from stages.mixture import mixture_repeats, mixture_weights
 from stages.tokenize import token_dtype, tokenize_batch
-from stages.training_order import build_training_order, resolved_num_samples
+from stages.training_order import build_file_order, build_training_order, resolved_num_samples
 
+MIXTURE_ITEMS_PER_WRITE = 4096
+"""Documents a mixture documents task repeats and writes at a time (a few MiB of tokens for most subsets)."""
 END_OF_STREAM = 1 << 62
 """The last documents shard ends here, so a zero-token document at the very end still has a shard."""
 DOCUMENT_COLUMNS = ["doc_id", "source", "line", "pile_set_name", "tokens"]
@@ -155,26 +168,91 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
     return summary
 
 
+def _document_names(run, documents: list[dict]) -> tuple[np.ndarray, list[str]]:
+    """Each document's subset as a code into the sorted subset names, read from the documents files' tables."""
+    tables = [run.read_parquet(tokens_path(f"{d['file']}.parquet"), columns=["pile_set_name"]) for d in documents]
+    names = pa.concat_tables(tables).column("pile_set_name").combine_chunks().dictionary_encode()
+    subsets = names.dictionary.to_pylist()
+    ranks = np.argsort(np.argsort(np.array(subsets, dtype=object)))
+    return ranks[names.indices.to_numpy()].astype(np.int32), sorted(subsets)
+
+
+def _mixture_summary(subset: np.ndarray, names: list[str], sizes: np.ndarray, repeats: np.ndarray, weights) -> dict:
+    """Per subset: its weight, and its documents and tokens in one pass of the mixture."""
+    documents = np.bincount(subset, weights=repeats, minlength=len(names))
+    tokens = np.bincount(subset, weights=repeats * sizes.astype(np.float64), minlength=len(names))
+    return {
+        name: {"weight": weights[name], "documents": int(documents[code]), "tokens": int(tokens[code])}
+        for code, name in enumerate(names)
+    }
+
+
 @phase_task
-def _order_task(plan: TokensPlan, documents: list[dict], num_samples: int) -> dict:
-    """Build GPT-NeoX's index arrays over the sizes of every document (in a task, not the driver)."""
+def _order_task(plan: TokensPlan, documents: list[dict]) -> dict:
+    """Build the order over the sizes of every document (in a task, not the driver): GPT-NeoX's over one pass of
+    the mixture for training, the file order for an evaluation split; written to `tokens/` as `np.savez` arrays."""
     run = plan.run
-    sizes = np.concatenate([open_indexed(run, tokens_path(d['file'])).sizes for d in documents])
-    order = build_training_order(sizes, plan.manifest.shards.seq_len, num_samples, plan.manifest.seed)
+    shards = plan.manifest.shards
+    sizes = np.concatenate([open_indexed(run, tokens_path(d["file"])).sizes for d in documents])
+    arrays: dict[str, np.ndarray] = {}
+    mixture = None
+    if plan.split is not None:
+        order = build_file_order(sizes, shards.seq_len)
+    else:
+        subset, names = _document_names(run, documents)
+        weights = mixture_weights(shards.mixture, names)
+        repeats = mixture_repeats(subset, names, sizes, weights, plan.manifest.seed)
+        mixture = _mixture_summary(subset, names, sizes, repeats, weights)
+        epoch = None
+        if shards.mixture != "none":
+            epoch = np.repeat(np.arange(sizes.size, dtype=np.int32), repeats)
+            arrays["repeats"] = repeats
+        tokens_per_pass = int(sizes.astype(np.int64) @ repeats)
+        if tokens_per_pass <= shards.seq_len:
+            raise UserError(f"shards.mixture: one pass holds {tokens_per_pass} tokens, fewer than one sequence")
+        num_samples = resolved_num_samples(shards, tokens_per_pass)
+        order = build_training_order(sizes, shards.seq_len, num_samples, plan.manifest.seed, epoch)
     buffer = io.BytesIO()
-    np.savez(buffer, doc_idx=order.doc_idx, sample_idx=order.sample_idx, shuffle_idx=order.shuffle_idx, sizes=sizes)
-    run.write_bytes(ORDER_FILE, buffer.getvalue())
+    np.savez(
+        buffer, doc_idx=order.doc_idx, sample_idx=order.sample_idx, shuffle_idx=order.shuffle_idx, sizes=sizes, **arrays
+    )
+    run.write_bytes(order_file(plan.split), buffer.getvalue())
     summary = {
         "epochs": order.epochs,
         "tokens_per_epoch": order.tokens_per_epoch,
-        "num_samples": num_samples,
+        "num_samples": order.num_samples,
         "total_samples": order.total_samples,
+        "mixture": mixture,
     }
-    run.write_json(plan.step_path("order", "order", ".json"), summary)
+    run.write_json(plan.step_path("order", in_split(plan.split, "order"), ".json"), summary)
     return summary
 
 
-def _document_shards(summaries: list[TokensSummary], shard_bytes: int, itemsize: int) -> list[DocumentsShard]:
+@phase_task
+def _mixture_documents_task(plan: TokensPlan, document: dict, first: int, dtype: str) -> dict:
+    """Write `tokens/mixture-<documents file>`: the file's documents, each repeated as often as one pass of the
+    mixture holds it, in order; GPT-NeoX reading it builds exactly the run's training order."""
+    run = plan.run
+    name = mixture_documents_file(document["file"])
+    repeats = np.asarray(open_npz(run, ORDER_FILE)["repeats"][first : first + document["items"]])
+    source = open_indexed(run, tokens_path(document["file"]))
+    itemsize = np.dtype(dtype).itemsize
+    offsets, sizes = source.pointers.astype(np.int64) // itemsize, source.sizes.astype(np.int64)
+    flat = np.frombuffer(run.read_bytes(tokens_path(f"{document['file']}.bin")), dtype)
+    digests: dict[str, str] = {}
+    with indexed_writer(run, tokens_path(name), np.dtype(dtype), digests) as writer:
+        for low in range(0, repeats.size, MIXTURE_ITEMS_PER_WRITE):
+            high = min(low + MIXTURE_ITEMS_PER_WRITE, repeats.size)
+            items = np.repeat(np.arange(low, high), repeats[low:high])
+            writer.add_documents(flat[concatenated_ranges(offsets[items], sizes[items])], sizes[items])
+    summary = {"file": name, "items": int(repeats.sum()), "tokens": int(sizes @ repeats), "sha256": digests}
+    run.write_json(plan.step_path("mixture", name, ".json"), summary)
+    return summary
+
+
+def _document_shards(
+    summaries: list[TokensSummary], shard_bytes: int, itemsize: int, split: str | None
+) -> list[DocumentsShard]:
     """Documents files of about `shard_bytes`: a document goes to shard `first token's byte offset // shard_bytes`,
     so the split depends on the documents alone, never on how they were partitioned."""
     offsets = np.cumsum([0] + [s.tokens * itemsize for s in summaries], dtype=np.int64)
@@ -187,14 +265,14 @@ def _document_shards(summaries: list[TokensSummary], shard_bytes: int, itemsize:
         first = int(np.searchsorted(offsets[1:], low, side="right"))
         last = int(np.searchsorted(offsets[:-1], high, side="left"))
         members = tuple((summaries[p].partition, int(offsets[p])) for p in range(first, last))
-        name = documents_file(index, count)
+        name = documents_file(index, count, split)
         shards.append(DocumentsShard(name, low, high, members))
     return shards
 
 
 @dataclass(frozen=True)
 class TokensResult:
-    """Token statistics (`stats/tokens.json`), every output file the phase wrote, and the sha256 its
+    """Token statistics (for `stats/tokens.json`), every output file the phase wrote, and the sha256 its
     tasks took of the token files and tables as they wrote them."""
 
     stats: dict
@@ -202,13 +280,32 @@ class TokensResult:
     digests: dict[str, str]
 
 
-def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progress) -> TokensResult:
-    """Tokenize, write documents and sequence shards and `sequences.json`."""
-    run = plan.run
-    manifest = plan.manifest
-    tokenizer = cached_tokenizer(manifest.tokenize)
-    dtype = token_dtype(tokenizer.vocab_size).str
+@dataclass(frozen=True)
+class _Documents:
+    """The documents files laid out (their step summaries, the non-empty ones), with what wrote them."""
 
+    summaries: list[TokensSummary]
+    files: list[dict]
+    dtype: str
+    tokenizer: object
+
+    @property
+    def tokens(self) -> int:
+        return sum(d["tokens"] for d in self.files)
+
+    def outputs(self) -> list[str]:
+        return [tokens_path(f"{d['file']}{suffix}") for d in self.files for suffix in (".bin", ".idx", ".parquet")]
+
+    def digests(self) -> dict[str, str]:
+        return {path: digest for d in self.files for path, digest in d.get("sha256", {}).items()}
+
+
+def _lay_out_documents(plan: TokensPlan, in_flight: InFlightLimit, progress: Progress) -> _Documents:
+    """Tokenize the plan's partitions and write its documents files in doc_id order."""
+    run = plan.run
+    tokenizer = cached_tokenizer(plan.manifest.tokenize)
+    dtype = token_dtype(tokenizer.vocab_size).str
+    label = plan.split or "tokens"
     summaries = map_items(
         run,
         _tokenize_task,
@@ -217,10 +314,10 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
         lambda p: (plan, p),
         in_flight,
         progress,
-        "tokens: tokenize",
+        f"{label}: tokenize",
     )
     summaries = [TokensSummary.from_json(summary) for summary in summaries]
-    shards = _document_shards(summaries, manifest.shards.shard_bytes, np.dtype(dtype).itemsize)
+    shards = _document_shards(summaries, plan.manifest.shards.shard_bytes, np.dtype(dtype).itemsize, plan.split)
     _restore_tokenized(plan, shards, in_flight, progress)
     documents = map_items(
         run,
@@ -230,61 +327,111 @@ def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progr
         lambda shard: (plan, shard, dtype),
         in_flight,
         progress,
-        "tokens: documents",
+        f"{label}: documents",
         "files",
     )
-    documents = [d for d in documents if d["items"]]
-    digests = {path: digest for d in documents for path, digest in d.get("sha256", {}).items()}
+    return _Documents(summaries, [d for d in documents if d["items"]], dtype, tokenizer)
 
-    total_tokens = sum(d["tokens"] for d in documents)
-    stats = _token_stats(tokenizer.name, manifest, summaries)
-    run.write_json(TOKEN_STATS, stats)
-    outputs = [TOKEN_STATS]
-    outputs += [tokens_path(f"{d['file']}{suffix}") for d in documents for suffix in (".bin", ".idx", ".parquet")]
-    seq = manifest.shards.seq_len + 1
-    if total_tokens < seq:
-        progress.log(
-            f"tokens: only {total_tokens} tokens, fewer than one sequence of {seq}: no sequence shards written"
-        )
-        return TokensResult(stats, outputs, digests)
-    num_samples = resolved_num_samples(manifest.shards, total_tokens)
-    order_path = plan.step_path("order", "order", ".json")
-    if run.exists(order_path) and not run.exists(ORDER_FILE):
+
+def _order(plan: TokensPlan, documents: _Documents, progress: Progress) -> dict:
+    """The order's summary: built by one task, or an earlier run's when its file is still there."""
+    run = plan.run
+    order_path = plan.step_path("order", in_split(plan.split, "order"), ".json")
+    if run.exists(order_path) and not run.exists(order_file(plan.split)):
         run.delete(order_path)
-    progress.start_phase("tokens: training order", "steps")
+    progress.start_phase(f"{plan.split or 'tokens'}: {'file' if plan.split else 'training'} order", "steps")
     reused = run.exists(order_path)
-    order_summary = run.read_json(order_path) if reused else ray.get(_order_task.remote(plan, documents, num_samples))
+    summary = run.read_json(order_path) if reused else ray.get(_order_task.remote(plan, documents.files))
     progress.advance(done=1, total=1, reused=int(reused))
     progress.finish_phase()
-    per_shard = max(1, manifest.shards.shard_bytes // (seq * np.dtype(dtype).itemsize))
-    total = order_summary["total_samples"] if manifest.shards.sequences else 0
+    return summary
+
+
+def _write_sequences(
+    plan: TokensPlan, documents: _Documents, order: dict, in_flight: InFlightLimit, progress: Progress
+) -> tuple[list[str], dict[str, str]]:
+    """Write the sequence shards of `order` and their `sequences.json`; return the outputs and their sha256."""
+    run, shards_config = plan.run, plan.manifest.shards
+    seq = shards_config.seq_len + 1
+    dtype = documents.dtype
+    per_shard = max(1, shards_config.shard_bytes // (seq * np.dtype(dtype).itemsize))
+    total = order["total_samples"] if shards_config.sequences else 0
     ranges = [
-        (sequences_file(i), start, min(start + per_shard, total))
+        (sequences_file(i, plan.split), start, min(start + per_shard, total))
         for i, start in enumerate(range(0, total, per_shard))
     ]
-    shards = write_sequence_shards(SequencesInput(plan, documents, order_summary, dtype), ranges, in_flight, progress)
-    run.write_json(
-        SEQUENCES_META,
-        {
-            "seq_len": manifest.shards.seq_len,
-            "tokens_per_sample": seq,
-            "seed": manifest.seed,
-            "num_samples": num_samples,
-            "total_samples": order_summary["total_samples"],
-            "sequences": manifest.shards.sequences,
-            "epochs": order_summary["epochs"],
-            "tokens_per_epoch": order_summary["tokens_per_epoch"],
-            "global_batch": manifest.shards.global_batch,
-            "dtype": np.dtype(dtype).name,
-            "eod_id": tokenizer.eod_id if manifest.tokenize.append_eod else None,
-            "documents": [{"file": d["file"], "items": d["items"], "tokens": d["tokens"]} for d in documents],
-            "shards": [{key: shard[key] for key in ("file", "first_sample", "samples")} for shard in shards],
-        },
-    )
-    digests.update((path, digest) for shard in shards for path, digest in shard.get("sha256", {}).items())
-    outputs += [SEQUENCES_META, ORDER_FILE]
+    shards = write_sequence_shards(SequencesInput(plan, documents.files, order, dtype), ranges, in_flight, progress)
+    tokenizer = documents.tokenizer
+    meta = {
+        "seq_len": shards_config.seq_len,
+        "tokens_per_sample": seq,
+        "seed": plan.manifest.seed,
+        "num_samples": order["num_samples"],
+        "total_samples": order["total_samples"],
+        "sequences": shards_config.sequences,
+        "epochs": order["epochs"],
+        "tokens_per_epoch": order["tokens_per_epoch"],
+        "global_batch": shards_config.global_batch,
+        "dtype": np.dtype(dtype).name,
+        "eod_id": tokenizer.eod_id if plan.manifest.tokenize.append_eod else None,
+        "documents": [{"file": d["file"], "items": d["items"], "tokens": d["tokens"]} for d in documents.files],
+        "shards": [{key: shard[key] for key in ("file", "first_sample", "samples")} for shard in shards],
+    }
+    if plan.split is not None:
+        meta.update(split=plan.split, order="file")
+    elif shards_config.mixture != "none":
+        meta["mixture"] = shards_config.mixture
+    run.write_json(sequences_meta(plan.split), meta)
+    digests = {path: digest for shard in shards for path, digest in shard.get("sha256", {}).items()}
+    outputs = [sequences_meta(plan.split), order_file(plan.split)]
     outputs += [tokens_path(f"{name}{suffix}") for name, _, _ in ranges for suffix in (".bin", ".idx")]
-    return TokensResult(stats, outputs, digests)
+    return outputs, digests
+
+
+def _write_mixture_documents(
+    plan: TokensPlan, documents: _Documents, in_flight: InFlightLimit, progress: Progress
+) -> tuple[list[str], dict[str, str]]:
+    """One `mixture-<documents file>` per documents file: the documents of one pass of the mixture."""
+    first = np.cumsum([0] + [d["items"] for d in documents.files]).tolist()
+    written = map_items(
+        plan.run,
+        _mixture_documents_task,
+        list(range(len(documents.files))),
+        lambda i: plan.step_path("mixture", mixture_documents_file(documents.files[i]["file"]), ".json"),
+        lambda i: (plan, documents.files[i], first[i], documents.dtype),
+        in_flight,
+        progress,
+        "tokens: mixture documents",
+        "files",
+    )
+    outputs = [tokens_path(f"{w['file']}{suffix}") for w in written for suffix in (".bin", ".idx")]
+    return outputs, {path: digest for w in written for path, digest in w["sha256"].items()}
+
+
+def run_tokens_phase(plan: TokensPlan, in_flight: InFlightLimit, progress: Progress) -> TokensResult:
+    """Tokenize and write the documents files, then the order, sequence shards and `sequences.json`: the
+    training data (GPT-NeoX's order over one pass of the mixture, plus the mixture's documents files when
+    `shards.mixture` is set) or, for `plan.split`, an evaluation split in file order."""
+    documents = _lay_out_documents(plan, in_flight, progress)
+    outputs, digests = documents.outputs(), documents.digests()
+    stats = _token_stats(documents.tokenizer.name, plan.manifest, documents.summaries)
+    seq = plan.manifest.shards.seq_len + 1
+    if documents.tokens < seq:
+        progress.log(
+            f"{plan.split or 'tokens'}: only {documents.tokens} tokens, fewer than one sequence of {seq}: "
+            "no sequence shards written"
+        )
+        return TokensResult(stats, outputs, digests)
+    order = _order(plan, documents, progress)
+    if order.get("mixture") is not None:
+        stats["mixture"] = {"preset": plan.manifest.shards.mixture, "by_set": order["mixture"]}
+    if plan.split is None and plan.manifest.shards.mixture != "none":
+        written, written_digests = _write_mixture_documents(plan, documents, in_flight, progress)
+        outputs += written
+        digests.update(written_digests)
+    written, written_digests = _write_sequences(plan, documents, order, in_flight, progress)
+    stats["sequences"] = order["total_samples"]
+    return TokensResult(stats, outputs + written, {**digests, **written_digests})
 
 
 def _restore_tokenized(

@@ -21,7 +21,8 @@ class TokensPlan:
 
     Tokenized partitions live in `tokens_dir` (they depend on the tokenizer and dedup); documents,
     order and sequences in `layout_dir` (they also depend on `shards` and `seed`), so changing the
-    seed re-lays out the tokens without tokenizing again.
+    seed re-lays out the tokens without tokenizing again. `split` names an evaluation split (its
+    partitions, never removed by dedup, laid out in file order as `tokens/<split>-…`); None: training.
     """
 
     run: RunDirectory
@@ -31,6 +32,7 @@ class TokensPlan:
     layout_dir: str
     partitions: tuple[str, ...]
     manifest: Manifest
+    split: str | None = None
 
     def step_path(self, step: str, name: str, suffix: str) -> str:
         root = self.tokens_dir if step == "tokens" else self.layout_dir
