@@ -154,18 +154,22 @@ def test_tables_agree_with_json(finished_run):
     run, _ = finished_run
     stats = gather_stats(str(run))
     sets = _rendered_rows(stats, "sets")
-    keys = ("documents_in", "filtered", "documents_after_filters", "duplicates", "contaminated")
+    keys = ("documents_in", "filtered", "documents_after_filters", "exact_duplicates", "near_duplicates")
     for name, c in stats["documents"]["by_set"].items():
         cells = sets[name]
         assert [int(x.replace(",", "")) for x in cells[:5]] == [c[k] for k in keys]
-        assert cells[5] == f"{100 * c['dup_rate']:.1f}%"
-        assert int(cells[6].replace(",", "")) == c["documents_out"]
-    assert int(sets["all"][6]) == stats["documents"]["kept"]
+        assert int(cells[5]) == c["contaminated"]
+        assert c["exact_duplicates"] + c["near_duplicates"] == c["duplicates"]
+        assert cells[6] == f"{100 * c['dup_rate']:.1f}%"
+        assert int(cells[7].replace(",", "")) == c["documents_out"]
+    assert int(sets["all"][7]) == stats["documents"]["kept"]
     documents = _rendered_rows(stats, "documents")
     d = stats["documents"]
     assert int(documents["input lines (train files)"][0]) == d["in"]
     assert int(documents["kept"][0]) == d["kept"]
-    assert int(documents["removed as near-duplicates"][0]) == d["duplicates"]
+    assert int(documents["removed as duplicates"][0]) == d["duplicates"]
+    assert int(documents["exact copies"][0]) == d["exact_duplicates"] == 5
+    assert int(documents["near-duplicates"][0]) == d["near_duplicates"] == 4
     assert int(documents["by min_clean_chars"][0]) == stats["filters"]["min_clean_chars"]["documents"]
     clusters = _rendered_rows(stats, "clusters")
     assert [int(x) for x in clusters["all"]] == [5, 15]
@@ -182,7 +186,8 @@ def test_summary_text_names_the_counts(finished_run):
     run, _ = finished_run
     text = summary_text(str(run))
     assert "22 documents in 3 files → 8 kept" in text
-    assert "3 by filters, 9 as duplicates (5 exact copies, 4 near), 1 as copies of holdout, 1 rejected" in text
+    counts = "3 by filters, 9 as duplicates (5 exact copies, 4 near-duplicates), 1 as copies of holdout, 1 rejected"
+    assert counts in text
     assert "5 clusters holding 15 documents (largest 4)" in text
 
 
@@ -200,7 +205,7 @@ def test_stats_command_json_equals_gather_stats(finished_run, capsys):
     args = _parser().parse_args(["stats", str(run)])
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert re.search(r"Pile-CC\s+│\s+7\s+│\s+1\s+│\s+6\s+│\s+3\s+│\s+0\s+│\s+50.0%\s+│\s+3", out)
+    assert re.search(r"Pile-CC\s+│\s+7\s+│\s+1\s+│\s+6\s+│\s+3\s+│\s+0\s+│\s+0\s+│\s+50.0%\s+│\s+3", out)
 
 
 def test_commands_refuse_a_directory_without_manifest(tmp_path):

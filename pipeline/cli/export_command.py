@@ -1,4 +1,5 @@
-"""The `pileline export` subcommand: a run's training sequences for the Hugging Face or litdata readers."""
+"""The `pileline export` subcommand: a run's training (or evaluation) sequences for the Hugging Face or litdata
+readers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.runtime.progress import Progress
     from pipeline.runtime.ray_session import ray_session
 
-    config = ExportConfig(format=args.format, file_bytes=args.file_bytes)
+    config = ExportConfig(format=args.format, file_bytes=args.file_bytes, split=args.split)
     with ray_session(RayConfig(address=args.address, num_cpus=args.num_cpus)):
         result = export_run(args.run_dir, args.out, config, args.max_in_flight, Progress(quiet=args.quiet))
     print(
@@ -32,7 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "datasets.load_from_disk(OUT) opens (one row per sequence: input_ids of seq_len + 1 ids, sample, step, "
         "doc_id, doc_offset); --format litdata gives chunks litdata.StreamingDataset(OUT, item_loader="
         "TokensLoader(block_size=seq_len + 1), shuffle=False) reads. Files are written by parallel Ray tasks; "
-        "running the command again resumes.",
+        "running the command again resumes. --split valid|test exports an evaluation split's sequences instead, "
+        "in file order.",
     )
     export.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (local or mounted)")
     export.add_argument(
@@ -45,6 +47,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--out",
         required=True,
         help="the export directory (new or empty, or an unfinished export of the same run to resume)",
+    )
+    export.add_argument(
+        "--split",
+        choices=["valid", "test"],
+        help="export this evaluation split (manifest key `splits`) in file order instead of the training sequences",
     )
     export.add_argument(
         "--file-bytes", type=positive_int, help="bytes per output file (default: 500 MB for hf, 64 MiB for litdata)"

@@ -6,6 +6,7 @@
     sequences.batch(step)                        # (global_batch, seq_len + 1): the batch of training step `step`
     documents = DocumentShards("RUN_DIR")        # the kept documents in doc_id order (Megatron's documents file)
     documents[i], documents.info(i)              # item i's tokens; its doc_id, source, line, pile_set_name
+    SequenceShards("RUN_DIR", split="valid")     # an evaluation split's sequences, in file order (also documents)
 """
 
 from __future__ import annotations
@@ -18,22 +19,24 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import UserError
 from pipeline.formats.indexed_dataset import IndexedDataset
-from pipeline.formats.run_layout import SEQUENCES_META, tokens_path
+from pipeline.formats.run_layout import sequences_meta, tokens_path
 
 
-def _sequences_json(run_dir: Path) -> dict:
-    path = run_dir / SEQUENCES_META
+def _sequences_json(run_dir: Path, split: str | None) -> dict:
+    path = run_dir / sequences_meta(split)
     if not path.exists():
-        raise UserError(f"{path}: not found; is {run_dir} a finished pileline run directory?")
+        what = "a finished pileline run directory" if split is None else f"a finished run with a {split!r} split"
+        raise UserError(f"{path}: not found; is {run_dir} {what}?")
     return orjson.loads(path.read_bytes())
 
 
 class SequenceShards:
-    """The `sequences-NNNNN` shards of a run as one list of samples in training order."""
+    """The `sequences-NNNNN` shards of a run as one list of samples in training order (or, with `split`,
+    the `<split>-sequences-NNNNN` shards of an evaluation split, in file order)."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, split: str | None = None) -> None:
         self.run_dir = Path(run_dir)
-        self.meta = _sequences_json(self.run_dir)
+        self.meta = _sequences_json(self.run_dir, split)
         self.shards = [IndexedDataset(self.run_dir / tokens_path(s["file"])) for s in self.meta["shards"]]
         self.first = np.array([s["first_sample"] for s in self.meta["shards"]], dtype=np.int64)
         self.global_batch = int(self.meta["global_batch"])
@@ -77,11 +80,11 @@ class SequenceShards:
 
 
 class DocumentShards:
-    """The documents file(s) of a run as one list of documents in doc_id order."""
+    """The documents file(s) of a run (or of evaluation split `split`) as one list of documents in doc_id order."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, split: str | None = None) -> None:
         self.run_dir = Path(run_dir)
-        self.meta = _sequences_json(self.run_dir)
+        self.meta = _sequences_json(self.run_dir, split)
         self.files = [IndexedDataset(self.run_dir / tokens_path(d["file"])) for d in self.meta["documents"]]
         self.first = np.cumsum([0] + [len(f) for f in self.files])
         self._tables = [

@@ -346,6 +346,10 @@ def _subsets(stats: dict, tables: dict[str, StatsTable]) -> str:
     return table_html(tables["sets"]) + rates + table_html(tables["sizes"]) + volume
 
 
+def _mixture_and_splits(tables: dict[str, StatsTable]) -> str:
+    return "".join(table_html(tables[key]) for key in ("mixture", "splits") if key in tables)
+
+
 def _lengths(lengths: dict) -> str:
     empty = sum(counts[0] for counts in lengths["histograms"].values())
     caption = f"Normalised per category; {empty:,} empty documents are not on the log axis. Train files only."
@@ -429,6 +433,8 @@ def build_report(run_dir: str | RunFiles, audit_size: int = DEFAULT_AUDIT, seed:
         ("subsets", "Subsets", _subsets(stats, tables)),
         ("lengths", "Document lengths", _lengths(lengths)),
     ]
+    if stats["mixture"] or stats["splits"]:
+        sections.append(("mixture", "Mixture and evaluation splits", _mixture_and_splits(tables)))
     if stats["decontamination"]:
         sections.append(("decontamination", "Decontamination", _decontamination(stats, tables)))
     if enabled:

@@ -21,6 +21,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 DPI = 110
 WIDTH = 9.0
 KEPT_COLOUR, DUPLICATE_COLOUR, HOLDOUT_COLOUR, FILTERED_COLOUR = "#4C72B0", "#DD8452", "#C44E52", "#8C8C8C"
+EXACT_COLOUR = "#937860"
 FILTER_COLOURS = ("#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD", "#55A868", "#C44E52")
 
 
@@ -51,16 +52,22 @@ def _bar_height(rows: int) -> float:
 
 
 def duplicate_rate_plot(stats: dict) -> Plot | None:
-    """Per subset with removals: share of documents after filters removed as duplicates and as holdout copies."""
+    """Per subset with removals: share of documents after filters removed as exact copies, as near-duplicates and
+    as holdout copies."""
     by_set = {n: c for n, c in stats["documents"]["by_set"].items() if c["duplicates"] + c["contaminated"]}
     if not stats["dedup"]["enabled"] or not by_set:
         return None
     names = sorted(by_set, key=lambda n: (by_set[n]["dup_rate"], n))
-    dup = [by_set[n]["duplicates"] / by_set[n]["documents_after_filters"] for n in names]
-    held = [by_set[n]["contaminated"] / by_set[n]["documents_after_filters"] for n in names]
+
+    def shares(key: str) -> list[float]:
+        return [by_set[n][key] / by_set[n]["documents_after_filters"] for n in names]
+
+    exact, near, held = shares("exact_duplicates"), shares("near_duplicates"), shares("contaminated")
+    dup = [e + n for e, n in zip(exact, near)]
     figure = Figure(figsize=(WIDTH, _bar_height(len(names))))
     ax = figure.subplots()
-    ax.barh(names, dup, color=DUPLICATE_COLOUR, label="near-duplicates")
+    ax.barh(names, exact, color=EXACT_COLOUR, label="exact copies")
+    ax.barh(names, near, left=exact, color=DUPLICATE_COLOUR, label="near-duplicates")
     ax.barh(names, held, left=dup, color=HOLDOUT_COLOUR, label="copies of holdout documents")
     for y, name in enumerate(names):
         c = by_set[name]
@@ -109,7 +116,7 @@ def cross_set_heatmap(stats: dict) -> Plot | None:
     ax.set_yticks(range(len(sets)), sets, fontsize=8)
     ax.set_xlabel("kept copy in")
     ax.set_ylabel("duplicate removed from")
-    ax.set_title("Near-duplicates by subset pair")
+    ax.set_title("Duplicates (exact copies and near-duplicates) by subset pair")
     bar = figure.colorbar(image, ax=ax, label="documents (log scale)", shrink=0.8)
     bar.ax.yaxis.set_major_formatter(FuncFormatter(_integer_label))
     return _render(figure, "Heatmap: duplicates removed from each subset by the subset of their kept copy")
@@ -226,7 +233,7 @@ def length_plot(lengths: dict) -> Plot | None:
     }
     labels = {
         "kept": "kept",
-        "duplicate": "removed: near-duplicate",
+        "duplicate": "removed: exact copy or near-duplicate",
         "contaminated": "removed: copy of holdout",
         "filtered": "removed: filtered",
     }

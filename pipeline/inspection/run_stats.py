@@ -15,6 +15,9 @@ Keys of the result:
                 edges, components, `by_set`, `cross_set` {removed subset: {kept subset: n}},
                 `cluster_sizes` {size: count} and `cluster_size_summary`
     tokens      `stats/tokens.json` with `available`; before = after filters, after = after dedup
+    mixture     per subset: tokens before dedup, after dedup and in one pass of the training order (`shards.mixture`'s
+                epochs applied), each with its share, and the Pile paper's share (Table 1); {} before any order
+    splits      per evaluation split: files, lines, documents, tokens, sequences and `by_set` (documents, tokens)
     decontamination  per eval set: the `match` rule, documents cleaned and dropped, characters removed, matched
                 n-grams (and of them by the Janitor's rule and by the harness's rule only), `by_subset`,
                 `examples` (`pipeline.phases.decontamination_summary`); {} when not run. Documents
@@ -32,6 +35,7 @@ from pipeline.inspection.run_files import RunFiles
 from pipeline.phases.decontamination_summary import merge_decontamination
 from pipeline.summaries import merge_by_set
 from stages.decontaminate import REASON_PREFIX
+from stages.mixture import pile_paper_shares
 
 
 def _rate(part: int, whole: int) -> float:
@@ -127,6 +131,55 @@ def _tokens_section(files: RunFiles) -> dict:
     return {"available": True, **stats}
 
 
+def _mixture_section(tokens: dict) -> dict:
+    """Tokens and shares per subset before dedup, after dedup and in one pass of the training order."""
+    trained = tokens.get("mixture")
+    if not trained:
+        return {}
+    paper = pile_paper_shares()
+    by_set = tokens["by_set"]
+    totals = {
+        "before": sum(c["tokens_before"] for c in by_set.values()),
+        "after": sum(c["tokens"] for c in by_set.values()),
+        "trained": sum(c["tokens"] for c in trained["by_set"].values()),
+    }
+    rows = {}
+    for name in sorted(set(by_set) | set(trained["by_set"])):
+        counts, order = by_set.get(name, {}), trained["by_set"].get(name, {})
+        row = {
+            "tokens_before_dedup": counts.get("tokens_before", 0),
+            "tokens_after_dedup": counts.get("tokens", 0),
+            "weight": order.get("weight", 1.0),
+            "tokens_trained": order.get("tokens", 0),
+            "documents_trained": order.get("documents", 0),
+            "pile_paper_share": paper.get(name),
+        }
+        for key, total in (("before_dedup", totals["before"]), ("after_dedup", totals["after"])):
+            row[f"share_{key}"] = _rate(row[f"tokens_{key}"], total)
+        row["share_trained"] = _rate(row["tokens_trained"], totals["trained"])
+        rows[name] = row
+    return {"preset": trained["preset"], "tokens_per_pass": totals["trained"], "by_set": rows}
+
+
+def _splits_section(record: dict, tokens: dict) -> dict:
+    """Per evaluation split: its files' lines, and documents, tokens and sequences in all and per subset."""
+    splits = {}
+    for name, entry in (record.get("splits") or {}).items():
+        counts = tokens.get("splits", {}).get(name, {})
+        splits[name] = {
+            "files": entry["files"],
+            "lines": entry["lines"],
+            "documents": entry["documents"],
+            "tokens": entry["tokens"],
+            "sequences": entry["sequences"],
+            "by_set": {
+                subset: {"documents": c["documents"], "tokens": c["tokens"]}
+                for subset, c in counts.get("by_set", {}).items()
+            },
+        }
+    return splits
+
+
 def gather_stats(run_dir: str | RunFiles) -> dict:
     """Every number of `pileline stats` for the run at `run_dir`, as one JSON-ready dict (see the module doc)."""
     files = run_dir if isinstance(run_dir, RunFiles) else RunFiles(run_dir)
@@ -199,6 +252,8 @@ def gather_stats(run_dir: str | RunFiles) -> dict:
         "filters": filters,
         "dedup": dedup,
         "tokens": tokens,
+        "mixture": _mixture_section(tokens),
+        "splits": _splits_section(record, tokens),
         "decontamination": decontamination,
     }
 
@@ -245,7 +300,7 @@ def summary_text(run_dir: str) -> str:
         f"stats: {d['in']:,} documents in {d['files']} files → {d['kept']:,} kept ({_percent(d['kept'], d['in'])}); "
         f"removed {d['filtered']:,} by filters, {d['duplicates']:,} as duplicates "
         f"({d['exact_duplicates']:,} exact copies, "
-        f"{d['near_duplicates']:,} near), {d['contaminated']:,} as copies of holdout, "
+        f"{d['near_duplicates']:,} near-duplicates), {d['contaminated']:,} as copies of holdout, "
         f"{d['rejected']:,} rejected"
     )
     if stats["decontamination"]:

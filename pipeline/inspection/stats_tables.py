@@ -77,7 +77,10 @@ def _documents_table(stats: dict) -> StatsTable:
             indented.add(len(rows))
             dropped = entry["documents_dropped"]
             rows.append([f"for {name}", count(dropped), percent(dropped, d["in"])])
-    rows.append(["removed as near-duplicates", count(d["duplicates"]), percent(d["duplicates"], d["in"])])
+    rows.append(["removed as duplicates", count(d["duplicates"]), percent(d["duplicates"], d["in"])])
+    for label, key in (("exact copies", "exact_duplicates"), ("near-duplicates", "near_duplicates")):
+        indented.add(len(rows))
+        rows.append([label, count(d[key]), percent(d[key], d["in"])])
     rows.append(
         ["removed as copies of holdout documents", count(d["contaminated"]), percent(d["contaminated"], d["in"])]
     )
@@ -129,22 +132,40 @@ def _filters_table(stats: dict) -> StatsTable:
 def _sets_table(stats: dict) -> StatsTable:
     by_set = stats["documents"]["by_set"]
     names = sorted(by_set, key=lambda name: (-by_set[name]["documents_in"], name))
-    keys = ("documents_in", "filtered", "documents_after_filters", "duplicates", "contaminated", "documents_out")
+    keys = (
+        "documents_in",
+        "filtered",
+        "documents_after_filters",
+        "exact_duplicates",
+        "near_duplicates",
+        "contaminated",
+        "documents_out",
+    )
     rows = []
     for name in names:
         c = by_set[name]
-        rows.append([name, *(count(c[k]) for k in keys[:5]), percent(c["dup_rate"]), count(c["documents_out"])])
-    totals = {k: sum(by_set[n][k] for n in names) for k in keys}
+        rows.append([name, *(count(c[k]) for k in keys[:6]), percent(c["dup_rate"]), count(c["documents_out"])])
+    totals = {k: sum(by_set[n][k] for n in names) for k in (*keys, "duplicates")}
     removed = totals["duplicates"] + totals["contaminated"]
     footer = [
         "all",
-        *(count(totals[k]) for k in keys[:5]),
+        *(count(totals[k]) for k in keys[:6]),
         percent(removed, totals["documents_after_filters"]),
         count(totals["documents_out"]),
     ]
-    columns = ["subset", "docs in", "filtered", "after filters", "duplicates", "holdout copies", "dup rate", "docs out"]
-    note = "dup rate = (duplicates + holdout copies) / documents after filters"
-    return StatsTable("sets", "Subsets: documents", columns, rows, [False] + [True] * 7, footer, note)
+    columns = [
+        "subset",
+        "docs in",
+        "filtered",
+        "after filters",
+        "exact copies",
+        "near-duplicates",
+        "holdout copies",
+        "dup rate",
+        "docs out",
+    ]
+    note = "dup rate = (exact copies + near-duplicates + holdout copies) / documents after filters"
+    return StatsTable("sets", "Subsets: documents", columns, rows, [False] + [True] * 8, footer, note)
 
 
 def _sizes_table(stats: dict) -> StatsTable:
@@ -377,6 +398,68 @@ def _decontamination_table(stats: dict) -> StatsTable:
     return StatsTable("decontamination", "Decontamination", columns, rows, numeric, note=note, indent_rows=indented)
 
 
+def _mixture_table(stats: dict) -> StatsTable:
+    """Tokens per subset before dedup, after it and in one pass of the training order, beside the Pile paper."""
+    mixture = stats["mixture"]
+    by_set = mixture["by_set"]
+    names = sorted(by_set, key=lambda name: (-by_set[name]["tokens_trained"], name))
+    rows = []
+    for name in names:
+        c = by_set[name]
+        paper = c["pile_paper_share"]
+        rows.append(
+            [
+                name,
+                count(c["tokens_before_dedup"]),
+                percent(c["share_before_dedup"]),
+                count(c["tokens_after_dedup"]),
+                percent(c["share_after_dedup"]),
+                f"{c['weight']:g}",
+                count(c["tokens_trained"]),
+                percent(c["share_trained"]),
+                NOT_AVAILABLE if paper is None else percent(paper),
+            ]
+        )
+    totals = {k: sum(c[k] for c in by_set.values()) for k in ("tokens_before_dedup", "tokens_after_dedup")}
+    footer = ["all", count(totals["tokens_before_dedup"]), "", count(totals["tokens_after_dedup"]), "", ""]
+    footer += [count(mixture["tokens_per_pass"]), "", ""]
+    columns = [
+        "subset",
+        "tokens before dedup",
+        "share",
+        "after dedup",
+        "share",
+        "epochs",
+        "training order (one pass)",
+        "share",
+        "Pile paper",
+    ]
+    note = (
+        f"mixture: {mixture['preset'] if isinstance(mixture['preset'], str) else 'custom'}; one pass = each subset's "
+        "documents repeated its epochs (the fraction a seeded sample by tokens), before GPT-NeoX's shuffle; "
+        "Pile paper = Table 1's effective share (raw size × epochs)"
+    )
+    return StatsTable("mixture", "Mixture", columns, rows, [False] + [True] * 8, footer, note)
+
+
+def _splits_table(stats: dict) -> StatsTable:
+    """Documents and tokens per evaluation split and subset."""
+    rows, indented = [], set()
+    for name, split in stats["splits"].items():
+        rows.append([name, count(split["files"]), count(split["documents"]), count(split["tokens"])])
+        rows[-1].append(count(split["sequences"]))
+        for subset, c in sorted(split["by_set"].items(), key=lambda item: (-item[1]["tokens"], item[0])):
+            indented.add(len(rows))
+            rows.append([subset, "", count(c["documents"]), count(c["tokens"]), ""])
+    note = (
+        "read and tokenized as the training data, never filtered, decontaminated or removed by dedup (holdout in "
+        "dedup); sequences of seq_len + 1 tokens in file order"
+    )
+    columns = ["split / subset", "files", "documents", "tokens", "sequences"]
+    numeric = [False] + [True] * 4
+    return StatsTable("splits", "Evaluation splits", columns, rows, numeric, note=note, indent_rows=indented)
+
+
 def stats_tables(stats: dict) -> list[StatsTable]:
     """Every table of `pileline stats`, in display order."""
     tables = [
@@ -388,6 +471,10 @@ def stats_tables(stats: dict) -> list[StatsTable]:
     ]
     if stats["decontamination"]:
         tables.insert(2, _decontamination_table(stats))
+    if stats["mixture"]:
+        tables.insert(tables.index(next(t for t in tables if t.key == "sizes")) + 1, _mixture_table(stats))
+    if stats["splits"]:
+        tables.append(_splits_table(stats))
     if stats["dedup"]["enabled"]:
         tables += [_exact_table(stats), _clusters_table(stats), _components_table(stats), _cross_set_table(stats)]
     return tables

@@ -1,4 +1,5 @@
-"""`pileline export`: a run's training sequences, in training order, as a Hugging Face dataset or litdata chunks.
+"""`pileline export`: a run's training sequences, in training order, as a Hugging Face dataset or litdata chunks
+(or, with `split`, an evaluation split's sequences in file order).
 
     step        reads                                   writes (under OUT)
     claim       RUN/tokens/sequences.json               .pileline/export.json (what this OUT holds; a
@@ -33,7 +34,7 @@ from pipeline.formats import litdata_chunks as litdata
 from pipeline.formats.filesystems import is_uri
 from pipeline.formats.order_file import load_training_order
 from pipeline.formats.run_directory import TMP_MARK, RunDirectory
-from pipeline.formats.run_layout import SEQUENCES_META, tokens_path
+from pipeline.formats.run_layout import order_file, sequences_meta, tokens_path
 from pipeline.formats.token_reader import SequenceShards
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
@@ -55,6 +56,7 @@ class ExportConfig(StageConfig):
 
     format: Literal["hf", "litdata"]
     file_bytes: int | None = Field(None, ge=1)
+    split: Literal["valid", "test"] | None = None
 
     def target_bytes(self) -> int:
         """Bytes per output file: as configured, else the format's usual size."""
@@ -95,8 +97,10 @@ class ExportJob:
 
 def _batches(job: ExportJob, start: int, stop: int):
     """(first sample, (rows, width) tokens, provenance columns) for samples [start, stop), BATCH_ROWS at a time."""
-    sequences = SequenceShards(job.run_dir)
-    order, _ = load_training_order(RunDirectory(job.run_dir), job.meta["seq_len"], job.meta["seed"], job.meta)
+    split = job.config.split
+    sequences = SequenceShards(job.run_dir, split)
+    run = RunDirectory(job.run_dir)
+    order, _ = load_training_order(run, job.meta["seq_len"], job.meta["seed"], job.meta, order_file(split))
     doc_ids = np.load(job.out.path(DOC_IDS_FILE), mmap_mode="r")
     for low in range(start, stop, BATCH_ROWS):
         high = min(stop, low + BATCH_ROWS)
@@ -177,9 +181,9 @@ def _write_index(job: ExportJob, summaries: list[dict], fingerprint: str) -> Non
     out = job.out
     if job.config.format == "hf":
         count = job.meta["total_samples"]
-        description = (
-            f"pileline export of {job.run_dir}: {count} training sequences of {job.width} tokens in training order"
-        )
+        what = "training sequences" if job.config.split is None else f"{job.config.split} sequences"
+        order = "training order" if job.config.split is None else "file order"
+        description = f"pileline export of {job.run_dir}: {count} {what} of {job.width} tokens in {order}"
         out.write_json("dataset_info.json", hf.dataset_info(job.width, job.dtype, description))
         out.write_json("state.json", hf.state([s["file"] for s in summaries], fingerprint))
         return
@@ -197,13 +201,13 @@ def export_run(
         if is_uri(location):
             raise UserError(f"{location}: export reads and writes local or mounted paths only")
     run_dir = os.path.abspath(run_dir)
-    sequences_json = os.path.join(run_dir, SEQUENCES_META)
-    meta = SequenceShards(run_dir).meta
+    sequences_json = os.path.join(run_dir, sequences_meta(config.split))
+    meta = SequenceShards(run_dir, config.split).meta
     total = int(meta["total_samples"])
     if not meta.get("sequences", True):
         raise UserError(f"{sequences_json}: written with shards.sequences: false; export reads the sequence shards")
     if total == 0:
-        raise UserError(f"{sequences_json}: the run has no training sequences to export")
+        raise UserError(f"{sequences_json}: the run has no sequences to export")
     row_bytes = int(meta["tokens_per_sample"]) * np.dtype(meta["dtype"]).itemsize
     rows_per_file = max(1, config.target_bytes() // row_bytes)
     with open(sequences_json, "rb") as stream:
@@ -215,6 +219,8 @@ def export_run(
         "run": run_dir,
         "sequences_json_sha256": sequences_digest,
     }
+    if config.split is not None:
+        claim["split"] = config.split
     _claim(out, claim)
     out.remove_temporaries()
     _write_doc_ids(run_dir, meta, out)
