@@ -82,7 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             manifest_path,
             {
                 "inputs": [str(sample_dir / "train" / "*.jsonl.zst")],
-                "dedup.holdout": [str(sample_dir / "val.jsonl.zst")],
+                "splits.valid": [str(sample_dir / "val.jsonl.zst")],
                 "output": str(out / "run"),
                 "ray.num_cpus": args.num_cpus,
             },
