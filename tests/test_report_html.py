@@ -139,8 +139,8 @@ def test_report_tables_show_the_stats_numbers(report):
         if table.footer:
             assert shown[-1] == table.footer
     sets = {row[0]: row for row in parsed.tables["sets"]}
-    assert sets["Pile-CC"][1:] == ["7", "1", "6", "3", "0", "50.0%", "3"]
-    assert sets["Books3"][1:] == ["1", "0", "1", "0", "1", "100.0%", "0"]
+    assert sets["Pile-CC"][1:] == ["7", "1", "6", "3", "0", "0", "50.0%", "3"]
+    assert sets["Books3"][1:] == ["1", "0", "1", "0", "0", "1", "100.0%", "0"]
 
 
 def test_report_lists_the_largest_clusters_and_the_audit(report):

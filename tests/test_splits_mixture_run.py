@@ -20,11 +20,12 @@ import zstandard
 from gpt2_oracle import tiktoken_gpt2
 from input_files_for_tests import doc_line, write_lines
 from run_commands import pileline_run
+from test_tokens_run import _manifest as tokens_run_manifest
 from test_training_order import neox_getitem, neox_index_mappings
 
+from pipeline.errors import UserError
 from pipeline.inspection.run_files import RunFiles
 from pipeline.inspection.run_stats import gather_stats
-from pipeline.manifest import parse_manifest
 from pipeline.phases.export import ExportConfig, export_run
 from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
@@ -43,20 +44,17 @@ def _raw_lines(path: Path) -> list[dict]:
 
 
 def _manifest(root: Path, out: Path, **extra):
+    """test_tokens_run's manifest with both features on, the SlimPajama filter and decontamination against val."""
     sample = root / "sample"
-    data = {
-        "inputs": [str(sample / "train" / "*.jsonl.zst")],
-        "output": str(out),
+    settings = {
         "seed": SEED,
         "partition_docs": 40,
         "filter": {"preset": "slimpajama"},
         "decontaminate": {"sets": {"pile_val": [str(sample / "val.jsonl.zst")]}},
-        "dedup": {"preset": "pythia"},
         "shards": {"seq_len": SEQ_LEN, "global_batch": 4, "shard_bytes": 60_000, "mixture": "pile"},
         "splits": {"valid": [str(sample / "val.jsonl.zst")], "test": [str(root / "test.jsonl.zst")]},
     }
-    data.update(extra)
-    return parse_manifest(data)
+    return tokens_run_manifest(sample, out, **{**settings, **extra})
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +222,10 @@ def test_a_resumed_run_equals_a_fresh_one(run_root, tmp_path):
     result = run_manifest(_manifest(run_root, resumed), Progress(quiet=True))
     assert result.computed_partitions == 1 and result.reused_partitions > 1
     assert _tokens_outputs(resumed) == _tokens_outputs(run_root / "run")
+
+
+def test_a_file_named_as_a_split_and_as_dedup_holdout_is_refused(run_root, tmp_path):
+    val = str(run_root / "sample" / "val.jsonl.zst")
+    manifest = _manifest(run_root, tmp_path / "both", dedup={"preset": "pythia", "holdout": [val]})
+    with pytest.raises(UserError, match=r"val\.jsonl\.zst: named both as dedup\.holdout and as splits\.valid"):
+        run_manifest(manifest, Progress(quiet=True))

@@ -335,4 +335,12 @@ def summary_text(run_dir: str) -> str:
         )
     else:
         lines.append("tokens: n/a (no stats/tokens.json)")
+    if mixture := stats["mixture"]:
+        preset = mixture["preset"] if isinstance(mixture["preset"], str) else "custom epochs per subset"
+        lines.append(f"mixture: {preset}; one pass of the training order holds {mixture['tokens_per_pass']:,} tokens")
+    for name, split in stats["splits"].items():
+        lines.append(
+            f"split {name}: {split['documents']:,} documents, {split['tokens']:,} tokens, "
+            f"{split['sequences']:,} sequences in file order (tokens/{name}-*)"
+        )
     return "\n".join(lines)
