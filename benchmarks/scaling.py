@@ -73,9 +73,11 @@ def manifest_for(
     shard_bytes: int | None = None,
     template: Path = MANIFEST,
 ) -> dict:
-    """`template` (default `manifests/pile-deduped.yaml`) for one epoch of `corpus` (its val file as holdout),
-    with `shard_bytes` if given."""
+    """`template` (default `manifests/pile-deduped.yaml`) for one epoch of `corpus` (its val file as dedup
+    holdout, as these measurements always ran: the template's `splits` name the Pile's files, so they are
+    dropped), with `shard_bytes` if given."""
     data = yaml.safe_load(template.read_text())
+    data.pop("splits", None)
     data.update(inputs=[str(corpus / "train" / "*.jsonl.zst")], output=str(output), partition_docs=partition_docs)
     data["ray"] = {"num_cpus": cpus}
     holdout = corpus / "val.jsonl.zst"

@@ -93,6 +93,9 @@ def _documents_table(stats: dict) -> StatsTable:
         f"{_plural(d['files'], 'train file')}; holdout: {_plural(h['files'], 'file')}, {_plural(h['in'], 'line')}, "
         f"{count(h['kept'])} kept (never removed, not trained on)"
     )
+    if stats["splits"]:
+        splits = ", ".join(f"{name} {_plural(split['lines'], 'line')}" for name, split in stats["splits"].items())
+        note += f"; evaluation splits (holdout too): {splits}"
     return StatsTable(
         "documents",
         "Documents",
@@ -219,7 +222,7 @@ def _dedup_table(stats: dict) -> StatsTable:
     removed = (
         f"{count(dedup['duplicates'])} duplicates ({size(dedup['duplicates_bytes'])}): "
         f"{count(exact.get('documents', 0))} exact copies ({size(exact.get('bytes', 0))}), "
-        f"{count(near.get('documents', 0))} near ({size(near.get('bytes', 0))}); "
+        f"{count(near.get('documents', 0))} near-duplicates ({size(near.get('bytes', 0))}); "
         f"{count(dedup['contaminated'])} holdout copies ({size(dedup['contaminated_bytes'])})"
     )
     priority = "first of priority " + ", ".join(p["priority"]) + ", then " if p.get("priority") else ""

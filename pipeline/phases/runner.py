@@ -256,6 +256,20 @@ class _PhasesDone:
     splits: dict[str, TokensResult]
 
 
+def _split_partitions(ctx: _RunContext, file_info: dict, split: str) -> tuple[str, ...]:
+    """The prepared partitions of evaluation split `split`'s files, in file and line order."""
+    return tuple(pid for index, name in ctx.split_of.items() if name == split for pid in file_info[index].partitions)
+
+
+def _write_token_stats(run: RunDirectory, training: TokensResult, splits: dict[str, TokensResult]) -> str:
+    """`stats/tokens.json`: the training data's token statistics, with each evaluation split's under `splits`."""
+    stats = training.stats
+    if splits:
+        stats = {**stats, "splits": {name: result.stats for name, result in splits.items()}}
+    run.write_json(TOKEN_STATS, stats)
+    return TOKEN_STATS
+
+
 def _run_phases(ctx: _RunContext, eval_sets: EvalSets | None, banding: LshParams | None) -> _PhasesDone:
     """Prepare, dedup (when enabled) and tokens, then the clean-up of what other settings left and the sha256
     of every output; inside the Ray session."""
@@ -287,14 +301,10 @@ def _run_phases(ctx: _RunContext, eval_sets: EvalSets | None, banding: LshParams
     tokens_result = run_tokens_phase(tokens_plan, ctx.limit, ctx.progress)
     plans, splits = [tokens_plan], {}
     for name in manifest.splits.named():
-        partitions = tuple(pid for i, split in ctx.split_of.items() if split == name for pid in file_info[i].partitions)
+        partitions = _split_partitions(ctx, file_info, name)
         plans.append(replace(tokens_plan, clusters=None, partitions=partitions, split=name))
         splits[name] = run_tokens_phase(plans[-1], ctx.limit, ctx.progress)
-    stats = tokens_result.stats
-    if splits:
-        stats = {**stats, "splits": {name: result.stats for name, result in splits.items()}}
-    run.write_json(TOKEN_STATS, stats)
-    produced.add(TOKEN_STATS)
+    produced.add(_write_token_stats(run, tokens_result, splits))
     digests = dict(tokens_result.digests)
     for result in [tokens_result, *splits.values()]:
         produced.update(result.outputs)
