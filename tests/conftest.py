@@ -1,4 +1,4 @@
-"""Shared fixtures: one real local Ray per test session (num_cpus=2)."""
+"""Shared fixtures: one real local Ray per test session (num_cpus=2), a finished small run, a real-text corpus."""
 
 from __future__ import annotations
 
@@ -35,3 +35,20 @@ def training_run(tmp_path_factory, ray_instance):
     })
     run_manifest(manifest, Progress(quiet=True))
     return root / "run"
+
+
+@pytest.fixture(scope="session")
+def real_text_corpus(tmp_path_factory):
+    """A 2 MB slice of the real-text benchmark corpus (`benchmarks/real_text.py`, seed 0): its directory, summary
+    and the `real_text` module."""
+    import sys
+    from pathlib import Path
+
+    benchmarks = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, benchmarks)
+    try:
+        import real_text
+    finally:
+        sys.path.remove(benchmarks)
+    root = tmp_path_factory.mktemp("real-text") / "corpus"
+    return root, real_text.write_real_text_corpus(root, megabytes=2, seed=0), real_text

@@ -31,6 +31,7 @@ QUICK_RUNS = {
     "minhash.py": (["--docs", "200", "--check-docs", "50"], "identity checks: passed"),
     "pile_exchanges.py": (["--docs", "2000000", "--partition-docs", "1000"], "| all (one cc round) |"),
     "real_text.py": (["corpus", "--megabytes", "0.5"], "real-text corpus: "),
+    "verification.py": (["--megabytes", "1"], "identity checks: passed"),
 }
 RAY_RUNS = {
     "partitions.py": (

@@ -3,58 +3,39 @@ recorded Jaccard is the exact one."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import orjson
-import pytest
 import zstandard
 
 from stages.minhash import exact_jaccard
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def real_text(tmp_path_factory):
-    """The `real_text` module, and two corpora of 2 MB built with seed 0."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import real_text
-
-        root = tmp_path_factory.mktemp("real-text")
-        summaries = [real_text.write_real_text_corpus(root / name, megabytes=2, seed=0) for name in ("a", "b")]
-        yield real_text, root, summaries
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def _lines(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in zstandard.decompress(path.read_bytes(), 1 << 30).splitlines()]
 
 
-def test_same_seed_writes_the_same_corpus(real_text):
-    _, root, (first, second) = real_text
+def test_same_seed_writes_the_same_corpus(real_text_corpus, tmp_path):
+    root, first, real_text = real_text_corpus
+    second = real_text.write_real_text_corpus(tmp_path, megabytes=2, seed=0)
     assert first.sha256 == second.sha256 and len(first.sha256) == 64
     for name in ["ground_truth.jsonl", *first.files]:
-        assert (root / "a" / name).read_bytes() == (root / "b" / name).read_bytes(), name
+        assert (root / name).read_bytes() == (tmp_path / name).read_bytes(), name
 
 
-def test_documents_are_pile_layout_of_several_kinds(real_text):
-    _, root, (summary, _) = real_text
-    documents = [doc for name in summary.files for doc in _lines(root / "a" / name)]
+def test_documents_are_pile_layout_of_several_kinds(real_text_corpus):
+    root, summary, _ = real_text_corpus
+    documents = [doc for name in summary.files for doc in _lines(root / name)]
     assert len(documents) == summary.documents
     kinds = {doc["meta"]["pile_set_name"] for doc in documents}
     assert len(kinds) >= 5, kinds
     assert sum(len(doc["text"].encode()) for doc in documents) >= 2e6
 
 
-def test_planted_copies_have_the_recorded_exact_jaccard(real_text):
-    _, root, (summary, _) = real_text
-    texts = {
-        (name, line): doc["text"] for name in summary.files for line, doc in enumerate(_lines(root / "a" / name), 1)
-    }
-    groups = [orjson.loads(line) for line in (root / "a" / "ground_truth.jsonl").read_bytes().splitlines()]
+def test_planted_copies_have_the_recorded_exact_jaccard(real_text_corpus):
+    root, summary, _ = real_text_corpus
+    texts = {(name, line): doc["text"] for name in summary.files for line, doc in enumerate(_lines(root / name), 1)}
+    groups = [orjson.loads(line) for line in (root / "ground_truth.jsonl").read_bytes().splitlines()]
     assert len(groups) >= 5 and any(g["kind"] == "near" for g in groups)
     for group in groups:
         members = [texts[(m["file"], m["line"])] for m in group["members"]]
