@@ -70,9 +70,6 @@ def _hash_constants() -> tuple[int, int]:
 _BASE, _LENGTH_MULTIPLIER = _hash_constants()
 _BASE_INVERSE = pow(_BASE, -1, 1 << 64)
 
-_ASCII_LOWER = np.arange(256, dtype=np.uint8)
-_ASCII_LOWER[ord("A") : ord("Z") + 1] += 32
-_ASCII_LOWER.flags.writeable = False
 _ASCII_PUNCTUATION = np.zeros(256, dtype=bool)
 _ASCII_PUNCTUATION[[ord(c) for c in PUNCTUATION]] = True
 _ASCII_PUNCTUATION.flags.writeable = False
@@ -97,8 +94,16 @@ def _unicode_tables() -> tuple[np.ndarray, np.ndarray]:
 
 _LOWER_CHANGES, _IS_SPACE = _unicode_tables()
 _LOWER_CHANGES.flags.writeable = _IS_SPACE.flags.writeable = False
-_ASCII_WHITESPACE = _IS_SPACE[:256] & (np.arange(256) < 128)
-_ASCII_WHITESPACE.flags.writeable = False
+
+def _runs(mask: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """(start, length) of every run of True in `mask`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return tuple((int(start), int(stop - start)) for start, stop in zip(edges[::2], edges[1::2]))
+
+
+_ASCII_WHITESPACE_RUNS = _runs(_IS_SPACE[:128])
+"""The ASCII code points `str.isspace` accepts, as runs (9-13 and 28-32): tested by arithmetic, several times faster
+than a 256-entry table lookup per byte."""
 
 _FMIX64 = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
@@ -239,7 +244,7 @@ def _normalise(
     start and end (exclusive) byte positions of every unit (word or code point), in order."""
     index = np.int32 if raw.size < 1 << 31 else np.int64
     offsets = offsets.astype(index)
-    chars = np.take(_ASCII_LOWER, raw)
+    chars = _ascii_lowered(raw)
     if shingle == "char":
         keep = ~np.take(_ASCII_PUNCTUATION, chars)
         offsets = _kept_before(keep, index)[offsets]
@@ -279,6 +284,20 @@ def _normalise(
     return canon, canon_offsets, unit_starts, unit_ends
 
 
+def _ascii_lowered(raw: np.ndarray) -> np.ndarray:
+    """The bytes with A-Z lowered, as `str.lower` lowers ASCII (arithmetic: several times faster than a table)."""
+    upper = (raw - np.uint8(ord("A"))) < np.uint8(26)
+    return raw + (upper.view(np.uint8) << np.uint8(5))
+
+
+def _in_runs(chars: np.ndarray, runs: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Mask of the bytes inside any (start, length) run."""
+    mask = np.zeros(chars.size, dtype=bool)
+    for start, length in runs:
+        mask |= (chars - np.uint8(start)) < np.uint8(length)
+    return mask
+
+
 def _kept_before(keep: np.ndarray, index: type) -> np.ndarray:
     """before[i] = number of kept bytes before position i (i <= size): positions in the compressed array."""
     before = np.zeros(keep.size + 1, dtype=index)
@@ -288,7 +307,7 @@ def _kept_before(keep: np.ndarray, index: type) -> np.ndarray:
 
 def _whitespace(chars: np.ndarray) -> np.ndarray:
     """Mask of the bytes of every code point `str.isspace` accepts (valid UTF-8 assumed)."""
-    mask = np.take(_ASCII_WHITESPACE, chars)
+    mask = _in_runs(chars, _ASCII_WHITESPACE_RUNS)
     leads = np.flatnonzero(chars >= 0xC2)
     if leads.size == 0:
         return mask

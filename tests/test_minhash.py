@@ -260,3 +260,15 @@ def test_jaccard_exact_by_hand_and_estimate_close():
     assert estimated_jaccard(sig[0], sig[0]) == 1.0
     with pytest.raises(ValueError):
         estimated_jaccard(sig[0], sig[1][:10])
+
+
+def test_ascii_lowering_and_whitespace_follow_python_on_every_byte():
+    """The arithmetic byte tests of the batch path agree with `str.lower` and `str.isspace` on every ASCII byte
+    (bytes 128-255 are never whitespace here: `_whitespace` decodes non-ASCII code points itself)."""
+    from stages.minhash import _ASCII_WHITESPACE_RUNS, _ascii_lowered, _in_runs
+
+    every = np.arange(256, dtype=np.uint8)
+    lowered = _ascii_lowered(every)
+    assert [int(b) for b in lowered[:128]] == [ord(chr(b).lower()) for b in range(128)]
+    assert np.array_equal(lowered[128:], every[128:])
+    assert _in_runs(every, _ASCII_WHITESPACE_RUNS).tolist() == [b < 128 and chr(b).isspace() for b in range(256)]
