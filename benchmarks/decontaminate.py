@@ -64,9 +64,17 @@ from pipeline.sample.corpus import write_sample_corpus
 from stages.decontaminate import PIECE_SEPARATOR, DecontaminateConfig, decontaminate_texts
 from stages.eval_ngrams import build_eval_ngrams
 
-with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-    from lm_eval.decontamination.decontaminate import get_train_overlap
-    from lm_eval.decontamination.janitor import Janitor, word_ngrams, word_ngrams_indices
+
+def load_lm_eval() -> None:
+    """Import lm-evaluation-harness's decontamination modules when the benchmark runs (so `--help` works without
+    lm_eval), quietly: they print on import."""
+    global Janitor, get_train_overlap, word_ngrams, word_ngrams_indices
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            from lm_eval.decontamination.decontaminate import get_train_overlap
+            from lm_eval.decontamination.janitor import Janitor, word_ngrams, word_ngrams_indices
+    except ModuleNotFoundError as error:
+        sys.exit(f"decontaminate.py compares with lm_eval ({error}): pip install --no-deps lm_eval==0.4.13")
 
 DEFAULT_DOCS = 6000
 
@@ -302,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the check's Ray (default 2)")
     parser.add_argument("--work", type=Path, help="directory for the check's runs (default: a temporary one)")
     args = parser.parse_args(argv)
+    load_lm_eval()
 
     agreed = speed_and_identity(args)
     with tempfile.TemporaryDirectory(prefix="decontaminate-check-") as scratch:

@@ -27,7 +27,6 @@ import datasketch
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (registers pa.compute)
-import rensa
 from corpus import SAMPLE_DOCS, read_documents
 from process_tree import run_pinned
 
@@ -48,11 +47,20 @@ def datasketch_signatures(texts: list[str], config: DedupConfig, hashfunc=None) 
     return np.array(rows, dtype=np.uint32).reshape(len(texts), config.num_perm)
 
 
+def rensa_module():
+    """rensa (the `bench` extra), imported when the benchmark runs, so that `--help` works without it."""
+    try:
+        import rensa
+    except ModuleNotFoundError as error:
+        sys.exit(f"minhash.py compares with rensa ({error}): pip install -e '.[bench]'")
+    return rensa
+
+
 def rensa_signatures(texts: list[str], config: DedupConfig) -> np.ndarray:
     """rensa 0.5's RMinHash (its own hash and permutations, so values differ from datasketch)."""
     rows = []
     for text in texts:
-        m = rensa.RMinHash(num_perm=config.num_perm, seed=config.seed)
+        m = rensa_module().RMinHash(num_perm=config.num_perm, seed=config.seed)
         m.update(shingles(text, config.shingle, config.ngram))
         rows.append(m.digest())
     return np.array(rows, dtype=np.uint32).reshape(len(texts), config.num_perm)
@@ -62,7 +70,7 @@ def rensa_given_shingles(token_sets: list[list[str]], config: DedupConfig) -> np
     """rensa on shingles made beforehand: its hashing and permutation cost alone."""
     rows = []
     for tokens in token_sets:
-        m = rensa.RMinHash(num_perm=config.num_perm, seed=config.seed)
+        m = rensa_module().RMinHash(num_perm=config.num_perm, seed=config.seed)
         m.update(tokens)
         rows.append(m.digest())
     return np.array(rows, dtype=np.uint32).reshape(len(token_sets), config.num_perm)
@@ -136,6 +144,7 @@ def main() -> None:
     )
     parser.add_argument("--by-set", action="store_true", help="also one table per pile_set_name")
     args = parser.parse_args()
+    rensa_module()
 
     with tempfile.TemporaryDirectory(prefix="minhash-bench-") as scratch:
         corpus = args.corpus

@@ -4,14 +4,19 @@ The default suite runs every script on a tiny corpus to the end, each asserting 
 checks: the scripts that need no Ray one after another, the Ray-based ones two at a time (each starts
 its own Ray; those that measure several runs take `--smoke`: one killed phase, no all-reused rerun,
 no dedup over moto). It also starts each Ray-based script with `--help` in one interpreter (shared
-imports keep it quick). The `slow` test runs the `--smoke` scripts whole. `benchmarks/datatrove_job.py`
-runs in a datatrove interpreter only (`end_to_end.py --datatrove-python`). `corpus.py`,
-`process_tree.py` and `short_documents.py` are libraries of the others (`tests/test_short_documents.py` tests
-the last); `pileline_job.py` is the driver `scaling.py`, `profile_stages.py` and `partitions.py` run.
+imports keep it quick), and every script with `--help` where the modules only the optional extras install
+(and lm_eval, datatrove) cannot be imported, as after a default install. The `slow` test runs the `--smoke`
+scripts whole. `benchmarks/datatrove_job.py` runs in a datatrove interpreter only (`end_to_end.py
+--datatrove-python`). `corpus.py`, `process_tree.py` and `short_documents.py` are libraries of the others
+(`tests/test_short_documents.py` tests the last); `pileline_job.py` is the driver `scaling.py`,
+`profile_stages.py` and `partitions.py` run.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import re
 import subprocess
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,6 +114,87 @@ def test_ray_benchmarks_and_the_pileline_job_start():
     for script in STARTED_ONLY:
         assert results[script][0] == "0" and results[script][1].startswith("usage:"), (script, results[script])
     assert "pileline_job.py [--memory] MANIFEST.yaml TIMINGS.json" in results["pileline_job.py"][0]
+
+
+def _distribution(requirement: str) -> str:
+    """A requirement's distribution name, normalised (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement).group(1)).lower()
+
+
+def _with_dependencies(names: list[str]) -> set[str]:
+    """The installed distributions `names` pull in, themselves included (requirements of extras left out)."""
+    seen, pending = set(), list(names)
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            try:
+                pending += [_distribution(r) for r in importlib.metadata.requires(name) or [] if "extra ==" not in r]
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return seen
+
+
+def optional_paths() -> set[str]:
+    """Where the modules live that only the optional extras (and lm_eval, datatrove) install: pileline's own
+    requirements split by their `extra ==` marker, each side with its dependencies, and the top-level files and
+    folders of the distributions on the extras' side alone (so a copy a default dependency vendors stays importable:
+    Ray ships its own psutil)."""
+    requires = importlib.metadata.requires("pileline")
+    default = _with_dependencies([_distribution(r) for r in requires if "extra ==" not in r])
+    extras = _with_dependencies([_distribution(r) for r in requires if "extra ==" in r] + ["lm-eval", "datatrove"])
+    paths = set()
+    for distribution in importlib.metadata.distributions():
+        if _distribution(distribution.metadata["Name"]) in extras - default:
+            for file in distribution.files or []:
+                if file.parts[0] != ".." and not file.parts[0].endswith(".dist-info"):
+                    paths.add(str(distribution.locate_file(file.parts[0])))
+    return paths
+
+
+WITHOUT_EXTRAS = """
+import contextlib, importlib.abc, importlib.machinery, io, os, runpy, sys
+root, blocked = sys.argv[1], set(sys.argv[2].split(os.pathsep))
+
+
+class Uninstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        where = spec and (spec.origin if spec.has_location else next(iter(spec.submodule_search_locations or []), None))
+        if where and any(where == b or where.startswith(b + os.sep) for b in blocked):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, Uninstalled())
+sys.path.insert(0, root)
+for script in sys.argv[3:]:
+    sys.argv = [script, "--help"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            runpy.run_path(f"{root}/{script}", run_name="__main__")
+            code = 0
+        except SystemExit as stop:
+            code = stop.code
+        except Exception as error:
+            code = repr(error).replace("\\t", " ")
+    print(script, code, out.getvalue()[:40].replace("\\n", " "), sep="\\t", flush=True)
+"""
+
+
+def test_every_benchmark_help_answers_without_the_optional_extras():
+    """`--help` of every script, in an interpreter where the modules only the extras install cannot be imported."""
+    blocked = optional_paths()
+    assert {"rensa", "lm_eval", "pytest", "hypothesis", "torch"} <= {Path(path).name for path in blocked}
+    scripts = sorted(path.name for path in BENCHMARKS.glob("*.py") if path.name not in {"corpus.py", "process_tree.py"})
+    command = [sys.executable, "-c", WITHOUT_EXTRAS, str(BENCHMARKS), os.pathsep.join(sorted(blocked)), *scripts]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = {script: (code, out) for script, code, out in (line.split("\t") for line in finished.stdout.splitlines())}
+    assert set(results) == set(scripts)
+    for script, (code, out) in results.items():
+        assert code == "0", (script, code)
+        assert out.startswith("usage:") or script == "pileline_job.py", (script, out)
 
 
 RUNS_AT_ONCE = 2
