@@ -85,13 +85,30 @@ def text_megabytes(texts: pa.ChunkedArray | pa.Array) -> float:
     return (pc.sum(pc.binary_length(pc.cast(texts, pa.binary()))).as_py() or 0) / 1e6
 
 
-def duplicate_groups(corpus: Path) -> list[list[Key]] | None:
-    """The members of every planted duplicate group (original first), or None without a ground truth file."""
+def duplicate_groups(corpus: Path, threshold: float | None = None) -> list[list[Key]] | None:
+    """The members of every planted duplicate group (original first), or None without a ground truth file.
+
+    With `threshold`, a ground truth that records each link's exact Jaccard (`real_text.py`'s: a copy with its
+    original, a chain link with the previous member) gives instead the groups of members joined by links of at least
+    `threshold`: the copies a dedup at that threshold should remove."""
     path = corpus / GROUND_TRUTH
     if not path.exists():
         return None
     groups = []
     for line in path.read_bytes().splitlines():
-        if line.strip():
-            groups.append([(m["file"], m["line"]) for m in orjson.loads(line)["members"]])
+        if not line.strip():
+            continue
+        group = orjson.loads(line)
+        members = [(m["file"], m["line"]) for m in group["members"]]
+        if threshold is None or "jaccard" not in group:
+            groups.append(members)
+            continue
+        parent = list(range(len(members)))
+        for i, similarity in enumerate(group["jaccard"], 1):
+            if similarity >= threshold:
+                parent[i] = parent[i - 1] if group["kind"] == "chain" else 0
+        for root in sorted(set(parent)):
+            joined = [m for m, p in zip(members, parent) if p == root]
+            if len(joined) > 1:
+                groups.append(joined)
     return groups
