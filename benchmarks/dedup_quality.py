@@ -203,7 +203,13 @@ def main() -> None:
     else:
         print(f"real-text corpus: {write_real_text_corpus(corpus, args.megabytes, args.seed).describe()}")
     places = planted_pairs(corpus)
-    ray.init(num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(
+        address="local",  # a new instance, never another Ray running on this machine
+        num_cpus=args.cpus,
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+    )
     try:
         runs = {
             name: run_pipeline(corpus, work, name.split(" ")[0], dedup, args.cpus) for name, dedup in METHODS.items()

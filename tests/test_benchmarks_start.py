@@ -157,11 +157,21 @@ import contextlib, importlib.abc, importlib.machinery, io, os, runpy, sys
 root, blocked = sys.argv[1], set(sys.argv[2].split(os.pathsep))
 
 
+def is_blocked(spec):
+    where = spec.origin if spec.has_location else next(iter(spec.submodule_search_locations or []), None)
+    return bool(where) and any(where == b or where.startswith(b + os.sep) for b in blocked)
+
+
 class Uninstalled(importlib.abc.MetaPathFinder):
+    # The first copy of the module outside the extras' files (Ray puts its own psutil on sys.path), else none.
     def find_spec(self, name, path=None, target=None):
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        where = spec and (spec.origin if spec.has_location else next(iter(spec.submodule_search_locations or []), None))
-        if where and any(where == b or where.startswith(b + os.sep) for b in blocked):
+        found_blocked = False
+        for entry in path if path is not None else sys.path:
+            spec = importlib.machinery.PathFinder.find_spec(name, [entry])
+            if spec is not None and not is_blocked(spec):
+                return spec
+            found_blocked |= spec is not None
+        if found_blocked:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
