@@ -3,8 +3,8 @@
 Work is cut two ways, neither of them the prepared partitions: *groups* (consecutive partitions up to
 GROUP_DOCS documents or GROUP_BYTES bytes) send the per-document rows, and *slot runs* (contiguous
 runs of the exchanges' K slots, `pipeline.phases.exchange`) receive them. Ids route by `bucket_of`
-into K slots; doc-range slots (`doc`) hold whole groups in doc_id order, so a slot run's documents
-lie in a few consecutive partitions.
+into K slots; doc-range slots (`doc`) hold whole partitions spread evenly in doc_id order, so a slot
+run's documents lie in consecutive partitions.
 
     bands      per group: MinHash signatures and band keys (`bands`, by key), the texts' 128-bit
                hashes (`exact-rows`, by hash) and each document's set and bytes (`meta`, by doc_id)
@@ -231,21 +231,21 @@ class DedupPlan:
         starts = np.array([p.first_doc_id for p in self.partitions], dtype=np.int64)
         return np.searchsorted(starts, doc_ids, side="right") - 1
 
-    def doc_slot_of_group(self, groups: np.ndarray) -> np.ndarray:
-        """Doc-range slot of each group index: groups spread over the K slots in doc_id order."""
-        return np.asarray(groups, dtype=np.int64) * self.buckets // max(1, len(self.groups))
+    def doc_slot_of_partition(self, partitions: np.ndarray) -> np.ndarray:
+        """Doc-range slot of each partition index: partitions spread over the K slots in doc_id order, so
+        every slot holds whole partitions and, from K partitions on, every slot holds some."""
+        return np.asarray(partitions, dtype=np.int64) * self.buckets // max(1, len(self.partitions))
 
     def slots(self, exchange: Exchange, table: pa.Table) -> np.ndarray:
         """The slot in [0, K) of each row of `table` in `exchange`."""
         values = table.column(exchange.column).to_numpy()
         if exchange.by == "hash":
             return bucket_of(values, self.buckets)
-        group_starts = np.array([self.partitions[a].first_doc_id for a, _ in self.groups], dtype=np.int64)
-        return self.doc_slot_of_group(np.searchsorted(group_starts, values, side="right") - 1)
+        return self.doc_slot_of_partition(self.partition_index(values))
 
-    def groups_in(self, first: int, stop: int) -> list[int]:
-        """The groups whose doc-range slot lies in [first, stop)."""
-        slots = self.doc_slot_of_group(np.arange(len(self.groups)))
+    def partitions_in(self, first: int, stop: int) -> list[int]:
+        """The partitions whose doc-range slot lies in [first, stop), in doc_id order."""
+        slots = self.doc_slot_of_partition(np.arange(len(self.partitions)))
         return np.flatnonzero((slots >= first) & (slots < stop)).tolist()
 
     @property
@@ -641,15 +641,13 @@ def _clusters_task(plan: DedupPlan, task: int) -> dict:
     parts = plan.partition_index(doc_ids)
     table = table.append_column("line", pa.array(doc_ids & ((1 << LINE_BITS) - 1), pa.int64()))
     summaries = {}
-    for group in plan.groups_in(*plan.levels.slot_tasks[task]):
-        start, stop = plan.groups[group]
-        for index in range(start, stop):
-            part = plan.partitions[index]
-            rows = np.flatnonzero(parts == index)
-            piece = table.slice(int(rows[0]), rows.size) if rows.size else table.slice(0, 0)
-            piece = piece.append_column("source", pa.array([part.source] * piece.num_rows, pa.string()))
-            plan.run.write_parquet(plan.step_path("clusters", part.partition, ".parquet"), piece)
-            summaries[part.partition] = _clusters_summary(piece)
+    for index in plan.partitions_in(*plan.levels.slot_tasks[task]):
+        part = plan.partitions[index]
+        rows = np.flatnonzero(parts == index)
+        piece = table.slice(int(rows[0]), rows.size) if rows.size else table.slice(0, 0)
+        piece = piece.append_column("source", pa.array([part.source] * piece.num_rows, pa.string()))
+        plan.run.write_parquet(plan.step_path("clusters", part.partition, ".parquet"), piece)
+        summaries[part.partition] = _clusters_summary(piece)
     return _finish(plan, "clusters", _name(task), {"partitions": summaries}, ledger)
 
 
