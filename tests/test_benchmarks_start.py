@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -143,8 +144,11 @@ def optional_paths() -> set[str]:
     requires = importlib.metadata.requires("pileline")
     default = _with_dependencies([_distribution(r) for r in requires if "extra ==" not in r])
     extras = _with_dependencies([_distribution(r) for r in requires if "extra ==" in r] + ["lm-eval", "datatrove"])
+    installed = {str(Path(sysconfig.get_paths()[kind]).resolve()) for kind in ("purelib", "platlib")}
     paths = set()
     for distribution in importlib.metadata.distributions():
+        if str(Path(distribution.locate_file("")).resolve()) not in installed:
+            continue  # a copy another package vendors (Ray's psutil), found once that package put it on sys.path
         if _distribution(distribution.metadata["Name"]) in extras - default:
             for file in distribution.files or []:
                 if file.parts[0] != ".." and not file.parts[0].endswith(".dist-info"):
