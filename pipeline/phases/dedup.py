@@ -683,7 +683,7 @@ def _exchange_table(summaries: list[dict], senders: dict[str, int], receivers: d
             totals.setdefault(name, ExchangeIO()).add(ExchangeIO(**counts))
     return [
         {"step": name, "mappers": senders.get(name, 0), "reducers": receivers.get(name, 0)}
-        | {key: value for key, value in io.to_json().items()}
+        | io.to_json()
         | {"files": io.files_written + io.files_read, "bytes": io.bytes_written}
         for name, io in totals.items()
     ]

@@ -153,10 +153,9 @@ def receive(space: SlotSpace, sources: list[tuple[Exchange, int]], first: int, s
     block = first // fan if last else 0
     low, high = (first - block * fan, stop - block * fan) if last else (first, stop)
     tables = []
-    schema = sources[0][0].schema
     for exchange, senders in sources:
         files = _level_files(space, exchange, senders, last, block)
         table, io = read_segments(space.run, files, low, high, fan, exchange.schema)
         ledger.of(exchange.name).add(io)
         tables.append(table)
-    return pa.concat_tables(tables) if len(tables) > 1 else (tables[0] if tables else schema.empty_table())
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
