@@ -46,6 +46,10 @@ class PartitionSpec:
         return partition_id(self.file_index, self.first_line)
 
 
+DICTIONARY_COLUMNS = ["source", "pile_set_name"]
+"""The document columns with few distinct values; texts and hashes are written plain."""
+
+
 def _filtered_rejects(dropped: pa.Table) -> pa.Table:
     raw = pc.binary_slice(pc.cast(dropped.column("text"), pa.binary()), 0, REJECT_RAW_BYTES)
     return pa.table(
@@ -152,7 +156,7 @@ def prepare_partition(
 
         kept = kept.append_column("text_hash", text_hashes(kept.column("text")))
     pid = spec.partition_id
-    run.write_parquet(docs_path(stage_dir, pid), kept)
+    run.write_parquet(docs_path(stage_dir, pid), kept, dictionary=DICTIONARY_COLUMNS)
     reject_tables = [rejects, _filtered_rejects(dropped)]
     if decontaminated.num_rows:
         reject_tables.append(_filtered_rejects(decontaminated))
