@@ -1,7 +1,8 @@
 """End to end: pileline's whole pipeline against datatrove doing the same job, same corpus, same CPU count.
 
     python benchmarks/end_to_end.py [--corpus DIR | --megabytes 110 | --sample [--docs N]]
-        [--dedup threshold-true|datatrove] [--cpus 1] [--pin] [--datatrove-python PATH] [--work DIR]
+        [--dedup threshold-true|datatrove] [--cpus 1] [--pin] [--runs 3] [--datatrove-runs 2]
+        [--datatrove-python PATH] [--work DIR]
 
 The corpus: by default the real-text corpus of `benchmarks/real_text.py` (`--megabytes`, 110 MB: manual
 pages, package documentation, licences, Perl's pod books, Python sources and docs, with planted copies),
@@ -27,7 +28,10 @@ its own venv, since it pins `xxhash<4`:
 
 Both read the same files; datatrove's GPT-2 tokenizer is a `tokenizer.json` built here from the
 original GPT-2 files pileline uses (no hub access). Each side is one command, measured with all its
-processes (`process_tree.run_measured`): wall time, CPU seconds, peak summed RSS. Per-core figures
+processes (`process_tree.run_measured`): wall time, CPU seconds, peak summed RSS. Each side runs `--runs` /
+`--datatrove-runs` times (default 3 and 2, alternating, each from an empty output directory); the table
+gives every run's wall and CPU seconds and the ratios of the medians, which the shared machine's noise moves
+least. Per-core figures
 divide by wall × `--cpus`; "MB per CPU-s" divides by the CPU seconds of all the side's processes
 instead: the steadier number on a shared machine, and the fairer one, since pileline's file readers
 (Ray tasks of 0 CPUs) and Ray's own processes run beside its `--cpus` workers. `--pin` confines each
@@ -51,10 +55,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +147,16 @@ def run_side(name: str, command: list[str], work: Path, env: dict[str, str], cor
         tail = log.read_text(errors="replace").splitlines()[-30:]
         sys.exit(f"{name} failed (exit {measured.returncode}); end of {log}:\n" + "\n".join(tail))
     return measured
+
+
+def median_run(runs: list[Measured]) -> Measured:
+    """One side's runs as one: median wall and CPU seconds (each on its own), the largest peak RSS."""
+    return replace(
+        runs[0],
+        wall=statistics.median(m.wall for m in runs),
+        cpu=statistics.median(m.cpu for m in runs),
+        peak_rss=max(m.peak_rss for m in runs),
+    )
 
 
 def run_pileline(
@@ -287,15 +302,23 @@ def identity_problems(ours: Outcome, theirs: Outcome, texts: dict[Key, str]) -> 
     return problems
 
 
-def print_throughput(rows: list[tuple[str, Measured]], megabytes: float, docs: int, cpus: int) -> None:
-    base = dict(rows).get("datatrove")
+def print_throughput(rows: list[tuple[str, list[Measured]]], megabytes: float, docs: int, cpus: int) -> None:
+    """The medians of each side's runs and their ratios, then every run's wall and CPU seconds."""
     print(f"\n### Throughput ({cpus} CPU{'s' if cpus > 1 else ''}, {megabytes:.1f} MB, {docs:,} documents)\n")
+    print("Medians of " + " and ".join(f"{len(runs)} {name} run{'s' if len(runs) > 1 else ''}" for name, runs in rows))
+    for name, runs in rows:
+        walls = ", ".join(f"{m.wall:.1f}" for m in runs)
+        cpus_used = ", ".join(f"{m.cpu:.1f}" for m in runs)
+        print(f"- {name}: wall s {walls}; CPU s {cpus_used}")
+    print()
+    medians = [(name, median_run(runs)) for name, runs in rows]
+    base = dict(medians).get("datatrove")
     print(
         "| peer | wall s | CPU s | MB/s per core | docs/s per core | MB per CPU-s | peak RSS | × datatrove (wall) | "
         "× datatrove (CPU) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, m in rows:
+    for name, m in medians:
         ratio_wall = f"{base.wall / m.wall:.1f}×" if base else "—"
         ratio_cpu = f"{base.cpu / m.cpu:.1f}×" if base else "—"
         print(
@@ -367,6 +390,14 @@ def grouped_phases(phases: dict[str, float]) -> dict[str, float]:
     return dict(grouped)
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer ≥ 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -399,6 +430,8 @@ def main() -> None:
              "pileline runs alone)",
     )
     parser.add_argument("--work", type=Path, help="keep every output here (default: a temporary directory)")
+    parser.add_argument("--runs", type=positive, default=3, help="pileline runs; medians are reported (default 3)")
+    parser.add_argument("--datatrove-runs", type=positive, default=2, help="datatrove runs (default 2)")
     parser.add_argument(
         "--pin",
         action="store_true",
@@ -428,42 +461,52 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         cores = set(sorted(os.sched_getaffinity(0))[: args.cpus]) if args.pin else None
         manifest = pileline_manifest(corpus, work / "pileline", args.cpus, args.partition_docs, args.dedup, threshold)
-        ours_cost, timings = run_pileline(manifest, work, env, cores)
-        ours = pileline_outcome(work / "pileline", corpus, set(keys))
-        rows = [("pileline", ours_cost)]
-        quality = [("pileline", dedup_quality(ours, duplicate_groups(corpus, threshold) or [], texts, threshold))]
-        problems = []
+        datatrove_command = None
         if args.datatrove_python is not None:
             tokenizer = gpt2_tokenizer_json(work / "gpt2-tokenizer.json")
-            theirs_cost = run_side(
-                "datatrove",
-                [
-                    str(args.datatrove_python),
-                    "-P",
-                    str(BENCHMARKS_DIR / "datatrove_job.py"),
-                    "--input",
-                    str(corpus / "train"),
-                    "--work",
-                    str(work / "datatrove"),
-                    "--tokenizer",
-                    str(tokenizer),
-                    "--workers",
-                    str(args.cpus),
-                    "--min-chars",
-                    str(SLIMPAJAMA_MIN_CHARS if args.dedup == "datatrove" else 0),
-                ],
-                work,
-                {**env, "HF_HUB_OFFLINE": "1"},
-                cores,
-            )
+            datatrove_command = [
+                str(args.datatrove_python),
+                "-P",
+                str(BENCHMARKS_DIR / "datatrove_job.py"),
+                "--input",
+                str(corpus / "train"),
+                "--work",
+                str(work / "datatrove"),
+                "--tokenizer",
+                str(tokenizer),
+                "--workers",
+                str(args.cpus),
+                "--min-chars",
+                str(SLIMPAJAMA_MIN_CHARS if args.dedup == "datatrove" else 0),
+            ]
+        else:
+            print("no datatrove interpreter (see --datatrove-python): pileline runs alone", file=sys.stderr)
+        ours_runs: list[Measured] = []
+        theirs_runs: list[Measured] = []
+        phase_runs: list[dict[str, float]] = []
+        run_seconds: list[float] = []
+        for index in range(max(args.runs, args.datatrove_runs if datatrove_command else 0)):
+            if index < args.runs:
+                shutil.rmtree(work / "pileline", ignore_errors=True)
+                cost, timings = run_pileline(manifest, work, env, cores)
+                ours_runs.append(cost)
+                phase_runs.append(grouped_phases(timings["phases"]))
+                run_seconds.append(timings["run_seconds"])
+            if datatrove_command and index < args.datatrove_runs:
+                shutil.rmtree(work / "datatrove", ignore_errors=True)
+                offline = {**env, "HF_HUB_OFFLINE": "1"}
+                theirs_runs.append(run_side("datatrove", datatrove_command, work, offline, cores))
+        ours = pileline_outcome(work / "pileline", corpus, set(keys))
+        rows = [("pileline", ours_runs)]
+        quality = [("pileline", dedup_quality(ours, duplicate_groups(corpus, threshold) or [], texts, threshold))]
+        problems = []
+        if datatrove_command:
             theirs = datatrove_outcome(work / "datatrove", "train")
-            rows.insert(0, ("datatrove", theirs_cost))
+            rows.insert(0, ("datatrove", theirs_runs))
             quality.insert(
                 0, ("datatrove", dedup_quality(theirs, duplicate_groups(corpus, threshold) or [], texts, threshold))
             )
             problems = identity_problems(ours, theirs, texts)
-        else:
-            print("no datatrove interpreter (see --datatrove-python): pileline runs alone", file=sys.stderr)
 
         versions = package_versions()
         pinned = f"each side pinned to cores {sorted(cores)}" if cores else "not pinned"
@@ -478,20 +521,27 @@ def main() -> None:
             print_quality(quality, threshold)
         print_phases(
             "pileline",
-            grouped_phases(timings["phases"]),
-            ours_cost.wall,
-            timings["run_seconds"],
+            {phase: statistics.median(run.get(phase, 0.0) for run in phase_runs) for phase in phase_runs[0]},
+            median_run(ours_runs).wall,
+            statistics.median(run_seconds),
             "(Ray start and stop, driver work between phases)",
+            title=f"wall time per phase, medians of {len(phase_runs)} runs",
         )
-        if args.datatrove_python is not None:
+        if datatrove_command:
             dt = orjson.loads((work / "datatrove" / "timings.json").read_bytes())
+            last = theirs_runs[-1]
             print_phases(
-                "datatrove", dt["seconds"], theirs_cost.wall, dt["run_seconds"], "(building the stages, between stages)"
+                "datatrove",
+                dt["seconds"],
+                last.wall,
+                dt["run_seconds"],
+                "(building the stages, between stages)",
+                title="wall time per phase, the last run",
             )
             print_phases(
                 "datatrove",
                 datatrove_steps(work / "datatrove"),
-                theirs_cost.wall,
+                last.wall,
                 dt["run_seconds"],
                 "(outside the steps' own timers)",
                 title="time per step (its own stats.json)",
@@ -499,7 +549,7 @@ def main() -> None:
         if problems:
             print("\nFAIL: " + "\nFAIL: ".join(problems), file=sys.stderr)
             sys.exit(1)
-        print("\nidentity checks: " + ("passed" if args.datatrove_python is not None else "not run (no datatrove)"))
+        print("\nidentity checks: " + ("passed" if datatrove_command else "not run (no datatrove)"))
 
 
 if __name__ == "__main__":
