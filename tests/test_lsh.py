@@ -20,6 +20,7 @@ from stages.lsh import (
     false_positive_area,
     lsh_params,
     optimal_param,
+    recall_param,
 )
 from stages.minhash import signatures
 
@@ -35,6 +36,29 @@ def test_optimal_param_equals_datasketch(num_perm):
                 assert got == _optimal_param(threshold, num_perm, *weights) and got[0] < 2
                 continue
             assert got == (lsh.b, lsh.r), (threshold, num_perm, weights)
+
+
+@pytest.mark.parametrize("num_perm", [16, 64, 128])
+def test_recall_param_equals_a_search_by_quad(num_perm):
+    """The search compares bandings by their exact areas and asks `quad` only between near ties: the pair is the one
+    a search over every banding with scipy's `quad` (the integrator it used before) picks."""
+
+    def by_quad(threshold: float, recall: float) -> tuple[int, int]:
+        best, best_area, fallback, fallback_p = None, float("inf"), (1, 1), -1.0
+        for bands in range(1, num_perm + 1):
+            for rows in range(1, num_perm // bands + 1):
+                p = candidate_probability(threshold, bands, rows)
+                if p > fallback_p:
+                    fallback, fallback_p = (bands, rows), p
+                if p >= recall:
+                    area = quad(lambda s, b=bands, r=rows: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold)[0]
+                    if area < best_area:
+                        best, best_area = (bands, rows), area
+        return best or fallback
+
+    for threshold in [0.5, 0.7, 0.8, 0.87, 0.95, 0.99]:
+        for recall in [0.5, 0.95, 0.999]:
+            assert recall_param(threshold, num_perm, recall) == by_quad(threshold, recall), (threshold, recall)
 
 
 def test_presets_and_reported_errors():
