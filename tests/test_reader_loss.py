@@ -1,6 +1,6 @@
-"""A worker node running a prepare reader (the task streaming one input file) is lost mid-file, on a
-real multi-node Ray cluster on this machine: the reader is retried elsewhere and the run ends with the
-bytes of a single-node run."""
+"""A worker node running a prepare reader (the task streaming one input file, or reading and preparing a small
+one whole) is lost mid-file, on a real multi-node Ray cluster on this machine: the reader is retried elsewhere
+and the run ends with the bytes of a single-node run."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from pipeline.phases.runner import run_manifest
 from pipeline.runtime.progress import Progress
 from pipeline.sample.corpus import write_sample_corpus
 
-READER_TITLE = "ray::read_partitions"
-"""Ray names a worker process after the task it runs."""
+READER_TITLES = ("ray::read_partitions", "ray::_read_and_prepare")
+"""Ray names a worker process after the task it runs: a streaming reader, or a small input's whole-file task."""
 
 
 def _outputs(run_dir: Path) -> dict[str, str]:
@@ -38,7 +38,7 @@ def _reader_parents() -> set[int]:
                 title = handle.read().split(b"\0")[0].decode(errors="replace")
         except OSError:
             continue
-        if title.startswith(READER_TITLE) and (parent := parent_pid(int(entry))) is not None:
+        if title.startswith(READER_TITLES) and (parent := parent_pid(int(entry))) is not None:
             parents.add(parent)
     return parents
 

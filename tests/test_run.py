@@ -121,6 +121,23 @@ def test_outputs_do_not_depend_on_partition_size(tmp_path, ray_instance):
     assert docs_small.column("text").equals(docs_large.column("text"))
 
 
+def test_inputs_read_whole_or_streamed_give_the_same_bytes(tmp_path, ray_instance, monkeypatch):
+    """Small inputs are read and prepared by one task while enough inputs wait; streamed through a reader they
+    give the same partitions, rejects, damage reports and outputs (messy files: bad lines, a cut stream)."""
+    import pipeline.phases.prepare as prepare
+
+    _messy_corpus(tmp_path / "in")
+    inputs = [tmp_path / "in" / "*"]
+    whole = run_manifest(_manifest(inputs, tmp_path / "whole"), Progress(quiet=True))
+    monkeypatch.setattr(prepare, "WHOLE_FILE_BYTES", -1)
+    streamed = run_manifest(_manifest(inputs, tmp_path / "streamed"), Progress(quiet=True))
+    assert whole.totals == streamed.totals and whole.computed_partitions == streamed.computed_partitions
+    assert _outputs(tmp_path / "whole") == _outputs(tmp_path / "streamed")
+    records = [orjson.loads((tmp_path / run / "manifest.json").read_bytes())["inputs"] for run in ("whole", "streamed")]
+    assert records[0] == records[1] and any(r["damage"] for r in records[0])
+    assert _prepared_docs(tmp_path / "whole").equals(_prepared_docs(tmp_path / "streamed"))
+
+
 def test_a_rerun_reuses_finished_partitions_and_changes_nothing(tmp_path, ray_instance):
     _messy_corpus(tmp_path / "in")
     manifest = _manifest([tmp_path / "in" / "*"], tmp_path / "run")

@@ -4,11 +4,16 @@ A reader streams its file and yields, per partition of `partition_docs` lines, a
 and (unless the partition is already finished) the raw lines, with backpressure so a reader runs at
 most a few partitions ahead. The driver keeps a bounded number of partition tasks in flight, so
 memory stays flat whatever the corpus size. Finished partitions and files are skipped on resume.
+
+A small input (`WHOLE_FILE_BYTES`) met while at least as many inputs wait as there are CPUs is read and
+prepared by one task instead, partition after partition: the files already keep every CPU busy, and its
+lines never travel through the object store nor need a reader's worker (~0.9 CPU s to start one).
+Partitions are cut by the same reader code either way, so the outputs are the same bytes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 import ray
@@ -20,7 +25,7 @@ from pipeline.formats.run_directory import RunDirectory
 from pipeline.formats.run_layout import docs_path, file_record_path, is_file_record, summary_path
 from pipeline.manifest import Manifest
 from pipeline.phases.prepare_partition import PartitionSpec, prepare_partition
-from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, read_partitions
+from pipeline.phases.prepare_reader import READER_AHEAD_OBJECTS, partition_items, read_partitions
 from pipeline.runtime.progress import Progress
 from pipeline.runtime.ray_session import InFlightLimit
 from pipeline.runtime.task_map import run_bounded
@@ -45,6 +50,47 @@ def _prepare(
         return PrepareSummary.from_json(run.read_json(summary))
     raw = [] if lines is None else lines.to_pylist()
     return prepare_partition(run, stage_dir, spec, raw, damage, manifest, eval_ngrams)
+
+
+WHOLE_FILE_BYTES = 64 << 20
+"""Inputs of at most this many stored bytes may be read and prepared by one task (~7 s of one core for 64 MB
+of zstd-compressed text); larger ones are always streamed, so their partitions spread over the CPUs."""
+
+
+@phase_task
+def _read_and_prepare(
+    run: RunDirectory,
+    stage_dir: str,
+    location: str,
+    spec: PartitionSpec,
+    manifest: Manifest,
+    eval_ngrams: EvalNgrams | None,
+    finished: frozenset,
+) -> list[dict]:
+    """Read input `location` (`spec`: its first partition) and prepare each partition whose first line is not in
+    `finished`, as the reader and `_prepare` would: `partition_items`' descriptions, each unfinished partition's
+    with its summary (read back when a retried task had written it)."""
+    items = []
+    for item, lines in partition_items(
+        spec.file_index,
+        location,
+        manifest.partition_docs,
+        manifest.partition_bytes,
+        manifest.read.max_doc_bytes,
+        finished,
+    ):
+        if item["kind"] != "end" and item["todo"]:
+            partition = replace(spec, first_line=item["first_line"])
+            path = summary_path(stage_dir, partition.partition_id)
+            if run.exists(path):
+                summary = PrepareSummary.from_json(run.read_json(path))
+            else:
+                summary = prepare_partition(
+                    run, stage_dir, partition, lines or [], item.get("damage"), manifest, eval_ngrams
+                )
+            item = {**item, "summary": summary}
+        items.append(item)
+    return items
 
 
 @dataclass(frozen=True)
@@ -123,10 +169,10 @@ class _FileState:
 
 
 class _Readers:
-    """The prepare phase's task source (`pipeline.runtime.task_map.TaskSource`): one streaming reader per
-    input still to read, at most one per CPU at once; each partition a reader yields and no earlier run
-    finished becomes the arguments of one `_prepare` task. Each input's record is written once its reader
-    has hashed it whole and all its partitions are prepared."""
+    """The prepare phase's task source (`pipeline.runtime.task_map.TaskSource`): one reader per input still to
+    read, at most one per CPU at once, either streaming (each partition it yields and no earlier run finished
+    becomes the arguments of one `_prepare` task) or a `_read_and_prepare` task for a small input while enough
+    inputs wait. Each input's record is written once it is hashed whole and all its partitions are prepared."""
 
     def __init__(
         self,
@@ -148,6 +194,7 @@ class _Readers:
         self.eval_ref = None if eval_ngrams is None else ray.put(eval_ngrams)
         self.queue = [index for index in range(len(files)) if index not in done.file_info]
         self.readers: dict = {}
+        self.whole_files: set = set()
         self.states: dict[int, _FileState] = {}
         self.known = sum(len(record.partitions) for record in done.file_info.values())
         self.finished_by_file: dict[int, set[int]] = {}
@@ -164,8 +211,18 @@ class _Readers:
             self._start(self.queue.pop(0))
 
     def _start(self, index: int) -> None:
-        """Start input `index`'s reader, told which of its partitions an earlier run finished."""
+        """Start input `index`'s reader, told which of its partitions an earlier run finished: one task reading and
+        preparing the input when it is small and at least as many inputs wait as there are CPUs, else a stream."""
         self.states[index] = _FileState(index, self.files[index])
+        finished = frozenset(self.finished_by_file.get(index, ()))
+        if self.identities[index]["size"] <= WHOLE_FILE_BYTES and len(self.queue) + 1 >= self.limit.cpus():
+            spec = self._spec(index, 1)
+            ref = _read_and_prepare.remote(
+                self.run, self.stage_dir, self.files[index], spec, self.manifest_ref, self.eval_ref, finished
+            )
+            self.readers[ref] = index
+            self.whole_files.add(ref)
+            return
         generator = read_partitions.options(
             _generator_backpressure_num_objects=READER_AHEAD_OBJECTS, scheduling_strategy="SPREAD"
         ).remote(
@@ -174,42 +231,62 @@ class _Readers:
             self.manifest.partition_docs,
             self.manifest.partition_bytes,
             self.manifest.read.max_doc_bytes,
-            frozenset(self.finished_by_file.get(index, ())),
+            finished,
         )
         self.readers[generator] = index
 
-    def take(self, generator) -> list[tuple]:
+    def _spec(self, index: int, first_line: int) -> PartitionSpec:
+        return PartitionSpec(
+            index,
+            first_line,
+            location_name(self.files[index]),
+            self.identities[index],
+            index in self.evaluation_files,
+        )
+
+    def take(self, reader) -> list[tuple]:
         """Act on a reader's next item: a partition to prepare (its task's arguments), one finished before,
-        a damaged line, the file's end; or the reader's own end."""
-        state = self.states[self.readers[generator]]
-        try:
-            item = ray.get(next(generator))
-        except StopIteration:
-            del self.readers[generator]
-            self._start_readers()
-            if not self.queue and not self.readers:
-                self.progress.advance(total=sum(len(s.partitions) for s in self.states.values()) + self.known)
+        a damaged line, the file's end; or the reader's own end. A whole-file task's items come all at once."""
+        state = self.states[self.readers[reader]]
+        if reader in self.whole_files:
+            self.whole_files.discard(reader)
+            for item in ray.get(reader):
+                self._describe(state, item)
+                if "summary" in item:
+                    self.prepared(0, item["summary"])
+            self._reader_done(reader)
             return []
+        try:
+            item = ray.get(next(reader))
+        except StopIteration:
+            self._reader_done(reader)
+            return []
+        spec = self._describe(state, item)
+        if spec is None or not item["todo"]:
+            return []
+        lines_ref = next(reader) if item["kind"] == "chunk" else None
+        return [(self.run, self.stage_dir, spec, lines_ref, item.get("damage"), self.manifest_ref, self.eval_ref)]
+
+    def _describe(self, state: _FileState, item: dict) -> PartitionSpec | None:
+        """Note a reader's item: the file's end (None), else the partition it describes, logging a damaged line."""
         if item["kind"] == "end":
             self._file_read(state, item)
-            return []
-        spec = PartitionSpec(
-            state.index,
-            item["first_line"],
-            location_name(state.location),
-            self.identities[state.index],
-            state.index in self.evaluation_files,
-        )
+            return None
+        spec = self._spec(state.index, item["first_line"])
         state.partitions.append(spec.partition_id)
         if item["kind"] == "damage":
             damage = item["damage"]
             self.progress.log(
                 f"{spec.source}: line {damage.line}: {damage.reason}: {damage.detail}; lines before it are kept"
             )
-        if not item["todo"]:
-            return []
-        lines_ref = next(generator) if item["kind"] == "chunk" else None
-        return [(self.run, self.stage_dir, spec, lines_ref, item.get("damage"), self.manifest_ref, self.eval_ref)]
+        return spec
+
+    def _reader_done(self, reader) -> None:
+        """A reader ended: start the next, and fix the phase's total once every input has been described."""
+        del self.readers[reader]
+        self._start_readers()
+        if not self.queue and not self.readers:
+            self.progress.advance(total=sum(len(s.partitions) for s in self.states.values()) + self.known)
 
     def _file_read(self, state: _FileState, end: dict) -> None:
         """The reader hashed its input whole: stop if the input changed meanwhile, else note its sha256."""
