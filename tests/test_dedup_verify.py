@@ -178,7 +178,7 @@ def test_exact_removes_only_pairs_at_or_above_threshold(exact_run):
     assert stats["duplicates"] == 2 and stats["params"]["verify"] == "exact"
     assert 0 < stats["edges"] < stats["star_edges"]
     verified, edges = result.verified, result.edges
-    assert len(verified) == len(result.partitions) > 2
+    assert len(verified) >= 2 and len(result.partitions) > 2  # several verify tasks, many partitions
     assert sum(v["pairs"] for v in verified) == len(PLANTS), "each candidate pair is checked once"
     assert sum(v["pairs_kept"] for v in verified) == len(expected)
     assert sum(v["star_edges"] for v in verified) == sum(e["star_edges"] for e in edges) == stats["star_edges"]
