@@ -12,16 +12,26 @@ num_samples.
 4. `sample_idx` ((total + 1) × 2: position in `doc_idx`, token offset in that document), total =
    (epochs·tokens_per_epoch − 1) // seq_len. Read the shuffled documents as one token stream: row j is
    where token j·seq_len lies (row 0 is (0, 0)). helpers.cpp walks documents one by one to find it;
-   here a cumulative sum over the shuffled sizes and `searchsorted` find every row at once.
+   here a cumulative sum over the shuffled sizes and `searchsorted` find the rows of `ORDER_BLOCK` documents
+   at a time.
 5. `shuffle_idx = arange(total)` (uint32; int64 from 2³² − 1 on), shuffled by the same generator.
 6. Sample i is row j = shuffle_idx[i]: tokens from row j through row j + 1 inclusive, so consecutive
    rows share one token and every sample has seq_len + 1 tokens. Training step s reads samples
    [s·global_batch, (s+1)·global_batch).
+
+What it costs. A shuffle's permutation depends on the array's length only, so step 3 shuffles each document's
+id together with its size, packed in one uint64 (size · 2³² + id), and the shuffled sizes need no second
+random read. That shuffle (`RandomState.shuffle`, a Fisher–Yates walk) is the one step whose cost per document
+grows with the corpus: each swap reads a random place in the array, a cache miss once the array outgrows the
+processor's cache (`benchmarks/training_order.py`, one core: ~20 ns per document at 2 M documents, ~40 ns at
+20 M). Every other step reads and writes in order, `ORDER_BLOCK` documents at a time, so its temporaries stay
+in the cache.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,6 +46,11 @@ NEOX_SAMPLES_MARGIN = 1.005
 (`get_normalized_weights_and_num_samples`, used with `train-data-paths` as Pythia's configs do)."""
 SAMPLE_IDX_CHUNK = 1 << 22
 """Rows of `sample_idx` located per vectorised step, bounding the temporaries (~100 MiB)."""
+ORDER_BLOCK = 1 << 18
+"""Documents per vectorised step around the shuffle (ids and sizes packed; ids out, cumulative sizes, rows
+found): ~6 MiB of temporaries, which stay in the processor's cache, where arrays of the whole order left it."""
+_SIZE_SHIFT = np.uint64(32)
+_ID_MASK = np.uint64(0xFFFFFFFF)
 
 
 class ShardsConfig(StageConfig):
@@ -140,19 +155,58 @@ def build_training_order(
         raise ValueError(f"seq_len ({seq_len}) and num_samples ({num_samples}) must be positive")
     if sizes.size > np.iinfo(np.int32).max:
         raise ValueError("more documents than GPT-NeoX's int32 doc_idx can hold")
-    epoch = np.arange(sizes.size, dtype=np.int32) if epoch is None else np.asarray(epoch, dtype=np.int32)
-    if epoch.size > np.iinfo(np.int32).max:
-        raise ValueError("more documents in one pass than GPT-NeoX's int32 doc_idx can hold")
-    tokens_per_epoch = int(sizes[epoch].sum(dtype=np.int64))
+    largest = int(sizes.max()) if sizes.size else 0
+    if largest > np.iinfo(np.uint32).max:
+        raise ValueError(f"a document of {largest} tokens: sizes must fit in 32 bits (MMIDIDX holds int32)")
+    if epoch is not None:
+        epoch = np.asarray(epoch, dtype=np.int32)
+        if epoch.size > np.iinfo(np.int32).max:
+            raise ValueError("more documents in one pass than GPT-NeoX's int32 doc_idx can hold")
+        if epoch.size and (epoch.min() < 0 or epoch.max() >= sizes.size):
+            raise ValueError(f"epoch names documents outside [0, {sizes.size})")
+    epoch_sizes = sizes if epoch is None else sizes[epoch]
+    tokens_per_epoch = int(epoch_sizes.sum(dtype=np.int64))
     epochs = num_epochs(tokens_per_epoch, seq_len, num_samples)
     rng = np.random.RandomState(seed)
-    doc_idx = np.tile(epoch, epochs)
-    rng.shuffle(doc_idx)
+    documents = _packed_documents(epoch_sizes, epoch, epochs)
+    rng.shuffle(documents)
     total = (epochs * tokens_per_epoch - 1) // seq_len
-    sample_idx = build_sample_idx(sizes, doc_idx, seq_len, total)
+    doc_idx, sample_idx = _unpack_shuffled(documents, seq_len, total, _sample_idx_dtype(documents.size, largest))
+    del documents
     shuffle_idx = np.arange(total, dtype=np.uint32 if total < np.iinfo(np.uint32).max - 1 else np.int64)
     rng.shuffle(shuffle_idx)
     return TrainingOrder(seq_len, seed, num_samples, epochs, tokens_per_epoch, doc_idx, sample_idx, shuffle_idx)
+
+
+def _packed_documents(epoch_sizes: np.ndarray, epoch: np.ndarray | None, epochs: int) -> np.ndarray:
+    """GPT-NeoX's doc_idx before its shuffle (the pass's documents, `epochs` times), each id packed with its
+    size as size · 2³² + id (uint64), so that one shuffle moves both."""
+    count = epoch_sizes.size
+    packed = np.empty(count * epochs, dtype=np.uint64)
+    for low in range(0, count, ORDER_BLOCK):
+        high = min(low + ORDER_BLOCK, count)
+        block = packed[low:high]
+        block[:] = epoch_sizes[low:high]
+        block <<= _SIZE_SHIFT
+        block |= np.arange(low, high, dtype=np.uint64) if epoch is None else epoch[low:high].astype(np.uint64)
+    for copy in range(1, epochs):
+        packed[copy * count : (copy + 1) * count] = packed[:count]
+    return packed
+
+
+def _unpack_shuffled(packed: np.ndarray, seq_len: int, total: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(doc_idx, sample_idx) from the shuffled packed documents, in one pass of `ORDER_BLOCK` documents at a time."""
+    doc_idx = np.empty(packed.size, dtype=np.int32)
+
+    def blocks():
+        for low in range(0, packed.size, ORDER_BLOCK):
+            block = packed[low : low + ORDER_BLOCK]
+            doc_idx[low : low + block.size] = block & _ID_MASK
+            yield low, (block >> _SIZE_SHIFT).view(np.int64)
+
+    sample_idx = np.empty((total + 1, 2), dtype=dtype)
+    _locate_rows(sample_idx, blocks(), seq_len)
+    return doc_idx, sample_idx
 
 
 def build_file_order(sizes: np.ndarray, seq_len: int) -> TrainingOrder:
@@ -177,21 +231,44 @@ def build_sample_idx(sizes: np.ndarray, doc_idx: np.ndarray, seq_len: int, total
     The document holding token p is the first k whose cumulative end exceeds p (empty documents are
     skipped, as the C++ walk skips them); row 0 is (0, 0) whatever document 0 holds.
     """
-    doc_sizes = sizes[doc_idx]
-    ends = np.cumsum(doc_sizes, dtype=np.int64)
-    available = int(ends[-1]) if ends.size else 0
-    if total * seq_len >= available:
-        raise ValueError(f"{total} samples of {seq_len} need more than the {available} tokens given")
-    fits_int32 = doc_idx.size <= np.iinfo(np.int32).max and int(sizes.max()) <= np.iinfo(np.int32).max
-    sample_idx = np.empty((total + 1, 2), dtype=np.int32 if fits_int32 else np.int64)
-    sample_idx[0] = 0
-    for first in range(1, total + 1, SAMPLE_IDX_CHUNK):
-        last = min(first + SAMPLE_IDX_CHUNK, total + 1)
-        token = np.arange(first, last, dtype=np.int64) * seq_len
-        k = np.searchsorted(ends, token, side="right")
-        sample_idx[first:last, 0] = k
-        sample_idx[first:last, 1] = token - (ends[k] - doc_sizes[k])
+    sizes = np.asarray(sizes)
+    sample_idx = np.empty((total + 1, 2), dtype=_sample_idx_dtype(doc_idx.size, int(sizes.max()) if sizes.size else 0))
+    blocks = ((low, sizes[doc_idx[low : low + ORDER_BLOCK]]) for low in range(0, doc_idx.size, ORDER_BLOCK))
+    _locate_rows(sample_idx, blocks, seq_len)
     return sample_idx
+
+
+def _sample_idx_dtype(positions: int, largest_size: int) -> np.dtype:
+    """int32, as helpers.cpp writes it, unless a position in doc_idx or a token offset needs int64."""
+    limit = np.iinfo(np.int32).max
+    return np.dtype(np.int32 if positions <= limit and largest_size <= limit else np.int64)
+
+
+def _locate_rows(sample_idx: np.ndarray, blocks: Iterable[tuple[int, np.ndarray]], seq_len: int) -> None:
+    """Fill `sample_idx` (rows 0…total) from the shuffled documents' sizes, given in order as blocks of
+    (position in doc_idx of the block's first document, sizes). Every block is consumed.
+
+    Row j belongs to the block whose tokens hold token j·seq_len: the rows of a block are found with a
+    cumulative sum and `searchsorted` over that block alone.
+    """
+    total = sample_idx.shape[0] - 1
+    sample_idx[0] = 0
+    stream_end = 0
+    next_row = 1
+    for first, sizes in blocks:
+        ends = np.cumsum(sizes, dtype=np.int64)
+        ends += stream_end
+        stream_end = int(ends[-1]) if ends.size else stream_end
+        last_row = min(total, (stream_end - 1) // seq_len)
+        for low in range(next_row, last_row + 1, SAMPLE_IDX_CHUNK):
+            high = min(low + SAMPLE_IDX_CHUNK, last_row + 1)
+            token = np.arange(low, high, dtype=np.int64) * seq_len
+            k = np.searchsorted(ends, token, side="right")
+            sample_idx[low:high, 0] = first + k
+            sample_idx[low:high, 1] = token - (ends[k] - sizes[k])
+        next_row = max(next_row, last_row + 1)
+    if next_row <= total:
+        raise ValueError(f"{total} samples of {seq_len} need more than the {stream_end} tokens given")
 
 
 class DocumentReader(Protocol):

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from stages import training_order
 from stages.training_order import (
     ShardsConfig,
+    build_file_order,
     build_training_order,
     num_epochs,
     resolved_num_samples,
@@ -220,6 +222,51 @@ def test_a_pile_shaped_corpus_matches():
     assert np.array_equal(order.shuffle_idx, shuffle_idx)
 
 
+@pytest.mark.parametrize("block, rows", [(1, 1), (2, 3), (5, 2), (64, 7)])
+def test_blocks_of_documents_give_the_same_arrays(monkeypatch, block, rows):
+    """After the shuffle the documents are read ORDER_BLOCK at a time and rows found SAMPLE_IDX_CHUNK at a time:
+    rows, empty documents and epochs that straddle a block's edge still give GPT-NeoX's arrays, for the
+    training order, an order over a pass with repeats, and the file order."""
+    monkeypatch.setattr(training_order, "ORDER_BLOCK", block)
+    monkeypatch.setattr(training_order, "SAMPLE_IDX_CHUNK", rows)
+    rng = np.random.default_rng(block)
+    for case in range(150):
+        seq_len = int(rng.integers(1, 18))
+        sizes = random_corpus(rng, seq_len)
+        num_samples = int(rng.integers(1, 60))
+        seed = int(rng.integers(0, 2**32))
+        context = f"case {case}: sizes={sizes.tolist()} seq_len={seq_len} num_samples={num_samples} seed={seed}"
+        order = build_training_order(sizes, seq_len, num_samples, seed)
+        _, _, doc_idx, sample_idx, shuffle_idx = neox_index_mappings(sizes, num_samples, seq_len, seed)
+        assert np.array_equal(order.doc_idx, doc_idx), context
+        assert order.sample_idx.dtype == np.int32 and np.array_equal(order.sample_idx, sample_idx), context
+        assert np.array_equal(order.shuffle_idx, shuffle_idx), context
+        epoch = np.repeat(np.arange(sizes.size), rng.integers(0, 3, sizes.size))
+        if sizes[epoch].sum() > 0:
+            order = build_training_order(sizes, seq_len, num_samples, seed, epoch)
+            _, _, doc_idx, sample_idx, shuffle_idx = neox_index_mappings(sizes[epoch], num_samples, seq_len, seed)
+            assert np.array_equal(order.doc_idx, epoch[doc_idx]), context
+            assert np.array_equal(order.sample_idx, sample_idx), context
+        if (sizes.sum() - 1) // seq_len >= 1:
+            file_order = build_file_order(sizes, seq_len)
+            expected = helpers_build_sample_idx(sizes, np.arange(sizes.size), seq_len, 1, int(sizes.sum()))
+            assert np.array_equal(file_order.sample_idx, expected), context
+
+
+def test_a_pile_shaped_corpus_in_many_blocks_matches(monkeypatch):
+    """Two epochs of 20,000 documents in blocks of 1,000 against helpers.cpp row by row."""
+    monkeypatch.setattr(training_order, "ORDER_BLOCK", 1000)
+    rng = np.random.default_rng(3)
+    sizes = np.minimum(rng.lognormal(6.5, 1.5, size=20_000), 200_000).astype(np.int32) + 1
+    sizes[rng.integers(0, sizes.size, 500)] = 0
+    num_samples = int(sizes.sum()) * 3 // 2048 // 2
+    order = build_training_order(sizes, 2048, num_samples, seed=1234)
+    _, _, doc_idx, sample_idx, shuffle_idx = neox_index_mappings(sizes, num_samples, 2048, 1234)
+    assert np.array_equal(order.doc_idx, doc_idx)
+    assert np.array_equal(order.sample_idx, sample_idx)
+    assert np.array_equal(order.shuffle_idx, shuffle_idx)
+
+
 def test_epochs_are_the_smallest_that_suffice():
     assert num_epochs(10, 3, 3) == 1  # (10 - 1) // 3 = 3
     assert num_epochs(10, 3, 4) == 2  # (20 - 1) // 3 = 6
@@ -269,6 +316,10 @@ def test_bad_inputs_are_refused():
         build_training_order(np.array([1.5, 2.0]), 2, 1, 0)
     with pytest.raises(ValueError, match="positive"):
         build_training_order(np.array([3, 4]), 2, 0, 0)
+    with pytest.raises(ValueError, match="outside"):
+        build_training_order(np.array([3, 4]), 2, 1, 0, np.array([0, 2]))
+    with pytest.raises(ValueError, match="32 bits"):
+        build_training_order(np.array([3, 2**32]), 2, 1, 0)
     documents = Documents([3, 4])
     order = build_training_order(documents.sizes, 2, 2, 0)
     with pytest.raises(ValueError, match="sizes do not match"):
