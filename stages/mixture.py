@@ -77,19 +77,23 @@ def subset_generator(seed: int, name: str) -> np.random.Generator:
 def mixture_repeats(
     subset: np.ndarray, names: list[str], sizes: np.ndarray, weights: Mapping[str, float], seed: int
 ) -> np.ndarray:
-    """How many times each document enters one pass of training (int32, one per document).
+    """How many times each document enters one pass of training (int32, one per document; when every weight is
+    1, a read-only array of ones that takes no memory).
 
     `subset[i]` is the index in `names` of document i's subset; `sizes` its tokens; `weights` by name.
     """
     subset = np.asarray(subset)
-    sizes = np.asarray(sizes, dtype=np.int64)
+    sizes = np.asarray(sizes)
     if subset.shape != sizes.shape:
         raise ValueError(f"{subset.size} subset codes for {sizes.size} documents")
+    for name in names:
+        if weights[name] < 0:
+            raise ValueError(f"mixture weight of {name!r} is negative ({weights[name]})")
+    if all(weights[name] == 1.0 for name in names):
+        return np.broadcast_to(np.int32(1), sizes.shape)
     repeats = np.ones(sizes.size, dtype=np.int32)
     for code, name in enumerate(names):
         weight = weights[name]
-        if weight < 0:
-            raise ValueError(f"mixture weight of {name!r} is negative ({weight})")
         if weight == 1.0:
             continue
         members = np.flatnonzero(subset == code)
@@ -99,7 +103,8 @@ def mixture_repeats(
         if fraction == 0 or members.size == 0:
             continue
         members = subset_generator(seed, name).permutation(members)
-        target = fraction * float(sizes[members].sum())
-        taken = min(members.size, int(np.searchsorted(np.cumsum(sizes[members]), target, side="left")) + 1)
+        member_sizes = sizes[members].astype(np.int64)
+        target = fraction * float(member_sizes.sum())
+        taken = min(members.size, int(np.searchsorted(np.cumsum(member_sizes), target, side="left")) + 1)
         repeats[members[:taken]] += 1
     return repeats

@@ -5,11 +5,15 @@ the file order of evaluation splits, and the manifest keys that configure them."
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from test_training_order import neox_getitem, neox_index_mappings
 
 from pipeline.errors import UserError
+from pipeline.formats.parquet_stream import StableParquetWriter
+from pipeline.formats.run_directory import RunDirectory
 from pipeline.manifest import parse_manifest
+from pipeline.phases.tokens import _document_names
 from stages.mixture import PILE_TABLE_1, mixture_repeats, mixture_weights, pile_paper_shares
 from stages.training_order import build_file_order, build_training_order, sample_tokens
 
@@ -112,6 +116,22 @@ def test_the_file_order_cuts_the_token_stream_in_place():
         assert sample_tokens(order, i, Documents()).tolist() == stream[4 * i : 4 * i + 5].tolist()
     with pytest.raises(ValueError, match="cannot fill one sequence"):
         build_file_order(np.array([3], dtype=np.int32), 4)
+
+
+def test_subset_codes_read_dictionary_encoded_equal_the_names(tmp_path):
+    """The order step reads `pile_set_name` as Parquet's dictionaries (one per row group, here of 3 rows, in
+    two documents files): each document's code is its name's place among the sorted names present."""
+    run = RunDirectory(str(tmp_path))
+    names = [["Pile-CC", "ArXiv", "Pile-CC", "Github", "Github", "Github", "ArXiv"], ["Enron Emails", "ArXiv"]]
+    for file, rows in zip(["documents-00000", "documents-00001"], names):
+        with run.open_atomic(f"tokens/{file}.parquet") as stream, StableParquetWriter(
+            stream, pa.schema([("pile_set_name", pa.string())]), row_group_rows=3
+        ) as writer:
+            writer.write(pa.table({"pile_set_name": rows}))
+    subset, sorted_names = _document_names(run, [{"file": "documents-00000"}, {"file": "documents-00001"}])
+    assert sorted_names == ["ArXiv", "Enron Emails", "Github", "Pile-CC"]
+    assert subset.dtype == np.uint8
+    assert [sorted_names[code] for code in subset] == names[0] + names[1]
 
 
 def _arrays(order) -> tuple[np.ndarray, ...]:

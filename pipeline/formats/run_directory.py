@@ -128,11 +128,15 @@ class RunDirectory:
         )
         self.write_bytes(relative, buffer.getvalue())
 
-    def read_parquet(self, relative: str, columns: list[str] | None = None) -> pa.Table:
-        """The table in `relative` (only `columns`, if given). Read as one file, not through `pq.read_table`,
-        whose dataset layer costs each process ~0.3 s of imports (pyarrow.dataset, pandas) on first use."""
+    def read_parquet(
+        self, relative: str, columns: list[str] | None = None, dictionaries: list[str] | None = None
+    ) -> pa.Table:
+        """The table in `relative` (only `columns`, if given; the `dictionaries` columns dictionary-encoded, as
+        Parquet stores a column of few distinct values, instead of one value per row). Read as one file, not
+        through `pq.read_table`, whose dataset layer costs each process ~0.3 s of imports (pyarrow.dataset,
+        pandas) on first use."""
         with self._io(relative, "reading"), self.filesystem.open_input_file(self.path(relative)) as source:
-            return pq.ParquetFile(source).read(columns=columns)
+            return pq.ParquetFile(source, read_dictionary=dictionaries).read(columns=columns)
 
     def sha256(self, relative: str) -> str:
         with (

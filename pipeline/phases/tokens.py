@@ -55,7 +55,7 @@ from pipeline.runtime.task_resources import phase_task
 from pipeline.summaries import TokensSummary, merge_by_set, sorted_counts
 from stages.mixture import mixture_repeats, mixture_weights
 from stages.tokenize import token_dtype, tokenize_batch
-from stages.training_order import build_file_order, build_training_order, resolved_num_samples
+from stages.training_order import ORDER_BLOCK, build_file_order, build_training_order, resolved_num_samples
 
 MIXTURE_ITEMS_PER_WRITE = 4096
 """Documents a mixture documents task repeats and writes at a time (a few MiB of tokens for most subsets)."""
@@ -169,32 +169,61 @@ def _documents_task(plan: TokensPlan, shard: DocumentsShard, dtype: str) -> dict
 
 
 def _document_names(run, documents: list[dict]) -> tuple[np.ndarray, list[str]]:
-    """Each document's subset as a code into the sorted subset names, read from the documents files' tables."""
-    tables = [run.read_parquet(tokens_path(f"{d['file']}.parquet"), columns=["pile_set_name"]) for d in documents]
-    names = pa.concat_tables(tables).column("pile_set_name").combine_chunks().dictionary_encode()
-    subsets = names.dictionary.to_pylist()
-    ranks = np.argsort(np.argsort(np.array(subsets, dtype=object)))
-    return ranks[names.indices.to_numpy()].astype(np.int32), sorted(subsets)
+    """Each document's subset as a code into the sorted subset names (uint8 up to 256 names), read from the
+    documents files' tables.
+
+    The names are read dictionary-encoded, as Parquet stores them (per row group, a few names and a code per
+    row), and each chunk's codes are mapped to the sorted names: no string per document is built.
+    """
+    tables = [
+        run.read_parquet(tokens_path(f"{d['file']}.parquet"), columns=["pile_set_name"], dictionaries=["pile_set_name"])
+        for d in documents
+    ]
+    chunks = [chunk for table in tables for chunk in table.column("pile_set_name").chunks]
+    codes = [chunk.indices.to_numpy() for chunk in chunks]
+    dictionaries = [chunk.dictionary.to_pylist() for chunk in chunks]
+    used = [np.bincount(chunk_codes, minlength=len(names)) > 0 for chunk_codes, names in zip(codes, dictionaries)]
+    present = {name for names, is_used in zip(dictionaries, used) for name, here in zip(names, is_used) if here}
+    rank = {name: index for index, name in enumerate(sorted(present))}
+    subset = np.empty(sum(c.size for c in codes), dtype=np.min_scalar_type(max(len(rank) - 1, 0)))
+    start = 0
+    for chunk_codes, names, is_used in zip(codes, dictionaries, used):
+        ranks = np.array([rank[name] if here else 0 for name, here in zip(names, is_used)], dtype=subset.dtype)
+        subset[start : start + chunk_codes.size] = ranks[chunk_codes]
+        start += chunk_codes.size
+    return subset, sorted(present)
 
 
 def _mixture_summary(subset: np.ndarray, names: list[str], sizes: np.ndarray, repeats: np.ndarray, weights) -> dict:
-    """Per subset: its weight, and its documents and tokens in one pass of the mixture."""
-    documents = np.bincount(subset, weights=repeats, minlength=len(names))
-    tokens = np.bincount(subset, weights=repeats * sizes.astype(np.float64), minlength=len(names))
+    """Per subset: its weight, and its documents and tokens in one pass of the mixture (summed `ORDER_BLOCK`
+    documents at a time: exact, since every partial sum is an integer below 2⁵³)."""
+    documents = np.zeros(len(names))
+    tokens = np.zeros(len(names))
+    for low in range(0, sizes.size, ORDER_BLOCK):
+        block = slice(low, low + ORDER_BLOCK)
+        counts = repeats[block].astype(np.float64)
+        documents += np.bincount(subset[block], weights=counts, minlength=len(names))
+        tokens += np.bincount(subset[block], weights=counts * sizes[block], minlength=len(names))
     return {
         name: {"weight": weights[name], "documents": int(documents[code]), "tokens": int(tokens[code])}
         for code, name in enumerate(names)
     }
 
 
-@phase_task
-def _order_task(plan: TokensPlan, documents: list[dict]) -> dict:
-    """Build the order over the sizes of every document (in a task, not the driver): GPT-NeoX's over one pass of
-    the mixture for training, the file order for an evaluation split; written to `tokens/` as `np.savez` arrays."""
+def _document_sizes(run, documents: list[dict]) -> np.ndarray:
+    """Every document's tokens, from the documents files' indexes, in order (one file's read where it lies)."""
+    sizes = [open_indexed(run, tokens_path(d["file"])).sizes for d in documents]
+    return sizes[0] if len(sizes) == 1 else np.concatenate(sizes)
+
+
+def write_order(plan: TokensPlan, documents: list[dict]) -> dict:
+    """Build the order over the sizes of every document (in a task, `_order_task`, not the driver): GPT-NeoX's
+    over one pass of the mixture for training, the file order for an evaluation split; written to `tokens/` as
+    `np.savez` arrays. Returns the step's summary."""
     run = plan.run
     shards = plan.manifest.shards
-    sizes = np.concatenate([open_indexed(run, tokens_path(d["file"])).sizes for d in documents])
-    arrays: dict[str, np.ndarray] = {}
+    sizes = _document_sizes(run, documents)
+    extra: dict[str, np.ndarray] = {}
     mixture = None
     if plan.split is not None:
         order = build_file_order(sizes, shards.seq_len)
@@ -203,20 +232,19 @@ def _order_task(plan: TokensPlan, documents: list[dict]) -> dict:
         weights = mixture_weights(shards.mixture, names)
         repeats = mixture_repeats(subset, names, sizes, weights, plan.manifest.seed)
         mixture = _mixture_summary(subset, names, sizes, repeats, weights)
+        del subset
         epoch = None
         if shards.mixture != "none":
             epoch = np.repeat(np.arange(sizes.size, dtype=np.int32), repeats)
-            arrays["repeats"] = repeats
-        tokens_per_pass = int(sizes.astype(np.int64) @ repeats)
+            extra["repeats"] = np.ascontiguousarray(repeats)
+        del repeats
+        tokens_per_pass = sum(subset_pass["tokens"] for subset_pass in mixture.values())
         if tokens_per_pass <= shards.seq_len:
             raise UserError(f"shards.mixture: one pass holds {tokens_per_pass} tokens, fewer than one sequence")
         num_samples = resolved_num_samples(shards, tokens_per_pass)
         order = build_training_order(sizes, shards.seq_len, num_samples, plan.manifest.seed, epoch)
-    buffer = io.BytesIO()
-    np.savez(
-        buffer, doc_idx=order.doc_idx, sample_idx=order.sample_idx, shuffle_idx=order.shuffle_idx, sizes=sizes, **arrays
-    )
-    run.write_bytes(order_file(plan.split), buffer.getvalue())
+    arrays = {"doc_idx": order.doc_idx, "sample_idx": order.sample_idx, "shuffle_idx": order.shuffle_idx}
+    _write_order_file(run, order_file(plan.split), {**arrays, "sizes": sizes, **extra})
     summary = {
         "epochs": order.epochs,
         "tokens_per_epoch": order.tokens_per_epoch,
@@ -226,6 +254,16 @@ def _order_task(plan: TokensPlan, documents: list[dict]) -> dict:
     }
     run.write_json(plan.step_path("order", in_split(plan.split, "order"), ".json"), summary)
     return summary
+
+
+_order_task = phase_task(write_order)
+
+
+def _write_order_file(run, relative: str, arrays: dict[str, np.ndarray]) -> None:
+    """`arrays` as one uncompressed `np.savez` file (`pipeline.formats.order_file` maps it back)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    run.write_bytes(relative, buffer.getvalue())
 
 
 @phase_task
