@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from pipeline.formats.run_directory import RunDirectory
 from pipeline.formats.segment_files import read_segments, trailer_bytes, write_segments
-from pipeline.phases.dedup import PartitionRef, group_partitions
+from pipeline.manifest import parse_manifest
+from pipeline.phases.dedup import PartitionRef, group_partitions, make_plan
 from pipeline.phases.exchange import plan_levels
 
 SCHEMA = pa.schema([("key", pa.int64()), ("text", pa.large_string())])
@@ -74,3 +77,18 @@ def test_groups_are_consecutive_partitions_within_both_bounds():
     assert group_partitions(refs, 100, 100) == ((0, 2), (2, 3), (3, 4), (4, 7))
     assert group_partitions(refs, 1000, 30) == ((0, 3), (3, 4), (4, 5), (5, 7))
     assert group_partitions([], 10, 10) == ()
+
+
+def test_partition_index_finds_each_doc_ids_partition_and_travels_without_its_cache(tmp_path):
+    """The partitions' first doc_ids are built once per plan object (a task calls `partition_index` for every
+    table it sends) and left out of the pickle a task receives."""
+    refs = _refs([40, 0, 30, 100], [10, 1, 10, 10])  # first doc_ids 0, 1000, 2000, 3000; the second is empty
+    manifest = parse_manifest({"inputs": ["in/*.jsonl"], "output": str(tmp_path)})
+    plan = make_plan(RunDirectory(str(tmp_path)), "prepare", "work", refs, 170, manifest, tasks=4)
+    doc_ids = np.array([0, 999, 1000, 1999, 2000, 2999, 3000, 10**9])
+    expected = [0, 0, 1, 1, 2, 2, 3, 3]
+    assert plan.partition_index(doc_ids).tolist() == expected
+    assert plan.partition_index(doc_ids).tolist() == expected and "_partition_starts" in plan.__dict__
+    received = pickle.loads(pickle.dumps(plan))
+    assert "_partition_starts" not in received.__dict__ and received.partitions == plan.partitions
+    assert received.partition_index(doc_ids).tolist() == expected
