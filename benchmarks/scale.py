@@ -1,5 +1,5 @@
 """Scale: the demo job on the sample at 0.1, 1 and 3 GB of text: seconds per MB of each phase, peak memory of the
-driver and the workers, run-directory bytes per input byte, and the Pile extrapolated from the largest run.
+driver and the workers, and run-directory bytes per input byte.
 
     python benchmarks/scale.py [--gb 0.1,1,3 | --docs N,N,…] [--cpus 2] [--partition-docs 10000] [--work DIR]
 
@@ -17,7 +17,8 @@ of the driver, of the largest other process (a Ray worker, named by the task it 
 and of all of them at once, and the peak of the machine's used memory above what was used before the
 run (MemTotal − MemAvailable: Ray's shared object store counted once). Disk: the finished (lean) run
 directory and everything in it but `tokens/`, per byte of compressed input (train files and holdout).
-The script exits 1 if a run fails.
+The Pile is not extrapolated from the largest run (a linear per-MB extrapolation is no estimate): the script
+points to `benchmarks/pile_exchanges.py` and BENCHMARKS.md's estimate instead. The script exits 1 if a run fails.
 """
 
 from __future__ import annotations
@@ -33,17 +34,13 @@ from pathlib import Path
 import orjson
 from end_to_end import run_pileline
 from process_tree import Measured
-from scaling import machine, manifest_for
+from scaling import PILE_POINTER, machine, manifest_for
 
 from pipeline.sample.corpus import write_sample_corpus
 
 BYTES_PER_DOC = 3_856
 """Text bytes per document of the generated sample (1,079.7 MB for 280,000 documents)."""
 MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "demo.yaml"
-PILE_TEXT_MB = 825 * 2**30 / 1e6
-"""The Pile's train text, ~825 GiB (DESIGN.md)."""
-PILE_INPUT_MB = 30 * 14 * 2**30 / 1e6
-"""Its 30 train files, ~14 GiB of zstd each (REFERENCE.md)."""
 TAIL = ("tokens: documents", "tokens: training order", "tokens: sequences", "after the last phase")
 """What runs after tokenizing: the serial tail that issue 16 bounds to 10 % of the run each."""
 
@@ -163,16 +160,7 @@ def report(results: list[dict], cpus: int) -> None:
     tail = max(largest["rows"].get(phase, 0.0) / largest["seconds"] for phase in TAIL)
     print(f"largest share of a step after tokenize at {largest['text_mb']:,.0f} MB: {100 * tail:.1f} % (target ≤ 10 %)")
 
-    scale = PILE_TEXT_MB / largest["text_mb"]
-    core_hours = largest["seconds"] * cpus * scale / 3600
-    tokens_tb = largest["tokens_bytes"] * scale / 1e12
-    rest_tb = (largest["run_bytes"] - largest["tokens_bytes"]) / largest["input_bytes"] * PILE_INPUT_MB / 1e6
-    print(
-        f"\n### The Pile from the {largest['text_mb']:,.0f} MB run\n\n"
-        f"{PILE_TEXT_MB / 1e3:,.0f} GB of text ({scale:,.0f}× this run): {core_hours:,.0f} core-hours at this run's "
-        f"cost per MB per core (Ray's start and stop included, no cluster overheads); run directory "
-        f"{tokens_tb:.2f} TB of tokens/ + {rest_tb:.2f} TB of the rest ({PILE_INPUT_MB / 1e3:,.0f} GB of zstd input)."
-    )
+    print(f"\n{PILE_POINTER}")
 
 
 def main() -> None:

@@ -1,9 +1,7 @@
-"""Scaling: the whole pipeline on 1 and 2 CPUs, per-core stage costs, shuffle volumes, and the Pile on N nodes.
+"""Scaling: the whole pipeline on 1 and 2 CPUs, per-core stage costs and the bytes each step writes.
 
     python benchmarks/scaling.py [--corpus DIR] [--docs 112000] [--partition-docs 2000] [--shard-mib 16] [--repeat 3]
-    [--work DIR]
-                                 [--nodes 8,32,128] [--node-cpus 32] [--node-price 1.36] [--node-io-gbps 1.0]
-                                 [--nic-gbps 1.25] [--reader-mbps 242]
+                                 [--work DIR]
 
 The manifest is `manifests/pile-deduped.yaml` (ftfy NFC, cerebras filters, Pythia's MinHash-LSH at
 0.87 with the corpus's val file as holdout, GPT-2 + EOD, 2049-token sequences; one epoch instead of
@@ -19,14 +17,10 @@ otherwise); the speedup is the ratio of run times (from `run_manifest` call to r
 command's is shown too), and "all phases" leaves out Ray's start and stop.
 
 From the 1-CPU run: core-seconds per GB of text of each phase, and the bytes each step writes to the
-run directory per GB of text (the dedup shuffles pass through files there). The Pile estimate scales
-them to 210.6 M documents / 886 GB of text (document-bound dedup steps by documents, the rest by
-bytes), divides the parallel part by N × `--node-cpus` × the efficiency measured at 2 CPUs, keeps the
-training-order task serial, and checks the storage traffic against `--node-io-gbps` per node and
-reading against two limits: one reader per input file (30 for the Pile) streams at `--reader-mbps`
-(`benchmarks/read.py`: `iter_line_chunks`), and the readers, spread over the nodes, send the raw JSON
-over min(N, 30) nodes' NICs at `--nic-gbps` each. Prices are an input (default: an on-demand 32-vCPU x86
-instance, ~$1.36/h), not a quote.
+run directory per GB of text (the dedup shuffles pass through files there). The Pile is not extrapolated
+from this run: scaling its per-core costs linearly is no estimate, since the exchanges and the serial steps
+do not grow with the bytes. `benchmarks/pile_exchanges.py` counts every exchange at the Pile's shape, and
+BENCHMARKS.md ("The Pile, from these measurements") builds the estimate from measured per-step costs.
 """
 
 from __future__ import annotations
@@ -44,25 +38,12 @@ import yaml
 from corpus import corpus_dir, read_documents, text_megabytes
 from end_to_end import run_pileline
 
-PILE_TEXT_GB = 825 * 2**30 / 1e9
-"""The Pile's train text, ~825 GiB (DESIGN.md), in GB."""
-PILE_DOCS = 210_607_728
-PILE_JSON_GB = 30 * 43 * 2**30 / 1e9
-"""The train files' JSON lines, ~43 GiB per file (REFERENCE.md): what the readers ship to the workers."""
-PILE_FILES = 30
 MANIFEST = Path(__file__).resolve().parents[1] / "manifests" / "pile-deduped.yaml"
-DOC_BOUND = (
-    "dedup: band keys",
-    "dedup: candidate edges",
-    "dedup: components",
-    "dedup: labels",
-    "dedup: members",
-    "dedup: keep rule",
-    "dedup: clusters",
+PILE_POINTER = (
+    "The Pile: not extrapolated from this run (a linear per-MB extrapolation is not an estimate); "
+    "`python benchmarks/pile_exchanges.py` counts every exchange at the Pile's shape, and BENCHMARKS.md, "
+    '"The Pile, from these measurements", builds the estimate from measured per-step costs.'
 )
-"""Phases whose work grows with the number of documents (band rows, edges), not with text bytes."""
-SERIAL = ("tokens: training order",)
-"""Phases that run as one task whatever the cluster size."""
 
 
 def manifest_for(
@@ -126,12 +107,6 @@ def main() -> None:
     parser.add_argument("--shard-mib", type=int, default=16, help="shards.shard_bytes in MiB")
     parser.add_argument("--repeat", type=int, default=3, help="runs per CPU count, alternating; medians are reported")
     parser.add_argument("--work", type=Path, help="keep everything here (default: a temporary directory)")
-    parser.add_argument("--nodes", default="8,32,128", help="cluster sizes of the Pile estimate")
-    parser.add_argument("--node-cpus", type=int, default=32)
-    parser.add_argument("--node-price", type=float, default=1.36, help="$ per node-hour (an assumption)")
-    parser.add_argument("--node-io-gbps", type=float, default=1.0, help="GB/s each node reads+writes shared storage")
-    parser.add_argument("--nic-gbps", type=float, default=1.25, help="GB/s one node sends (10 GbE: 1.25)")
-    parser.add_argument("--reader-mbps", type=float, default=242, help="MB/s of one reader task (zstd + lines)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="scaling-", dir="/tmp") as scratch:
@@ -247,36 +222,7 @@ def report(args, trials: dict, megabytes: float, docs: int, identical: bool, hos
     for step, size in volumes.items():
         print(f"| {step} | {size / 1e6:,.1f} | {size / docs:,.0f} | {size / 1e9 / gigabytes:.3f} |")
 
-    efficiency = min(1.0, t1["run_seconds"] / t2["run_seconds"] / 2)
-    scale_bytes, scale_docs = PILE_TEXT_GB / gigabytes, PILE_DOCS / docs
-    parallel = sum(
-        s * (scale_docs if phase in DOC_BOUND else scale_bytes) for phase, s in p1.items() if phase not in SERIAL
-    )
-    serial = sum(p1.get(phase, 0.0) * scale_docs for phase in SERIAL)
-    shuffle_gb = sum(volumes.values()) / 1e9 * scale_bytes * 2  # each file is written once and read about once
-    print(
-        f"\n### The Pile on N nodes of {args.node_cpus} cores (estimate)\n\n"
-        f"Scaled from the 1-CPU run: {parallel / 3600:,.0f} core-hours of parallel work, {serial / 3600:.2f} h serial "
-        f"(training order); storage traffic ~{shuffle_gb / 1e3:,.1f} TB; parallel efficiency {efficiency:.2f} "
-        "(measured at 2 CPUs).\n"
-    )
-    one_reader = PILE_JSON_GB / PILE_FILES / (args.reader_mbps / 1e3) / 3600
-    print(
-        "| nodes | cores | compute h | storage h (at node I/O) | reading h (readers, NICs) | wall h | node-hours | "
-        "cost $ |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for nodes in (int(n) for n in args.nodes.split(",")):
-        cores = nodes * args.node_cpus
-        compute = parallel / (cores * efficiency) / 3600
-        storage = shuffle_gb / (nodes * args.node_io_gbps) / 3600
-        reading = max(one_reader, PILE_JSON_GB / (min(nodes, PILE_FILES) * args.nic_gbps) / 3600)
-        wall = max(compute, storage, reading) + serial / 3600
-        print(
-            f"| {nodes} | {cores:,} | {compute:.2f} | {storage:.2f} | {reading:.2f} | {wall:.2f} | "
-            f"{wall * nodes:,.0f} | "
-            f"{wall * nodes * args.node_price:,.0f} |"
-        )
+    print(f"\n{PILE_POINTER}")
 
 
 if __name__ == "__main__":
