@@ -37,6 +37,7 @@ QUICK_RUNS = {
     "minhash.py": (["--docs", "200", "--check-docs", "50"], "identity checks: passed"),
     "pile_exchanges.py": (["--docs", "2000000", "--partition-docs", "1000"], "| all (one cc round) |"),
     "real_text.py": (["corpus", "--megabytes", "0.5"], "real-text corpus: "),
+    "training_order.py": (["--docs", "20000,60000", "--repeat", "1"], "| **whole step** |"),
     "verification.py": (["--megabytes", "1"], "identity checks: passed"),
 }
 RAY_RUNS = {
