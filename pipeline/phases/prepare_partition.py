@@ -78,14 +78,20 @@ def _damage_rejects(spec: PartitionSpec, damage: StreamDamage) -> pa.Table:
 
 
 def _by_set(table: pa.Table, key: str, out: dict) -> None:
+    """Add the table's documents and their bytes per subset to `out[name][key]`, `out[name][key + "_bytes"]`,
+    grouped by Arrow (a partition of 10,000 short documents spent ~0.8 µs a document here in a Python loop)."""
     if table.num_rows == 0:
         return
-    names = table.column("pile_set_name").to_pylist()
-    sizes = pc.binary_length(pc.cast(table.column("text"), pa.binary())).to_pylist()
-    for name, size in zip(names, sizes):
-        entry = out[name]
-        entry[key] += 1
-        entry[f"{key}_bytes"] += size
+    sizes = pc.binary_length(pc.cast(table.column("text"), pa.binary()))
+    grouped = (
+        pa.table({"name": table.column("pile_set_name"), "size": sizes})
+        .group_by("name", use_threads=False)
+        .aggregate([("size", "count"), ("size", "sum")])
+    )
+    columns = (grouped.column(name).to_pylist() for name in ("name", "size_count", "size_sum"))
+    for name, count, total in zip(*columns):
+        out[name][key] += count
+        out[name][f"{key}_bytes"] += total
 
 
 def _write_rejects(run: RunDirectory, pid: str, rejects: pa.Table) -> None:
