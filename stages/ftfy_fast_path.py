@@ -317,6 +317,10 @@ class FixPlan:
         return char_class(self.all_triggers)
 
     @functools.cached_property
+    def ascii_trigger_search(self) -> re.Pattern[str]:
+        return char_class(self.ascii_triggers)
+
+    @functools.cached_property
     def triggers_without_entities(self) -> re.Pattern[str]:
         return char_class(self.later_triggers)
 
@@ -532,6 +536,17 @@ def _entities_until(text: str, config: ftfy.TextFixerConfig) -> int:
     return len(text)
 
 
+SHORT_TEXT = 256
+"""Below this many characters one regex scan for the ASCII triggers beats an `in` scan per trigger (~30 of them:
+0.4 against 1.5 µs at 64 characters, even at 256, the regex 4.6 µs at 1,024 against 1.7)."""
+
+
+def _has_ascii_trigger(text: str, plan: FixPlan) -> bool:
+    if len(text) < SHORT_TEXT:
+        return plan.ascii_trigger_search.search(text) is not None
+    return any(char in text for char in plan.ascii_triggers)
+
+
 def fix_text(text: str, config: ftfy.TextFixerConfig) -> str:
     """Exactly `ftfy.fix_text(text, config)`, skipping the segments no enabled fix could change."""
     if ftfy.__version__ != VERIFIED_FTFY_VERSION:
@@ -539,7 +554,7 @@ def fix_text(text: str, config: ftfy.TextFixerConfig) -> str:
     plan = fix_plan(config)
     entities_until = _entities_until(text, config)
     if text.isascii():  # ASCII is normalized in every form; `in` scans far faster than a regex class
-        if not any(char in text for char in plan.ascii_triggers) and not any(
+        if not _has_ascii_trigger(text, plan) and not any(
             text.find(char, 0, entities_until) >= 0 for char in ENTITY_TRIGGERS
         ):
             return text
