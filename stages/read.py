@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import numpy as np
 import orjson
 import pyarrow as pa
 from pydantic import Field
@@ -30,12 +31,10 @@ def _parse(raw: bytes, max_doc_bytes: int) -> tuple[str, str] | str:
     """(text, pile_set_name) for a good line, else the reject reason."""
     if len(raw) > max_doc_bytes:
         return "too_large"
-    if not raw.strip():
-        return "blank_line"
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return _diagnose(raw)
+        return "blank_line" if not raw.strip() else _diagnose(raw)
     if not isinstance(obj, dict):
         return "not_an_object"
     if "text" not in obj:
@@ -77,22 +76,31 @@ def _pile_set_name(meta: object) -> str:
 def parse_lines(
     lines: Sequence[bytes], first_line: int, file_index: int, source: str, config: ReadConfig
 ) -> tuple[pa.Table, pa.Table]:
-    """Parse `lines` (numbered from `first_line`) into (documents, rejects) tables."""
-    docs: dict[str, list] = {name: [] for name in DOC_SCHEMA.names}
+    """Parse `lines` (numbered from `first_line`) into (documents, rejects) tables. Only the texts and subset
+    names are collected line by line; ids, line numbers and the source are filled in for all documents at once."""
+    texts: list[str] = []
+    names: list[str] = []
+    good: list[int] = []
     rejects: dict[str, list] = {name: [] for name in REJECT_SCHEMA.names}
+    max_doc_bytes = config.max_doc_bytes
     for offset, raw in enumerate(lines):
-        line = first_line + offset
-        parsed = _parse(raw, config.max_doc_bytes)
+        parsed = _parse(raw, max_doc_bytes)
         if isinstance(parsed, str):
             rejects["source"].append(source)
-            rejects["line"].append(line)
+            rejects["line"].append(first_line + offset)
             rejects["reason"].append(parsed)
             rejects["pile_set_name"].append(None)
             rejects["raw"].append(bytes(raw[:REJECT_RAW_BYTES]))
             continue
-        docs["doc_id"].append(make_doc_id(file_index, line))
-        docs["source"].append(source)
-        docs["line"].append(line)
-        docs["pile_set_name"].append(parsed[1])
-        docs["text"].append(parsed[0])
+        good.append(offset)
+        texts.append(parsed[0])
+        names.append(parsed[1])
+    line = np.asarray(good, dtype=np.int64) + first_line
+    docs = {
+        "doc_id": make_doc_id(file_index, 0) | line,
+        "source": pa.array([source] * len(good), pa.string()),
+        "line": line,
+        "pile_set_name": names,
+        "text": texts,
+    }
     return pa.table(docs, schema=DOC_SCHEMA), pa.table(rejects, schema=REJECT_SCHEMA)
