@@ -48,6 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import ray
 
 from pipeline.formats.parquet_stream import StableParquetWriter
 from pipeline.formats.run_directory import RunDirectory
@@ -814,8 +815,10 @@ def make_plan(
     return DedupPlan(run, prepare_dir, work, levels, params, tuple(partitions), groups, manifest)
 
 
-def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[str, int]) -> dict:
-    """Write `dedup/clusters.parquet` (partition order = doc_id order) and `stats/dedup.json`; return the stats."""
+@phase_task
+def _write_clusters_file(plan: DedupPlan) -> None:
+    """Write `dedup/clusters.parquet` from the clusters step's pieces, in partition order (= doc_id order). A task,
+    not the driver: its row groups of a million rows are buffered whole (~150 MB at 20 M documents)."""
     run = plan.run
     with run.open_atomic(CLUSTERS) as stream:
         with StableParquetWriter(stream, CLUSTERS_SCHEMA) as writer:
@@ -823,6 +826,12 @@ def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[
                 writer.write(
                     run.read_parquet(plan.step_path("clusters", part.partition, ".parquet"), columns=CLUSTER_COLUMNS)
                 )
+
+
+def write_dedup_outputs(plan: DedupPlan, result: DedupResult, docs_by_set: dict[str, int]) -> dict:
+    """Write `dedup/clusters.parquet` (by a task) and `stats/dedup.json`; return the stats."""
+    run = plan.run
+    ray.get(_write_clusters_file.remote(plan))
     by_set = merge_by_set(result.partitions)
     cross = merge_counts(summary.cross_set for summary in result.partitions)
     cluster_sizes: Counter = Counter()
