@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.formats.indexed_dataset import IndexedDataset, IndexedDatasetWriter
+from pipeline.phases import sequences
 from pipeline.phases.sequences import Pieces, _gather, concatenated_ranges
 
 
@@ -39,11 +40,15 @@ def _documents_file(path, seed: int, items: int) -> IndexedDataset:
     return IndexedDataset(path)
 
 
-def test_gather_takes_every_piece_as_get_reads_it(tmp_path):
-    """The local sequences task's vectorised take equals reading each piece with `get` (Megatron's reads)."""
-    readers = [_documents_file(tmp_path / f"documents-{i}", i, 30 + i) for i in range(3)]
+@pytest.mark.parametrize("files", [1, 3])
+@pytest.mark.parametrize("slice_tokens", [0, 1 << 20])
+def test_gather_takes_every_piece_as_get_reads_it(tmp_path, monkeypatch, files, slice_tokens):
+    """The local sequences task's gather equals reading each piece with `get` (Megatron's reads), whether it
+    copies the pieces slice by slice (`SLICE_TOKENS` 0) or takes them token by token (short pieces)."""
+    monkeypatch.setattr(sequences, "SLICE_TOKENS", slice_tokens)
+    readers = [_documents_file(tmp_path / f"documents-{i}", i, 30 + i) for i in range(files)]
     rng = np.random.default_rng(7)
-    file = rng.integers(0, 3, 200)
+    file = rng.integers(0, files, 200)
     item = np.array([rng.integers(0, len(readers[f])) for f in file])
     size = np.array([readers[f].sizes[i] for f, i in zip(file, item)], dtype=np.int64)
     start = np.array([rng.integers(0, s + 1) for s in size])
