@@ -207,15 +207,25 @@ class _Readers:
         return list(self.readers)
 
     def _start_readers(self) -> None:
-        while self.queue and len(self.readers) < self.limit.cpus():
-            self._start(self.queue.pop(0))
+        """Start readers while inputs wait: streams up to one per CPU; whole-file tasks, which take a CPU each, up
+        to the tasks in flight (`limit()`), so that on an autoscaling cluster their queue asks for nodes."""
+        while self.queue:
+            whole = self._whole_file(self.queue[0])
+            if len(self.whole_files) >= self.limit() if whole else len(self.readers) >= self.limit.cpus():
+                return
+            self._start(self.queue.pop(0), whole)
 
-    def _start(self, index: int) -> None:
+    def _whole_file(self, index: int) -> bool:
+        """Whether input `index` (the first waiting) is read and prepared by one task: it is small, and at least
+        as many inputs wait as there are CPUs."""
+        return self.identities[index]["size"] <= WHOLE_FILE_BYTES and len(self.queue) >= self.limit.cpus()
+
+    def _start(self, index: int, whole: bool) -> None:
         """Start input `index`'s reader, told which of its partitions an earlier run finished: one task reading and
-        preparing the input when it is small and at least as many inputs wait as there are CPUs, else a stream."""
+        preparing the whole input (`whole`), else a stream."""
         self.states[index] = _FileState(index, self.files[index])
         finished = frozenset(self.finished_by_file.get(index, ()))
-        if self.identities[index]["size"] <= WHOLE_FILE_BYTES and len(self.queue) + 1 >= self.limit.cpus():
+        if whole:
             spec = self._spec(index, 1)
             ref = _read_and_prepare.remote(
                 self.run, self.stage_dir, self.files[index], spec, self.manifest_ref, self.eval_ref, finished
