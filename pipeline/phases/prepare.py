@@ -44,12 +44,26 @@ def _prepare(
     manifest: Manifest,
     eval_ngrams: EvalNgrams | None,
 ) -> PrepareSummary:
-    """Prepare one partition; a retry of a task that finished before its node was lost reads the summary back."""
+    """Prepare one partition streamed to it as an Arrow array of lines."""
+    raw = [] if lines is None else lines.to_pylist()
+    return _prepared(run, stage_dir, spec, raw, damage, manifest, eval_ngrams)
+
+
+def _prepared(
+    run: RunDirectory,
+    stage_dir: str,
+    spec: PartitionSpec,
+    lines: list[bytes],
+    damage,
+    manifest: Manifest,
+    eval_ngrams: EvalNgrams | None,
+) -> PrepareSummary:
+    """`prepare_partition`, unless its summary exists: a retry of a task that had finished the partition before its
+    node was lost reads the summary back."""
     summary = summary_path(stage_dir, spec.partition_id)
     if run.exists(summary):
         return PrepareSummary.from_json(run.read_json(summary))
-    raw = [] if lines is None else lines.to_pylist()
-    return prepare_partition(run, stage_dir, spec, raw, damage, manifest, eval_ngrams)
+    return prepare_partition(run, stage_dir, spec, lines, damage, manifest, eval_ngrams)
 
 
 WHOLE_FILE_BYTES = 64 << 20
@@ -81,13 +95,7 @@ def _read_and_prepare(
     ):
         if item["kind"] != "end" and item["todo"]:
             partition = replace(spec, first_line=item["first_line"])
-            path = summary_path(stage_dir, partition.partition_id)
-            if run.exists(path):
-                summary = PrepareSummary.from_json(run.read_json(path))
-            else:
-                summary = prepare_partition(
-                    run, stage_dir, partition, lines or [], item.get("damage"), manifest, eval_ngrams
-                )
+            summary = _prepared(run, stage_dir, partition, lines or [], item.get("damage"), manifest, eval_ngrams)
             item = {**item, "summary": summary}
         items.append(item)
     return items
@@ -170,9 +178,10 @@ class _FileState:
 
 class _Readers:
     """The prepare phase's task source (`pipeline.runtime.task_map.TaskSource`): one reader per input still to
-    read, at most one per CPU at once, either streaming (each partition it yields and no earlier run finished
-    becomes the arguments of one `_prepare` task) or a `_read_and_prepare` task for a small input while enough
-    inputs wait. Each input's record is written once it is hashed whole and all its partitions are prepared."""
+    read, either streaming (at most one per CPU; each partition it yields and no earlier run finished becomes the
+    arguments of one `_prepare` task) or, for a small input while enough inputs wait, a `_read_and_prepare` task
+    (at most the tasks in flight). Each input's record is written once it is hashed whole and all its partitions
+    are prepared."""
 
     def __init__(
         self,

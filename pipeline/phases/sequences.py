@@ -122,23 +122,20 @@ def _gather(readers: list[IndexedDataset], pieces: Pieces, dtype: np.dtype) -> n
     out = np.empty(int(lengths.sum()), dtype)
     out_start = np.cumsum(lengths) - lengths
     first = np.zeros(lengths.size, dtype=np.int64)
-    for f, reader in enumerate(readers):
-        mine = pieces.file == f
+    members = [np.flatnonzero(pieces.file == f) for f in range(len(readers))]
+    for reader, mine in zip(readers, members):
         item, start, end = pieces.item[mine], pieces.start[mine], pieces.end[mine]
         if (item >= len(reader)).any() or (end > reader.sizes[item]).any() or (start < 0).any():
             raise IndexError(f"{reader.prefix}: the training order names tokens beyond its items")
         first[mine] = reader.pointers[item].astype(np.int64) // dtype.itemsize + start
     flats = [reader.flat.view(np.ndarray) for reader in readers]  # slices of a plain view skip memmap's bookkeeping
     if lengths.size and out.size < SLICE_TOKENS * lengths.size:
-        if len(flats) == 1:
-            out[:] = flats[0][concatenated_ranges(first, lengths)]
-            return out
-        for f, flat in enumerate(flats):
-            mine = np.flatnonzero(pieces.file == f)
-            if mine.size:
-                out[concatenated_ranges(out_start[mine], lengths[mine])] = flat[
-                    concatenated_ranges(first[mine], lengths[mine])
-                ]
+        for flat, mine in zip(flats, members):
+            taken = flat[concatenated_ranges(first[mine], lengths[mine])]
+            if mine.size == lengths.size:
+                out[:] = taken
+            elif mine.size:
+                out[concatenated_ranges(out_start[mine], lengths[mine])] = taken
         return out
     for f, a, n, o in zip(pieces.file.tolist(), first.tolist(), lengths.tolist(), out_start.tolist()):
         out[o : o + n] = flats[f][a : a + n]
