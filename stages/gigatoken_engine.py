@@ -19,10 +19,10 @@ size and EOD id pays nothing.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import tempfile
+from binascii import b2a_base64
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -204,7 +204,8 @@ def _first_mismatch(engine, reference: Gpt2Tokenizer | JsonTokenizer, texts: lis
 def _gpt2_rank_file(ranks: dict[bytes, int]) -> bytes:
     """GPT-2's checked ranks in tiktoken's rank-file format: base64 of the token's bytes, space, rank."""
     return b"".join(
-        base64.b64encode(token) + b" %d\n" % rank for token, rank in sorted(ranks.items(), key=lambda item: item[1])
+        b2a_base64(token, newline=False) + b" %d\n" % rank
+        for token, rank in sorted(ranks.items(), key=lambda item: item[1])
     )
 
 

@@ -306,15 +306,16 @@ def gpt2_mergeable_ranks() -> dict[bytes, int]:
     encoder_path, merges_path = gpt2_files()
     encoder_bytes = _read_checked(encoder_path, GPT2_ENCODER_SHA256)
     merges_text = _read_checked(merges_path, GPT2_MERGES_SHA256).decode("utf-8")
-    to_byte = {char: byte for byte, char in _gpt2_byte_chars().items()}
+    to_latin1 = str.maketrans({char: chr(byte) for byte, char in _gpt2_byte_chars().items()})
     ranks = {
-        bytes(to_byte[c] for c in token): rank
+        token.translate(to_latin1).encode("latin-1"): rank
         for token, rank in json.loads(encoder_bytes).items()
         if token != ENDOFTEXT
     }
-    merges = [line.split() for line in merges_text.split("\n")[1:] if line]
+    halves = merges_text.split("\n", 1)[1].split()  # the file's sha256 is the original's: two halves a line
+    merges = [first + second for first, second in zip(halves[0::2], halves[1::2])]
     consistent = len(ranks) == 256 + len(merges) and all(
-        ranks.get(bytes(to_byte[c] for c in first + second)) == 256 + i for i, (first, second) in enumerate(merges)
+        ranks.get(merged.translate(to_latin1).encode("latin-1")) == 256 + i for i, merged in enumerate(merges)
     )
     if not consistent:
         raise ValueError(f"{encoder_path} and {merges_path}: ids do not follow the merge order")
