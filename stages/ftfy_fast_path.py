@@ -203,19 +203,10 @@ def window_searches(pattern: re.Pattern[str]) -> dict[str, WindowSearch]:
     return {char: compiled[tuple(indices)] for char, indices in by_char.items()}
 
 
-ASTRAL = "\U00010000-\U0010ffff"
-"""The code points beyond the BMP, as a class range."""
-
-
-def char_class(chars: Iterable[str], all_astral: bool = False) -> re.Pattern[str]:
-    """A compiled `[...]` matching exactly `chars` (nothing when `chars` is empty), or with `all_astral`
-    the BMP ones and every code point beyond the BMP.
-
-    `re` tests a character against a BMP bitmap at once but against the ranges beyond the BMP one by one,
-    so a class with many astral ranges is slow to scan; one range for them all is not.
-    """
-    points = sorted(point for point in map(ord, chars) if not (all_astral and point > 0xFFFF))
-    if not points and not all_astral:
+def char_class(chars: Iterable[str]) -> re.Pattern[str]:
+    """A compiled `[...]` matching exactly `chars` (nothing when `chars` is empty)."""
+    points = sorted(map(ord, chars))
+    if not points:
         return re.compile("(?!)")
     ranges: list[list[int]] = []
     for point in points:
@@ -224,7 +215,7 @@ def char_class(chars: Iterable[str], all_astral: bool = False) -> re.Pattern[str
         else:
             ranges.append([point, point])
     body = "".join(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
-    return re.compile(f"[{body}{ASTRAL if all_astral else ''}]")
+    return re.compile(f"[{body}]")
 
 
 ENTITY_TRIGGERS = required_chars(chardata.HTML_ENTITY_RE)
@@ -244,33 +235,6 @@ FIX_TRIGGERS: dict[str, frozenset[str]] = {
     "remove_control_chars": frozenset(map(chr, chardata.CONTROL_CHARS)),
 }
 """For each fix in `FIX_ORDER`, the characters without which it returns its input unchanged."""
-
-
-@functools.cache
-def unnormalized_chars(form: str) -> frozenset[str]:
-    """Characters outside which text is in normalization `form`: marks, and all not `form`_QC=Yes.
-
-    By the quick check of UAX #15, text whose every character has canonical combining class 0 and
-    quick-check value Yes is normalized. A character is not Yes when `form` changes it alone (No), or when
-    it can be the second part of a canonical composition (Maybe, NFC and NFKC only); the latter all occur
-    after the first character of some code point's canonical decomposition.
-    """
-    composes = form in ("NFC", "NFKC")
-    chars: set[str] = set()
-    for base in range(0, 0x110000, 256):
-        block = "".join(map(chr, range(base, base + 256)))
-        if (
-            unicodedata.is_normalized(form, block)
-            and unicodedata.is_normalized("NFD", block)
-            and not any(map(unicodedata.combining, block))
-        ):
-            continue
-        for char in block:
-            if unicodedata.combining(char) or unicodedata.normalize(form, char) != char:
-                chars.add(char)
-            if composes:
-                chars.update(unicodedata.normalize("NFD", char)[1:])
-    return frozenset(chars)
 
 
 class Fix(NamedTuple):
@@ -324,20 +288,6 @@ class FixPlan:
     def triggers_without_entities(self) -> re.Pattern[str]:
         return char_class(self.later_triggers)
 
-    @functools.cached_property
-    def unnormalized(self) -> frozenset[str]:
-        form = self.config.normalization
-        return unnormalized_chars(form) if form else frozenset()
-
-    # The next two also find every character beyond the BMP, which only sends some more segments to
-    # `fix_segment`, and keeps the scan fast.
-    @functools.cached_property
-    def triggers_or_unnormalized(self) -> re.Pattern[str]:
-        return char_class(self.all_triggers | self.unnormalized, all_astral=True)
-
-    @functools.cached_property
-    def triggers_or_unnormalized_without_entities(self) -> re.Pattern[str]:
-        return char_class(self.later_triggers | self.unnormalized, all_astral=True)
 
 
 @functools.lru_cache(maxsize=32)
@@ -568,26 +518,29 @@ def fix_text(text: str, config: ftfy.TextFixerConfig) -> str:
 
 def fix_by_segment(text: str, plan: FixPlan, entities_until: int, normalized: bool) -> str:
     """`fix_text`, running `fix_segment` on each segment that holds a trigger (or, when the text is not
-    normalized, a character normalization could change), and keeping the other segments as they are."""
+    normalized, that is not normalized itself), and keeping the other segments as they are."""
     config = plan.config
-    if normalized:
-        search, later_search = plan.triggers, plan.triggers_without_entities
-    else:
-        search, later_search = plan.triggers_or_unnormalized, plan.triggers_or_unnormalized_without_entities
+    unnormalized = [] if normalized else unnormalized_segments(text, config.normalization, config.max_decode_length)
+    unnormalized.append(len(text))
+    later = 0
 
-    def next_trigger(position: int) -> re.Match[str] | None:
+    def next_trigger(position: int) -> int | None:
+        nonlocal later
+        while unnormalized[later] < position:
+            later += 1
+        found = None
         if position < entities_until:
-            found = search.search(text, position, entities_until)
-            if found is not None:
-                return found
-            position = entities_until
-        return later_search.search(text, position)
+            found = plan.triggers.search(text, position, entities_until)
+        if found is None:
+            found = plan.triggers_without_entities.search(text, max(position, entities_until))
+        first = min(found.start() if found is not None else len(text), unnormalized[later])
+        return first if first < len(text) else None
 
     pieces = []
     done = 0
     found = next_trigger(0)
     while found is not None:
-        start, end = segment_bounds(text, found.start(), config.max_decode_length)
+        start, end = segment_bounds(text, found, config.max_decode_length)
         pieces.append(text[done:start])
         pieces.append(fix_segment(text[start:end], plan, unescape=start < entities_until))
         done = end
@@ -596,3 +549,29 @@ def fix_by_segment(text: str, plan: FixPlan, entities_until: int, normalized: bo
         return text
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+def unnormalized_segments(text: str, form: str, max_length: int) -> list[int]:
+    """The starts of the `ftfy.fix_text` segments of `text` (lines, cut every `max_length` characters) that are
+    not in normalization `form`, in order.
+
+    Pieces of normalized text are normalized, so a run of whole lines that is normalized holds no such
+    segment: halving the runs that are not finds them in a few checks per segment found, without a table of
+    the characters normalization could change (~0.15 s to build per process)."""
+    starts: list[int] = []
+    runs = [(0, len(text))]
+    while runs:
+        low, high = runs.pop()
+        if unicodedata.is_normalized(form, text[low:high]):
+            continue
+        middle = text.rfind("\n", low, (low + high) // 2) + 1 or text.find("\n", (low + high) // 2, high - 1) + 1
+        if low < middle < high:
+            runs += [(middle, high), (low, middle)]
+            continue
+        if high - low <= max_length:
+            starts.append(low)
+            continue
+        for start in range(low, high, max_length):
+            if not unicodedata.is_normalized(form, text[start : min(start + max_length, high)]):
+                starts.append(start)
+    return starts

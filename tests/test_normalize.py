@@ -246,11 +246,20 @@ def test_required_chars_of_small_patterns():
         ftfy_fast_path.window_searches(re.compile("\u00e9(?=x)"))
 
 
-@settings(max_examples=200, deadline=None)
-@given(text=texts, form=st.sampled_from(["NFC", "NFKC", "NFD", "NFKD"]))
-def test_text_without_unnormalized_chars_is_normalized(text, form):
-    outside = "".join(char for char in text if char not in ftfy_fast_path.unnormalized_chars(form))
-    assert unicodedata.is_normalized(form, outside)
+@settings(max_examples=300, deadline=None)
+@given(
+    text=texts,
+    form=st.sampled_from(["NFC", "NFKC", "NFD", "NFKD"]),
+    max_length=st.sampled_from([1, 2, 3, 8, 1_000_000]),
+)
+def test_unnormalized_segments_are_the_segments_that_are_not_normalized(text, form, max_length):
+    expected, position = [], 0
+    while position < len(text):
+        start, end = ftfy_fast_path.segment_bounds(text, position, max_length)
+        if not unicodedata.is_normalized(form, text[start:end]):
+            expected.append(start)
+        position = end
+    assert ftfy_fast_path.unnormalized_segments(text, form, max_length) == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -262,12 +271,12 @@ def test_pieces_of_normalized_text_are_normalized(text, form):
         assert unicodedata.is_normalized(form, text[:cut]) and unicodedata.is_normalized(form, text[cut:])
 
 
-def test_unnormalized_chars_include_marks_and_composable_starters():
-    nfc = ftfy_fast_path.unnormalized_chars("NFC")
-    assert {"\u0301", "\u1161", "\u11a8", "\u0b3e", "\u212b"} <= nfc
-    assert not {"a", "\u00e9", "\u4e00"} & nfc
-    assert "\u00e9" in ftfy_fast_path.unnormalized_chars("NFD")
-    assert "\ufb01" in ftfy_fast_path.unnormalized_chars("NFKC")
+def test_unnormalized_segments_of_lines():
+    text = "plain\ne\u0301\nalso plain\n\u212b and \u00e9\n" + "e" * 8 + "\u0301"
+    assert ftfy_fast_path.unnormalized_segments(text, "NFC", 1_000) == [6, 20, 28]
+    assert ftfy_fast_path.unnormalized_segments(text, "NFD", 1_000) == [20]
+    # Segments of 4 characters: the last line's mark stands alone in its last segment, which is normalized.
+    assert ftfy_fast_path.unnormalized_segments(text, "NFC", 4) == [6, 20]
 
 
 def test_segment_bounds_follow_fix_text_cutting():
