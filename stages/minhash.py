@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -156,11 +157,14 @@ def shingle_hash32(data: bytes) -> int:
     return _fmix64_int((poly + len(data) * _LENGTH_MULTIPLIER) & _M64) >> 32
 
 
+@lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch 2.0.0's affine32 parameters: odd `a` and any `b`, uint32, from `RandomState(seed)`."""
+    """datasketch 2.0.0's affine32 parameters: odd `a` and any `b`, uint32, from `RandomState(seed)` (read-only
+    arrays, drawn once per process: seeding a RandomState costs ~8 ms, more than hashing a small batch)."""
     generator = np.random.RandomState(seed)
     a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.flags.writeable = b.flags.writeable = False
     return a, b
 
 
@@ -170,15 +174,21 @@ def signatures(
     *,
     chunk_bytes: int = 1 << 20,
     permute_bytes: int = 4 << 20,
+    columns: int | None = None,
 ) -> np.ndarray:
     """The (len(texts), num_perm) uint32 MinHash signatures of the documents, as datasketch computes them.
 
-    `chunk_bytes` and `permute_bytes` bound scratch memory (see the module docstring); they do not
-    change the values.
+    `columns` keeps only the first so many values of each signature (LSH banding reads `bands * rows` of
+    them), computed alone. `chunk_bytes` and `permute_bytes` bound scratch memory (see the module docstring);
+    they do not change the values.
     """
     data, offsets = utf8_buffers(texts)
     a, b = permutations(config.num_perm, config.seed)
-    result = np.empty((len(offsets) - 1, config.num_perm), dtype=np.uint32)
+    if columns is not None:
+        if not 0 < columns <= config.num_perm:
+            raise ValueError(f"columns must be in 1..{config.num_perm}, got {columns}")
+        a, b = a[:columns], b[:columns]
+    result = np.empty((len(offsets) - 1, a.size), dtype=np.uint32)
     for first, last in _chunks(offsets, chunk_bytes):
         chunk = _lower_cased(data[offsets[first] : offsets[last]], offsets[first : last + 1] - offsets[first])
         canon, *units = _normalise(*chunk, config.shingle)
@@ -249,39 +259,51 @@ def _normalise(
         keep = ~np.take(_ASCII_PUNCTUATION, chars)
         offsets = _kept_before(keep, index)[offsets]
         chars = chars[keep]
-    n = chars.size
     word_byte = ~_whitespace(chars)
-    follows_word = np.zeros(n, dtype=bool)
-    follows_word[1:] = word_byte[:-1]
-    follows_word[offsets[:-1][offsets[:-1] < n]] = False
-    word_starts = np.flatnonzero(word_byte & ~follows_word).astype(index)
-    del follows_word
-    precedes_word = np.zeros(n, dtype=bool)
-    precedes_word[:-1] = word_byte[1:]
-    precedes_word[offsets[1:][offsets[1:] > 0] - 1] = False
-    word_ends = (np.flatnonzero(word_byte & ~precedes_word) + 1).astype(index)
-    del precedes_word
+    word_starts, word_ends = _words(word_byte, offsets)
+    lengths = word_ends - word_starts
 
     # One space before every word but the first of its document, then drop all other whitespace.
-    later_word = np.ones(word_starts.size, dtype=bool)
-    first_words = np.searchsorted(word_starts, offsets[:-1])  # an empty document points at a later first word
-    later_word[first_words[first_words < word_starts.size]] = False
-    separators = word_starts[later_word] - 1
+    first_words = np.searchsorted(word_starts, offsets)  # an empty document points at a later first word
+    spaced = np.ones(word_starts.size, dtype=bool)
+    spaced[first_words[first_words < word_starts.size]] = False
+    separators = word_starts[spaced] - 1
     keep = word_byte
     keep[separators] = True
     chars[separators] = 0x20
-    kept_before = _kept_before(keep, index)
     canon = chars[keep]
     del chars, keep
-    canon_offsets = kept_before[offsets]
+    # Positions in `canon`: each word adds its separator, if any, and its bytes.
+    before = np.zeros(word_starts.size + 1, dtype=index)
+    np.cumsum(lengths + spaced, out=before[1:])
+    canon_offsets = before[first_words]
     if shingle == "word":
-        return canon, canon_offsets, kept_before[word_starts], kept_before[word_ends]
-    del kept_before, word_starts, word_ends
+        unit_starts = before[:-1] + spaced
+        return canon, canon_offsets, unit_starts, unit_starts + lengths
+    del before, word_starts, word_ends, lengths
     unit_starts = np.flatnonzero((canon & 0xC0) != 0x80).astype(index)
     unit_ends = np.empty_like(unit_starts)
     unit_ends[:-1] = unit_starts[1:]
     unit_ends[-1:] = canon.size
     return canon, canon_offsets, unit_starts, unit_ends
+
+
+def _words(word_byte: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of every maximal run of word bytes that lies within one document, in order:
+    the places where the mask changes, split where a run crosses a document boundary."""
+    index = offsets.dtype
+    n = word_byte.size
+    if n == 0:
+        return np.zeros(0, dtype=index), np.zeros(0, dtype=index)
+    changes = np.flatnonzero(word_byte[1:] != word_byte[:-1]).astype(index) + 1
+    bounds = np.concatenate([np.zeros(int(word_byte[0]), dtype=index), changes, np.full(int(word_byte[-1]), n, index)])
+    starts, ends = bounds[0::2], bounds[1::2]
+    inner = offsets[(offsets > 0) & (offsets < n)]
+    crossing = np.unique(inner[word_byte[inner - 1] & word_byte[inner]])
+    if crossing.size:
+        starts = np.insert(starts, np.searchsorted(starts, crossing), crossing)
+        ends = np.insert(ends, np.searchsorted(ends, crossing), crossing)
+    return starts, ends
 
 
 def _ascii_lowered(raw: np.ndarray) -> np.ndarray:

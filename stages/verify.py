@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from stages.minhash import ShingleKind, exact_jaccard, shingle_hash_sets
+from stages.utf8_buffers import utf8_buffers
 
 COLLISION_SLACK = 2
 """Hash collisions among a pair's shingles that the counted decision tolerates (see the module docstring)."""
@@ -58,24 +60,64 @@ def counted_decision(common: int, sizes: int, threshold: float, slack: int = COL
 
 
 def exact_pairs_pass(
-    texts: Sequence[str], first: np.ndarray, second: np.ndarray, threshold: float, shingle: ShingleKind, ngram: int
+    texts: Sequence[str] | pa.Array | pa.ChunkedArray,
+    first: np.ndarray,
+    second: np.ndarray,
+    threshold: float,
+    shingle: ShingleKind,
+    ngram: int,
 ) -> np.ndarray:
-    """Mask of the pairs (`texts[first[i]]`, `texts[second[i]]`) whose exact shingle Jaccard reaches `threshold`."""
+    """Mask of the pairs (`texts[first[i]]`, `texts[second[i]]`) whose exact shingle Jaccard reaches `threshold`.
+
+    Arrow texts stay in Arrow: pairs of equal texts are found by comparing their bytes, and each distinct text
+    that another pair needs is hashed once, from the array's own bytes."""
     first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
-    pairs = list(zip(first.tolist(), second.tolist()))
-    passed = np.fromiter((texts[a] == texts[b] for a, b in pairs), dtype=bool, count=len(pairs))
+    column = _large_strings(texts)
+    data, offsets = utf8_buffers(column)
+    passed = np.zeros(first.size, dtype=bool)
+    view, starts, ends = memoryview(data), offsets[:-1].tolist(), offsets[1:].tolist()
+    for i in np.flatnonzero(np.diff(offsets)[first] == np.diff(offsets)[second]).tolist():
+        a, b = int(first[i]), int(second[i])
+        passed[i] = view[starts[a] : ends[a]] == view[starts[b] : ends[b]]
     counted = np.flatnonzero(~passed)
     if counted.size == 0:
         return passed
-    needed = np.unique(np.concatenate([first[counted], second[counted]])).tolist()
-    distinct: dict[str, int] = {}
-    slot = {doc: distinct.setdefault(texts[doc], len(distinct)) for doc in needed}
-    sets = shingle_hash_sets(list(distinct), shingle, ngram)
-    for i in counted.tolist():
-        a, b = pairs[i]
-        set_a, set_b = sets[slot[a]], sets[slot[b]]
+    needed = np.unique(np.concatenate([first[counted], second[counted]]))
+    original = _first_equal(column, needed, np.diff(offsets)[needed])
+    distinct = np.unique(original)
+    sets = shingle_hash_sets(column.take(pa.array(distinct)), shingle, ngram)
+    slot = np.searchsorted(distinct, original)
+    slot_a = slot[np.searchsorted(needed, first[counted])].tolist()
+    slot_b = slot[np.searchsorted(needed, second[counted])].tolist()
+    for i, a, b in zip(counted.tolist(), slot_a, slot_b):
+        set_a, set_b = sets[a], sets[b]
         decision = counted_decision(shared_count(set_a, set_b), set_a.size + set_b.size, threshold)
         if decision is None:
-            decision = exact_jaccard(texts[a], texts[b], shingle, ngram) >= threshold
+            text_a, text_b = column[int(first[i])].as_py(), column[int(second[i])].as_py()
+            decision = exact_jaccard(text_a, text_b, shingle, ngram) >= threshold
         passed[i] = decision
     return passed
+
+
+def _first_equal(column: pa.Array, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """For each of `rows` (sorted), the first of `rows` with an equal text: only texts of a shared byte length
+    are compared, by dictionary-encoding them."""
+    original = rows.copy()
+    _, inverse, counts = np.unique(lengths, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(counts[inverse] > 1)
+    if shared.size:
+        codes = column.take(pa.array(rows[shared])).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        _, first_of_code = np.unique(codes, return_index=True)
+        original[shared] = rows[shared][first_of_code[codes]]
+    return original
+
+
+def _large_strings(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The texts as one Arrow large_string array (Python strings are copied in once)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(texts, type=pa.large_string())
+    if texts.null_count:
+        raise ValueError(f"texts contain {texts.null_count} nulls; every document needs a text")
+    return texts.cast(pa.large_string())

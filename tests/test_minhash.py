@@ -124,6 +124,16 @@ def test_many_documents_in_one_batch_equal_one_at_a_time(shingle):
     assert np.array_equal(signatures(texts, config, chunk_bytes=97, permute_bytes=4 * 32 * 5), whole)
 
 
+def test_leading_columns_equal_the_full_signatures_leading_values():
+    texts = random_docs(30, 4) + TRICKY
+    config = DedupConfig(num_perm=128, seed=3)
+    full = signatures(texts, config)
+    assert np.array_equal(signatures(texts, config, columns=110), full[:, :110])
+    assert np.array_equal(signatures(texts, config, columns=1), full[:, :1])
+    with pytest.raises(ValueError, match="columns"):
+        signatures(texts, config, columns=129)
+
+
 def test_arrow_inputs_equal_python_strings():
     texts = TRICKY + random_docs(50, 9)
     config = DedupConfig(num_perm=16)
