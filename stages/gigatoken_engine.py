@@ -28,8 +28,10 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from stages.tokenize import ENDOFTEXT, GPT2, Gpt2Tokenizer, JsonTokenizer, flat_ids
+from stages.utf8_buffers import utf8_buffers
 
 TESTED_VERSION = "0.10.0"
 """The gigatoken release the parity tests ran on (pinned in pyproject.toml)."""
@@ -109,10 +111,7 @@ class GigatokenTokenizer:
         engine = self._load()
         if engine is None:
             return self._reference.encode_flat(texts)
-        self._chars += sum(map(len, texts))
-        if self._chars > REBUILD_CHARS:
-            self._engine = engine = self._build()
-            self._chars = 0
+        engine = self._counted(engine, sum(map(len, texts)))
         if any(map(_disputed, texts)):
             return flat_ids([self._encode_one(engine, text) for text in texts])
         try:
@@ -120,6 +119,34 @@ class GigatokenTokenizer:
         except Exception:
             return flat_ids([self._encode_one(engine, text) for text in texts])
         return _flat(encoded)
+
+    def encode_arrow(self, texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+        """`encode_flat` of an Arrow string array: gigatoken reads the array's UTF-8 buffer in place, with no
+        Python string per text (converting 110 MB of real text costs 0.09 s, and gigatoken encodes the buffer
+        ~1.4x as fast as the strings). Texts with a disputed code point take `encode_flat`'s way."""
+        engine = self._load()
+        data, offsets = utf8_buffers(texts)
+        if engine is None or _holds_disputed(data, offsets):
+            return self.encode_flat(texts.to_pylist())
+        engine = self._counted(engine, data.size)
+        import awkward as ak  # gigatoken's own dependency: there only when gigatoken is
+
+        content = ak.contents.NumpyArray(data, parameters={"__array__": "char"})
+        strings = ak.contents.ListOffsetArray(ak.index.Index64(offsets), content, parameters={"__array__": "string"})
+        try:
+            encoded = engine.encode_batch(ak.Array(strings), parallel=False)
+        except Exception:
+            return self.encode_flat(texts.to_pylist())
+        return _flat(encoded)
+
+    def _counted(self, engine, chars: int):
+        """The engine to encode `chars` more characters with (UTF-8 bytes for Arrow input): a new one every
+        `REBUILD_CHARS`."""
+        self._chars += chars
+        if self._chars > REBUILD_CHARS:
+            self._engine = engine = self._build()
+            self._chars = 0
+        return engine
 
     def _encode_one(self, engine, text: str) -> np.ndarray:
         if _disputed(text):
@@ -184,6 +211,16 @@ def _disputed(text: str) -> bool:
         and len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
         and DISPUTED.search(text) is not None
     )
+
+
+def _holds_disputed(data: np.ndarray, offsets: np.ndarray) -> bool:
+    """`_disputed` of any of the texts in UTF-8 `data` split at `offsets`: only a text with a four-byte sequence
+    (lead byte 0xF0-0xF4: a code point beyond the BMP) is decoded and searched."""
+    leads = np.flatnonzero(data >= 0xF0)
+    if leads.size == 0:
+        return False
+    texts = np.unique(np.searchsorted(offsets, leads, side="right") - 1).tolist()
+    return any(DISPUTED.search(data[offsets[i] : offsets[i + 1]].tobytes().decode()) for i in texts)
 
 
 def _flat(encoded) -> tuple[np.ndarray, np.ndarray]:

@@ -125,14 +125,16 @@ def tokenize_batch(
     texts: list[str] | pa.Array | pa.ChunkedArray, tokenizer: Tokenizer, append_eod: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """(all documents' ids concatenated in `token_dtype(vocab_size)`, int32 tokens per document incl. EOD)."""
-    if isinstance(texts, (pa.Array, pa.ChunkedArray)):
-        if texts.null_count:
-            raise ValueError(f"tokenize_batch: {texts.null_count} null texts")
-        texts = texts.to_pylist()
     dtype = token_dtype(tokenizer.vocab_size)
     if append_eod and tokenizer.eod_id is None:
         raise ValueError(f"tokenizer {tokenizer.name!r} has no {ENDOFTEXT!r}: set tokenize.eod_id")
-    ids, sizes = tokenizer.encode_flat(texts)
+    if isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        if texts.null_count:
+            raise ValueError(f"tokenize_batch: {texts.null_count} null texts")
+        encode_arrow = getattr(tokenizer, "encode_arrow", None)  # an engine that reads Arrow's buffer in place
+        ids, sizes = encode_arrow(texts) if encode_arrow else tokenizer.encode_flat(texts.to_pylist())
+    else:
+        ids, sizes = tokenizer.encode_flat(texts)
     flat = ids.astype(dtype, casting="unsafe")
     if append_eod:
         flat = np.insert(flat, np.cumsum(sizes), tokenizer.eod_id)

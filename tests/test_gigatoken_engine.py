@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import tokenizers
 from gpt2_oracle import ENCODER_JSON, VOCAB_BPE, tiktoken_gpt2
@@ -47,6 +48,12 @@ def assert_oracle_ids(tokenizer, oracle, texts: list[str]) -> None:
         text[:60] for text, got, e in zip(texts, np.split(flat, np.cumsum(sizes)[:-1]), expected) if ids(got) != e
     ]
     assert mismatches == []
+    if all(text.isascii() or not any(0xD800 <= ord(c) <= 0xDFFF for c in text) for text in texts):
+        # The same texts as Arrow arrays (sliced, and in two chunks), read in place from their UTF-8 buffer.
+        arrow = pa.array(["skipped"] + texts, pa.string()).slice(1)
+        for batch in (arrow, pa.chunked_array([arrow[: len(texts) // 2], arrow[len(texts) // 2 :]])):
+            got_flat, got_sizes = tokenizer.encode_arrow(batch)
+            assert np.array_equal(got_flat, flat) and np.array_equal(got_sizes, sizes)
 
 
 def test_the_pinned_version_is_installed():
