@@ -62,16 +62,24 @@ def fix_text(text: str, config: NormalizeConfig) -> str:
     return ftfy_fast_path.fix_text(text, config.fixer_config())
 
 
+def normalize_texts(texts: list[str], config: NormalizeConfig) -> list[str]:
+    """Each text fixed (the same object when nothing changed), for texts not yet in Arrow: `read` fixes the
+    texts it parses before building its table, instead of converting them to Arrow, back, and again."""
+    if not config.enabled:
+        return texts
+    fixer = config.fixer_config()
+    return [ftfy_fast_path.fix_text(text, fixer) for text in texts]
+
+
 def normalize_batch(table: pa.Table, config: NormalizeConfig) -> pa.Table:
     """The batch with `text` replaced by its fixed text; rows, their order and other columns unchanged."""
     if not config.enabled:
         return table
-    fixer = config.fixer_config()
     column = table.column("text")
+    texts = column.to_pylist()
     changed: list[int] = []
     replacements: list[str] = []
-    for i, text in enumerate(column.to_pylist()):
-        new = ftfy_fast_path.fix_text(text, fixer)
+    for i, (text, new) in enumerate(zip(texts, normalize_texts(texts, config))):
         if new is not text:
             changed.append(i)
             replacements.append(new)

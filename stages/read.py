@@ -17,6 +17,7 @@ from pydantic import Field
 
 from stages.batch import DOC_SCHEMA, REJECT_RAW_BYTES, REJECT_SCHEMA, make_doc_id
 from stages.config import StageConfig
+from stages.normalize import NormalizeConfig, normalize_texts
 
 UNKNOWN_SET = "unknown"
 
@@ -74,10 +75,16 @@ def _pile_set_name(meta: object) -> str:
 
 
 def parse_lines(
-    lines: Sequence[bytes], first_line: int, file_index: int, source: str, config: ReadConfig
+    lines: Sequence[bytes],
+    first_line: int,
+    file_index: int,
+    source: str,
+    config: ReadConfig,
+    normalize: NormalizeConfig | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Parse `lines` (numbered from `first_line`) into (documents, rejects) tables. Only the texts and subset
-    names are collected line by line; ids, line numbers and the source are filled in for all documents at once."""
+    """Parse `lines` (numbered from `first_line`) into (documents, rejects) tables; with `normalize`, the texts
+    are fixed (`stages.normalize`) before they become Arrow strings. Only the texts and subset names are
+    collected line by line; ids, line numbers and the source are filled in for all documents at once."""
     texts: list[str] = []
     names: list[str] = []
     good: list[int] = []
@@ -95,6 +102,8 @@ def parse_lines(
         good.append(offset)
         texts.append(parsed[0])
         names.append(parsed[1])
+    if normalize is not None:
+        texts = normalize_texts(texts, normalize)
     line = np.asarray(good, dtype=np.int64) + first_line
     docs = {
         "doc_id": make_doc_id(file_index, 0) | line,

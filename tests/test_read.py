@@ -7,6 +7,7 @@ from input_files_for_tests import doc_line, write_lines
 
 from pipeline.formats.input_files import LineChunk, StreamDamage, iter_line_chunks
 from stages.batch import make_doc_id, split_doc_id
+from stages.normalize import NormalizeConfig, normalize_batch
 from stages.read import ReadConfig, parse_lines
 
 
@@ -22,6 +23,16 @@ def test_good_lines_become_documents_with_place_derived_ids():
     assert docs.column("line").to_pylist() == [1, 2]
     assert docs.column("doc_id").to_pylist() == [make_doc_id(3, 1), make_doc_id(3, 2)]
     assert split_doc_id(docs.column("doc_id")[1].as_py()) == (3, 2)
+
+
+def test_texts_normalized_as_parsed_equal_the_normalized_batch():
+    texts = ["plain", "\u201cquoted\u201d\r\n", "caf\u00c3\u00a9", "e\u0301", "&amp; ok", "", "\x1b[31mred"]
+    lines = [doc_line(text, "Pile-CC") for text in texts] + [b"not json"]
+    config = NormalizeConfig()
+    fixed, fixed_rejects = parse_lines(lines, 1, 3, "f.jsonl", ReadConfig(), normalize=config)
+    plain, plain_rejects = _parse(lines)
+    assert fixed.equals(normalize_batch(plain, config)) and fixed_rejects.equals(plain_rejects)
+    assert fixed.column("text").to_pylist() != texts  # something was fixed
 
 
 def test_meta_variants():

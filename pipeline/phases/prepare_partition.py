@@ -24,7 +24,6 @@ from stages.batch import REJECT_RAW_BYTES, REJECT_SCHEMA
 from stages.decontaminate import decontaminate_batch
 from stages.eval_ngrams import EvalNgrams
 from stages.filter import filter_batch, needs_tokenizer
-from stages.normalize import normalize_batch
 from stages.read import parse_lines
 
 
@@ -153,8 +152,9 @@ def prepare_partition(
     eval_ngrams: EvalNgrams | None = None,
 ) -> PrepareSummary:
     """Process one partition and write `<stage_dir>/<id>.docs.parquet`, its rejects, then its summary."""
-    docs, rejects = parse_lines(lines, spec.first_line, spec.file_index, spec.source, manifest.read)
-    docs = normalize_batch(docs, manifest.normalize)
+    docs, rejects = parse_lines(
+        lines, spec.first_line, spec.file_index, spec.source, manifest.read, normalize=manifest.normalize
+    )
     decontaminating = eval_ngrams is not None and not spec.evaluation
     clean, decontaminated, outcomes = docs, docs.slice(0, 0), []
     if decontaminating:
