@@ -29,9 +29,17 @@ class MinCleanCharsParams(StageConfig):
 
 
 def empty(texts: pa.StringArray) -> np.ndarray:
-    """1 where the text is empty or whitespace only, else 0."""
-    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0)
-    return blank.to_numpy(zero_copy_only=False).astype(np.uint8)
+    """1 where the text is empty or whitespace only, else 0. A text that starts with a printable ASCII character
+    is neither; only the others are trimmed (Arrow's `utf8_trim_whitespace` copies every text it sees)."""
+    data, offsets = utf8_buffers(texts)
+    first = data[np.minimum(offsets[:-1], max(data.size - 1, 0))] if data.size else np.zeros(len(texts), np.uint8)
+    undecided = np.flatnonzero((offsets[1:] == offsets[:-1]) | (first <= 0x20) | (first >= 0x7F))
+    result = np.zeros(len(texts), dtype=np.uint8)
+    if undecided.size:
+        subset = pc.take(texts, pa.array(undecided))
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(subset)), 0)
+        result[undecided] = blank.to_numpy(zero_copy_only=False)
+    return result
 
 
 def min_clean_chars(texts: pa.StringArray, params: MinCleanCharsParams) -> np.ndarray:

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from gpt2_oracle import tiktoken_gpt2
 from hypothesis import given, settings
@@ -33,7 +34,7 @@ from stages.filters_gopher import (
     gopher_quality,
     gopher_repetition,
 )
-from stages.filters_text import certain_clean_chars
+from stages.filters_text import certain_clean_chars, empty
 from stages.filters_units import WHITESPACE
 
 # ---------------------------------------------------------------- helpers
@@ -264,6 +265,14 @@ def test_every_isspace_character_is_whitespace():
 )
 def test_empty(text, dropped):
     assert reasons_of([text], FilterConfig(preset="cerebras")) == ["filter:empty" if dropped else None]
+
+
+def test_empty_in_a_batch_equals_trimming_every_text():
+    """The first-byte shortcut decides as Arrow's trim of every text does, whatever surrounds a text."""
+    texts = ["", " ", "a", "\x1c\x1d", "\x7f", "\u3000", "\u3000x", "\u200b", " \n", "x ", "~", "", "\x00", " \u00e9"]
+    for batch in (pa.array(texts), pa.array(["pad"] + texts + [""]).slice(1, len(texts)), pa.array(["", ""])):
+        expected = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(batch)), 0).to_numpy(zero_copy_only=False)
+        assert empty(batch).tolist() == expected.astype(np.uint8).tolist()
 
 
 # ---------------------------------------------------------------- slimpajama
