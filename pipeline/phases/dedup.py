@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -82,7 +83,6 @@ from stages.clustering import (
     small_star_rows,
     star_edges,
 )
-from stages.dedup import DedupConfig
 from stages.exact_copies import copy_pairs, hash_words
 from stages.lsh import LshParams, band_keys, lsh_params
 from stages.minhash import signatures
@@ -305,14 +305,15 @@ def _name(index: int) -> str:
     return f"{index:05d}"
 
 
-class _SignaturesOnce:
-    """MinHash signatures of one task's documents, computed once per distinct text: a document whose 128-bit
-    text hash came earlier in the task takes that document's values (equal texts have equal signatures).
-    Real text repeats whole documents, licences above all: 16% of the real-text corpus's bytes. Holds one
-    signature per distinct text (a group's at most `GROUP_DOCS`)."""
+class _OncePerText:
+    """Per-document rows (band keys, or signatures) of one task's documents, computed once per distinct text: a
+    document whose 128-bit text hash came earlier in the task takes that document's row (equal texts have equal
+    signatures). Real text repeats whole documents, licences above all: 16% of the real-text corpus's bytes.
+    Holds a row and a dictionary entry per distinct text of the task (~200 bytes with band keys; a group has
+    at most `GROUP_DOCS` documents)."""
 
-    def __init__(self, config: DedupConfig, columns: int | None) -> None:
-        self.config, self.columns = config, columns
+    def __init__(self, compute: Callable[[pa.ChunkedArray], np.ndarray]) -> None:
+        self.compute = compute
         self.row_of: dict[bytes, tuple[int, int]] = {}
         self.blocks: list[np.ndarray] = []
 
@@ -326,12 +327,11 @@ class _SignaturesOnce:
                 place = self.row_of[digest] = (block, len(fresh))
                 fresh.append(i)
             places.append(place)
-        subset = texts if len(fresh) == len(texts) else texts.take(pa.array(fresh, pa.int64()))
-        self.blocks.append(signatures(subset, self.config, columns=self.columns))
+        self.blocks.append(self.compute(texts if len(fresh) == len(texts) else texts.take(pa.array(fresh, pa.int64()))))
         if len(fresh) == len(texts):
             return self.blocks[-1]
         where = np.array(places, dtype=np.int64).reshape(-1, 2)
-        result = np.empty((len(texts), self.blocks[-1].shape[1]), dtype=np.uint32)
+        result = np.empty((len(texts), *self.blocks[-1].shape[1:]), dtype=self.blocks[-1].dtype)
         for index in np.unique(where[:, 0]).tolist():
             rows = where[:, 0] == index
             result[rows] = self.blocks[index][where[rows, 1]]
@@ -345,17 +345,21 @@ def _bands_task(plan: DedupPlan, group: int) -> dict:
     bands, exact_rows, meta = [], [], []
     docs_total = text_bytes = 0
     start, stop = plan.groups[group]
-    signatures_of = _SignaturesOnce(dedup, None if dedup.verify == "signature" else plan.lsh.bands * plan.lsh.rows)
+    b, r = plan.lsh.bands, plan.lsh.rows
+    if dedup.verify == "signature":
+        once = _OncePerText(lambda texts: signatures(texts, dedup))
+    else:  # the keys alone, from the b * r values they read
+        once = _OncePerText(lambda texts: band_keys(signatures(texts, dedup, columns=b * r), b, r))
     for part in plan.partitions[start:stop]:
         columns = ["doc_id", "text", "text_hash", "pile_set_name"]
         docs = plan.run.read_parquet(plan.docs_path(part.partition), columns=columns)
         n = docs.num_rows
         doc_ids = docs.column("doc_id").to_numpy()
-        signature = signatures_of(docs.column("text"), docs.column("text_hash"))
-        keys = band_keys(signature, plan.lsh.bands, plan.lsh.rows)
-        rows = _table(key=keys.reshape(-1), doc_id=np.repeat(doc_ids, plan.lsh.bands))
+        values = once(docs.column("text"), docs.column("text_hash"))
+        keys = band_keys(values, b, r) if dedup.verify == "signature" else values
+        rows = _table(key=keys.reshape(-1), doc_id=np.repeat(doc_ids, b))
         if dedup.verify == "signature":
-            flat = pa.array(np.repeat(signature, plan.lsh.bands, axis=0).reshape(-1))
+            flat = pa.array(np.repeat(values, b, axis=0).reshape(-1))
             rows = rows.append_column("signature", pa.FixedSizeListArray.from_arrays(flat, dedup.num_perm))
         bands.append(rows)
         words = hash_words(docs.column("text_hash"))

@@ -1,0 +1,40 @@
+"""The band-keys task computes each distinct text's rows once (`_OncePerText`): repeated texts, within one
+partition or across the task's partitions, get exactly the rows a direct computation gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.phases.dedup import _OncePerText
+from stages.dedup import DedupConfig
+from stages.exact_copies import text_hashes
+from stages.lsh import band_keys
+from stages.minhash import signatures
+
+TEXTS = [f"document {i} says " + " ".join(f"w{(i * 7 + j) % 50}" for j in range(40)) for i in range(12)]
+CONFIG = DedupConfig(num_perm=32, seed=5)
+
+
+def _keys(texts) -> np.ndarray:
+    return band_keys(signatures(texts, CONFIG, columns=20), 4, 5)
+
+
+def test_repeated_texts_get_their_first_occurrences_rows():
+    batches = [
+        TEXTS[:6] + [TEXTS[2], TEXTS[2]],
+        [TEXTS[4], TEXTS[7], TEXTS[0], TEXTS[7], TEXTS[8]],
+        [TEXTS[1], TEXTS[7]],
+    ]
+    computed: list[int] = []
+
+    def counted(texts) -> np.ndarray:
+        computed.append(len(texts))
+        return _keys(texts)
+
+    once = _OncePerText(counted)
+    for batch in batches:
+        column = pa.chunked_array([pa.array(batch, pa.string())])
+        got = once(column, pa.chunked_array([text_hashes(column)]))
+        assert got.dtype == np.uint64 and np.array_equal(got, _keys(batch)), batch
+    assert computed == [6, 2, 0]
