@@ -322,7 +322,7 @@ class _OncePerText:
         distinct, first, inverse = np.unique(high, return_index=True, return_inverse=True)
         clash = np.flatnonzero(low != low[first][inverse])  # another text with the same first word (p ~ 2^-64)
         found = np.zeros(distinct.size, dtype=bool)
-        if self.known is not None:
+        if self.known is not None and self.known[0].size:
             known_high, known_low, known_rows = self.known
             at = np.minimum(np.searchsorted(known_high, distinct), known_high.size - 1)
             found = (known_high[at] == distinct) & (known_low[at] == low[first])
