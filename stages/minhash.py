@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -76,10 +76,12 @@ _ASCII_PUNCTUATION[[ord(c) for c in PUNCTUATION]] = True
 _ASCII_PUNCTUATION.flags.writeable = False
 
 
+@cache
 def _unicode_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Two masks over all code points, from this Python's Unicode tables: `str.lower` changes it, and
+    """Two read-only masks over all code points, from this Python's Unicode tables: `str.lower` changes it, and
     `str.isspace` (so `str.split`) accepts it. A text whose non-ASCII code points `str.lower` leaves
-    alone lowers like ASCII: only A-Z change (the final-sigma rule needs a Σ, which changes)."""
+    alone lowers like ASCII: only A-Z change (the final-sigma rule needs a Σ, which changes). Built on the first
+    non-ASCII text (~20 ms), not at import: a driver never needs them."""
     points = np.arange(0x110000, dtype=np.uint32)
     points[0xD800:0xE000] = ord("0")  # surrogates are not text
     text = points.tobytes().decode("utf-32-le")
@@ -90,11 +92,9 @@ def _unicode_tables() -> tuple[np.ndarray, np.ndarray]:
             lower_changes[start : start + 64] = [c.lower() != c for c in block]
     is_space = np.zeros(0x110000, dtype=bool)
     is_space[[match.start() for match in re.finditer(r"\s", text)]] = True  # re's \s is str.isspace
+    lower_changes.flags.writeable = is_space.flags.writeable = False
     return lower_changes, is_space
 
-
-_LOWER_CHANGES, _IS_SPACE = _unicode_tables()
-_LOWER_CHANGES.flags.writeable = _IS_SPACE.flags.writeable = False
 
 def _runs(mask: np.ndarray) -> tuple[tuple[int, int], ...]:
     """(start, length) of every run of True in `mask`."""
@@ -102,7 +102,7 @@ def _runs(mask: np.ndarray) -> tuple[tuple[int, int], ...]:
     return tuple((int(start), int(stop - start)) for start, stop in zip(edges[::2], edges[1::2]))
 
 
-_ASCII_WHITESPACE_RUNS = _runs(_IS_SPACE[:128])
+_ASCII_WHITESPACE_RUNS = _runs(np.array([chr(point).isspace() for point in range(128)]))
 """The ASCII code points `str.isspace` accepts, as runs (9-13 and 28-32): tested by arithmetic, several times faster
 than a 256-entry table lookup per byte."""
 
@@ -209,7 +209,7 @@ def _lower_cased(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
     leads = np.flatnonzero(data >= 0xC2)
     if leads.size == 0:
         return data, offsets
-    cased = leads[_LOWER_CHANGES[_code_points(data, leads)]]
+    cased = leads[_unicode_tables()[0][_code_points(data, leads)]]
     if cased.size == 0:
         return data, offsets
     pieces, lengths, done = [], np.diff(offsets), 0
@@ -333,7 +333,7 @@ def _whitespace(chars: np.ndarray) -> np.ndarray:
     leads = np.flatnonzero(chars >= 0xC2)
     if leads.size == 0:
         return mask
-    spaces = leads[_IS_SPACE[_code_points(chars, leads)]]
+    spaces = leads[_unicode_tables()[1][_code_points(chars, leads)]]
     widths = 2 + (chars[spaces] >= 0xE0) + (chars[spaces] >= 0xF0)
     for byte in range(4):
         mask[spaces[widths > byte] + byte] = True

@@ -7,16 +7,17 @@ output many times faster. Rows, their order and every other column are kept.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import ftfy
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from stages import ftfy_fast_path
 from stages.config import StageConfig
+
+if TYPE_CHECKING:
+    import ftfy
 
 
 class NormalizeConfig(StageConfig):
@@ -50,7 +51,10 @@ class NormalizeConfig(StageConfig):
     max_decode_length: int = Field(1_000_000, ge=1, description="longest segment ftfy fixes at once, in characters")
 
     def fixer_config(self) -> ftfy.TextFixerConfig:
-        """The `ftfy.TextFixerConfig` with these settings (and `explain=False`)."""
+        """The `ftfy.TextFixerConfig` with these settings (and `explain=False`). ftfy and the fast path's tables
+        load on first use, not with the config: a driver that only validates manifests never needs them (~70 ms)."""
+        import ftfy
+
         fields = {name: getattr(self, name) for name in ftfy.TextFixerConfig._fields if name != "explain"}
         return ftfy.TextFixerConfig(**fields, explain=False)
 
@@ -59,6 +63,8 @@ def fix_text(text: str, config: NormalizeConfig) -> str:
     """One document: exactly `ftfy.fix_text(text, config.fixer_config())`, or `text` when disabled."""
     if not config.enabled:
         return text
+    from stages import ftfy_fast_path
+
     return ftfy_fast_path.fix_text(text, config.fixer_config())
 
 
@@ -67,6 +73,8 @@ def normalize_texts(texts: list[str], config: NormalizeConfig) -> list[str]:
     texts it parses before building its table, instead of converting them to Arrow, back, and again."""
     if not config.enabled:
         return texts
+    from stages import ftfy_fast_path
+
     fixer = config.fixer_config()
     return [ftfy_fast_path.fix_text(text, fixer) for text in texts]
 
