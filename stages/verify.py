@@ -69,26 +69,25 @@ def exact_pairs_pass(
 ) -> np.ndarray:
     """Mask of the pairs (`texts[first[i]]`, `texts[second[i]]`) whose exact shingle Jaccard reaches `threshold`.
 
-    Arrow texts stay in Arrow: pairs of equal texts are found by comparing their bytes, and each distinct text
-    that another pair needs is hashed once, from the array's own bytes."""
+    Arrow texts stay in Arrow: each document stands for the first of the pairs' documents with an equal text, so
+    pairs of equal texts pass at once and each distinct text another pair needs is hashed once, from the array's
+    own bytes."""
     first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
-    column = _large_strings(texts)
-    data, offsets = utf8_buffers(column)
-    passed = np.zeros(first.size, dtype=bool)
-    view, starts, ends = memoryview(data), offsets[:-1].tolist(), offsets[1:].tolist()
-    for i in np.flatnonzero(np.diff(offsets)[first] == np.diff(offsets)[second]).tolist():
-        a, b = int(first[i]), int(second[i])
-        passed[i] = view[starts[a] : ends[a]] == view[starts[b] : ends[b]]
+    column = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+    column = (column if isinstance(column, pa.Array) else pa.array(column, pa.large_string())).cast(pa.large_string())
+    _, offsets = utf8_buffers(column)
+    docs = np.unique(np.concatenate([first, second]))
+    original = _first_equal(column, docs, np.diff(offsets)[docs])
+    first_text = original[np.searchsorted(docs, first)]
+    second_text = original[np.searchsorted(docs, second)]
+    passed = first_text == second_text
     counted = np.flatnonzero(~passed)
     if counted.size == 0:
         return passed
-    needed = np.unique(np.concatenate([first[counted], second[counted]]))
-    original = _first_equal(column, needed, np.diff(offsets)[needed])
-    distinct = np.unique(original)
+    distinct = np.unique(np.concatenate([first_text[counted], second_text[counted]]))
     sets = shingle_hash_sets(column.take(pa.array(distinct)), shingle, ngram)
-    slot = np.searchsorted(distinct, original)
-    slot_a = slot[np.searchsorted(needed, first[counted])].tolist()
-    slot_b = slot[np.searchsorted(needed, second[counted])].tolist()
+    slot_a = np.searchsorted(distinct, first_text[counted]).tolist()
+    slot_b = np.searchsorted(distinct, second_text[counted]).tolist()
     for i, a, b in zip(counted.tolist(), slot_a, slot_b):
         set_a, set_b = sets[a], sets[b]
         decision = counted_decision(shared_count(set_a, set_b), set_a.size + set_b.size, threshold)
@@ -110,14 +109,3 @@ def _first_equal(column: pa.Array, rows: np.ndarray, lengths: np.ndarray) -> np.
         _, first_of_code = np.unique(codes, return_index=True)
         original[shared] = rows[shared][first_of_code[codes]]
     return original
-
-
-def _large_strings(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Array:
-    """The texts as one Arrow large_string array (Python strings are copied in once)."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    if not isinstance(texts, pa.Array):
-        texts = pa.array(texts, type=pa.large_string())
-    if texts.null_count:
-        raise ValueError(f"texts contain {texts.null_count} nulls; every document needs a text")
-    return texts.cast(pa.large_string())
