@@ -113,18 +113,15 @@ class RunDirectory:
         ):
             return stream.read()
 
-    def write_parquet(
-        self, relative: str, table: pa.Table, dictionary: list[str] | None = None, compression: str = "zstd"
-    ) -> None:
+    def write_parquet(self, relative: str, table: pa.Table, dictionary: list[str] | None = None) -> None:
         """Write `table` as Parquet with fixed settings, so equal tables give equal bytes. `dictionary` names the
         columns worth dictionary-encoding (few distinct values) when not all are: Parquet tries every column
-        otherwise, and on texts that attempt costs more than the compression and makes reading 3.5x slower.
-        `compression` is zstd for what a user keeps; `lz4` suits intermediates read several times."""
+        otherwise, and on texts that attempt costs more than the compression and makes reading 3.5x slower."""
         buffer = io.BytesIO()
         pq.write_table(
             table,
             buffer,
-            compression=compression,
+            compression="zstd",
             use_dictionary=True if dictionary is None else dictionary,
             write_statistics=False,
             store_schema=True,
