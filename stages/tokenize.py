@@ -122,9 +122,16 @@ def flat_ids(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def tokenize_batch(
-    texts: list[str] | pa.Array | pa.ChunkedArray, tokenizer: Tokenizer, append_eod: bool
+    texts: list[str] | pa.Array | pa.ChunkedArray,
+    tokenizer: Tokenizer,
+    append_eod: bool,
+    keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(all documents' ids concatenated in `token_dtype(vocab_size)`, int32 tokens per document incl. EOD)."""
+    """(the ids of the documents `keep` selects, every one by default, concatenated in `token_dtype(vocab_size)`,
+    each followed by the EOD id when `append_eod`; int32 tokens of every document, EOD included).
+
+    The selected ids are written once, into one array: inserting the EOD ids, then selecting, then converting
+    each made another copy of all of them (~4 bytes a token each, 0.1 s on 110 MB of text)."""
     dtype = token_dtype(tokenizer.vocab_size)
     if append_eod and tokenizer.eod_id is None:
         raise ValueError(f"tokenizer {tokenizer.name!r} has no {ENDOFTEXT!r}: set tokenize.eod_id")
@@ -135,11 +142,14 @@ def tokenize_batch(
         ids, sizes = encode_arrow(texts) if encode_arrow else tokenizer.encode_flat(texts.to_pylist())
     else:
         ids, sizes = tokenizer.encode_flat(texts)
-    flat = ids.astype(dtype, casting="unsafe")
-    if append_eod:
-        flat = np.insert(flat, np.cumsum(sizes), tokenizer.eod_id)
-        sizes = sizes + 1
-    return flat, sizes.astype(np.int32)
+    ends = np.cumsum(sizes, dtype=np.int64)
+    starts = ends - sizes
+    if keep is not None:
+        starts, ends = starts[keep], ends[keep]
+    tail = [np.array([tokenizer.eod_id], dtype=dtype)] if append_eod else []
+    pieces = [piece for start, end in zip(starts.tolist(), ends.tolist()) for piece in (ids[start:end], *tail)]
+    flat = np.concatenate(pieces, dtype=dtype, casting="unsafe") if pieces else np.empty(0, dtype=dtype)
+    return flat, (sizes + len(tail)).astype(np.int32)
 
 
 class Gpt2Tokenizer:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from stages.minhash import ShingleKind, exact_jaccard, shingle_hash_sets
-from stages.utf8_buffers import utf8_buffers
 
 COLLISION_SLACK = 2
 """Hash collisions among a pair's shingles that the counted decision tolerates (see the module docstring)."""
@@ -73,11 +73,10 @@ def exact_pairs_pass(
     pairs of equal texts pass at once and each distinct text another pair needs is hashed once, from the array's
     own bytes."""
     first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
-    column = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
-    column = (column if isinstance(column, pa.Array) else pa.array(column, pa.large_string())).cast(pa.large_string())
-    _, offsets = utf8_buffers(column)
+    column = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.large_string())
     docs = np.unique(np.concatenate([first, second]))
-    original = _first_equal(column, docs, np.diff(offsets)[docs])
+    lengths = pc.binary_length(column).to_numpy()
+    original = _first_equal(column, docs, lengths[docs])
     first_text = original[np.searchsorted(docs, first)]
     second_text = original[np.searchsorted(docs, second)]
     passed = first_text == second_text
@@ -98,14 +97,16 @@ def exact_pairs_pass(
     return passed
 
 
-def _first_equal(column: pa.Array, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def _first_equal(column: pa.Array | pa.ChunkedArray, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """For each of `rows` (sorted), the first of `rows` with an equal text: only texts of a shared byte length
     are compared, by dictionary-encoding them."""
     original = rows.copy()
     _, inverse, counts = np.unique(lengths, return_inverse=True, return_counts=True)
     shared = np.flatnonzero(counts[inverse] > 1)
     if shared.size:
-        codes = column.take(pa.array(rows[shared])).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        texts = column.take(pa.array(rows[shared]))
+        texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+        codes = texts.dictionary_encode().indices.to_numpy(zero_copy_only=False)
         _, first_of_code = np.unique(codes, return_index=True)
         original[shared] = rows[shared][first_of_code[codes]]
     return original

@@ -219,6 +219,19 @@ def test_tokenize_batch_without_eod_and_from_arrow(gpt2, oracle):
         assert ids(flat) == [i for e in expected for i in e]
 
 
+def test_tokenize_batch_writes_only_the_kept_documents(gpt2, oracle):
+    texts = ["one two", "three", "", "four five six", "seven"]
+    expected = [oracle.encode_ordinary(t) for t in texts]
+    keep = np.array([False, True, True, False, True])
+    for append_eod, tail in ((True, [50256]), (False, [])):
+        flat, sizes = tokenize_batch(pa.array(texts), gpt2, append_eod=append_eod, keep=keep)
+        assert ids(sizes) == [len(e) + len(tail) for e in expected]
+        assert ids(flat) == [i for e, k in zip(expected, keep) if k for i in e + tail]
+        assert flat.dtype == np.uint16
+    flat, sizes = tokenize_batch(texts, gpt2, append_eod=True, keep=np.zeros(5, dtype=bool))
+    assert flat.shape == (0,) and flat.dtype == np.uint16 and ids(sizes) == [len(e) + 1 for e in expected]
+
+
 def test_tokenize_batch_of_nothing(gpt2):
     flat, sizes = tokenize_batch([], gpt2, append_eod=True)
     assert flat.shape == (0,) and flat.dtype == np.uint16 and sizes.shape == (0,) and sizes.dtype == np.int32

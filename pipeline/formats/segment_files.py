@@ -2,7 +2,7 @@
 
 Byte layout (little-endian):
 
-    segment 0 … segment S-1      each an Arrow IPC stream (schema, one record batch, end marker);
+    segment 0 … segment S-1      each an Arrow IPC stream (schema, record batches, end marker);
                                  an empty segment takes no bytes at all
     offsets   uint64[S + 1]      byte offset of each segment's start, then of the trailer
     count     uint64             S
@@ -66,18 +66,15 @@ class IOLedger:
         return {name: io.to_json() for name, io in sorted(self.by_exchange.items())}
 
 
-def _ipc_stream(table: pa.Table) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table.combine_chunks())
-    return sink.getvalue()
-
-
 def write_segments(run: RunDirectory, relative: str, table: pa.Table, segment: np.ndarray, count: int) -> ExchangeIO:
-    """Write `table`'s rows to `relative` as `count` segments, row i into segment `segment[i]` (order kept)."""
-    order = np.argsort(segment, kind="stable")
-    bounds = np.searchsorted(segment[order], np.arange(count + 1))
-    ordered = table.take(pa.array(order)) if table.num_rows else table
+    """Write `table`'s rows to `relative` as `count` segments, row i into segment `segment[i]` (order kept).
+
+    Rows already in segment order (an exchange routed by document range, whose rows come sorted by document) are
+    not copied: each segment is a slice of `table`, its chunks streamed straight to the file."""
+    if segment.size > 1 and np.any(segment[1:] < segment[:-1]):
+        order = np.argsort(segment, kind="stable")
+        table, segment = table.take(pa.array(order)), segment[order]
+    bounds = np.searchsorted(segment, np.arange(count + 1))
     offsets = np.zeros(count + 1, dtype=np.uint64)
     written = ExchangeIO(files_written=1)
     position = 0
@@ -86,9 +83,9 @@ def write_segments(run: RunDirectory, relative: str, table: pa.Table, segment: n
             offsets[index] = position
             rows = int(bounds[index + 1] - bounds[index])
             if rows:
-                data = _ipc_stream(ordered.slice(int(bounds[index]), rows))
-                stream.write(data)
-                position += data.size
+                with pa.ipc.new_stream(stream, table.schema) as writer:
+                    writer.write_table(table.slice(int(bounds[index]), rows))
+                position = stream.tell()
                 written.pieces_written += 1
         offsets[count] = position
         trailer = offsets.tobytes() + np.uint64(count).tobytes() + MAGIC

@@ -82,17 +82,14 @@ def _tokenize_task(plan: TokensPlan, partition: str) -> dict:
         docs_path(plan.prepare_dir, partition), columns=["doc_id", "source", "line", "pile_set_name", "text"]
     )
     tokenizer = cached_tokenizer(plan.manifest.tokenize)
-    flat, sizes = tokenize_batch(docs.column("text"), tokenizer, plan.manifest.tokenize.append_eod)
     keep = np.ones(docs.num_rows, dtype=bool)
     if plan.clusters is not None:
         clusters = run.read_parquet(f"{plan.clusters.directory}/{partition}.parquet", columns=["doc_id", "kept"])
         removed = clusters.filter(pc.invert(clusters.column("kept"))).column("doc_id").to_numpy()
         keep = ~np.isin(docs.column("doc_id").to_numpy(), removed)
-    ends = np.cumsum(sizes, dtype=np.int64)
-    starts = ends - sizes
-    kept_tokens = np.concatenate([flat[s:e] for s, e in zip(starts[keep], ends[keep])]) if keep.any() else flat[:0]
+    kept_tokens, sizes = tokenize_batch(docs.column("text"), tokenizer, plan.manifest.tokenize.append_eod, keep)
     with run.open_atomic(plan.step_path("tokens", partition, ".bin")) as stream:
-        stream.write(np.ascontiguousarray(kept_tokens).tobytes())
+        stream.write(kept_tokens)
     table = docs.select(["doc_id", "source", "line", "pile_set_name"]).filter(pa.array(keep))
     table = table.append_column("tokens", pa.array(sizes[keep], type=pa.int32()))
     run.write_parquet(plan.step_path("tokens", partition, ".parquet"), table)
