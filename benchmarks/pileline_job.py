@@ -26,6 +26,7 @@ import orjson
 
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
+from pipeline.runtime.process_exit import exit_now
 from pipeline.runtime.progress import Progress
 
 # Started with `python -P` (the benchmarks folder is not searched first); its process_tree module is looked up last.
@@ -102,3 +103,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_now(0)  # as the `pileline` command ends

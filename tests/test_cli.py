@@ -119,3 +119,20 @@ def test_verify_names_a_changed_and_a_missing_output(tmp_path, capsys, ray_insta
     assert "tokens/documents.bin: sha256" in captured.out
     assert "tokens/sequences.json: missing" in captured.out
     assert "2 output file(s) differ" in captured.err
+
+
+def test_the_console_script_flushes_what_it_printed_and_exits_with_main_s_code(tmp_path):
+    """`console` ends the process with `os._exit`: what the command printed still arrives, and its code."""
+    import subprocess
+    import sys
+
+    def console(*argv: str) -> subprocess.CompletedProcess:
+        code = f"from pipeline.cli.main import console; console({list(argv)!r})"
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+    done = console("sample", "--docs", "20", str(tmp_path / "sample"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("20 train docs") and (tmp_path / "sample" / "train").is_dir()
+    failed = console("run", str(tmp_path / "missing.yaml"))
+    assert failed.returncode == 2
+    assert failed.stderr.strip() == f"pileline: error: {tmp_path / 'missing.yaml'}: no such manifest file"

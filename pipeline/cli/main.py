@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pipeline.cli.inspect_commands import register as register_inspection_comman
 from pipeline.errors import UserError
 from pipeline.formats.run_layout import MANIFEST
 from pipeline.manifest import load_manifest
+from pipeline.runtime.process_exit import exit_now
 from pipeline.runtime.progress import Progress
 
 DEMO_DOCS = 3000
@@ -259,5 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def console(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `pileline` console script: `main`, then the process ends at once (`exit_now`)."""
+    exit_now(main(argv))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
