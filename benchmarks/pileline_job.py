@@ -99,8 +99,8 @@ def main() -> None:
         "totals": result.totals,
     }
     Path(timings_path).write_bytes(orjson.dumps(timings, option=orjson.OPT_INDENT_2))
+    exit_now(0)  # as the `pileline` command ends
 
 
 if __name__ == "__main__":
     main()
-    exit_now(0)  # as the `pileline` command ends
