@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
 from pipeline.cli.argument_types import positive_int
 from pipeline.cli.export_command import register as register_export_command
