@@ -1,9 +1,7 @@
 """What each kind of Ray task asks for, declared once; phases decorate their tasks with these.
 
 Every task writes its outputs atomically and reads back a finished summary, so a retry after a lost
-worker or node is safe: phase tasks and readers are retried up to `TASK_RETRIES` times. Every process that
-imports this module, the driver and each worker that runs a task, keeps the memory it frees for reuse
-(`memory_reuse`).
+worker or node is safe: phase tasks and readers are retried up to `TASK_RETRIES` times.
 """
 
 from __future__ import annotations
@@ -12,11 +10,7 @@ from collections.abc import Callable
 
 import ray
 
-from pipeline.runtime.memory_reuse import keep_freed_memory
-
 TASK_RETRIES = 3
-
-keep_freed_memory()
 
 
 def phase_task(fn: Callable) -> ray.remote_function.RemoteFunction:
