@@ -11,7 +11,8 @@ memory (Shmem: Ray's object store) while each phase ran, above what was used whe
 (sampled every 0.1 s by a thread: ~3 % of a one-core run's CPU, hence off unless asked for);
 `before_phases` is the time until the first phase started (Ray's start, listing inputs), `after_phases`
 the time from the last phase's end to the return (output hashes left, manifest.json, removing
-intermediates, Ray's stop).
+intermediates). The embedded Ray is stopped after TIMINGS.json is written, as the process ends (`exit_now`),
+as the `pileline` command stops it: a caller timing the whole process counts it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import orjson
 
 from pipeline.manifest import load_manifest
 from pipeline.phases.runner import run_manifest
-from pipeline.runtime.process_exit import exit_now
+from pipeline.runtime.process_exit import end_with_exit_now, exit_now
 from pipeline.runtime.progress import Progress
 
 # Started with `python -P` (the benchmarks folder is not searched first); its process_tree module is looked up last.
@@ -86,6 +87,7 @@ def main() -> None:
         sys.exit(__doc__.strip().splitlines()[2].strip())
     manifest_path, timings_path = arguments[sample_memory:]
     clock = PhaseClock(sample_memory)
+    end_with_exit_now()  # as the `pileline` command does: the embedded Ray is stopped by `exit_now`
     started = time.perf_counter()
     result = run_manifest(load_manifest(manifest_path), clock)
     ended = time.perf_counter()

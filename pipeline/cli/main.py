@@ -15,7 +15,7 @@ from pipeline.cli.inspect_commands import register as register_inspection_comman
 from pipeline.errors import UserError
 from pipeline.formats.run_layout import MANIFEST
 from pipeline.manifest import load_manifest
-from pipeline.runtime.process_exit import exit_now
+from pipeline.runtime.process_exit import end_with_exit_now, exit_now
 from pipeline.runtime.progress import Progress
 
 DEMO_DOCS = 3000
@@ -262,7 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console(argv: Sequence[str] | None = None) -> NoReturn:
-    """The `pileline` console script: `main`, then the process ends at once (`exit_now`)."""
+    """The `pileline` console script: `main`, then the process ends at once (`exit_now`), the embedded Ray with it."""
+    end_with_exit_now()
     exit_now(main(argv))
 
 

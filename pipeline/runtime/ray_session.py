@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import ray
-from ray._private import node, parameter, services
-from ray._raylet import GcsClient, NodeID
+from ray._private import node, parameter, ray_constants, services
+from ray._raylet import (
+    DASHBOARD_AGENT_LISTEN_PORT_NAME,
+    METRICS_AGENT_PORT_NAME,
+    METRICS_EXPORT_PORT_NAME,
+    RUNTIME_ENV_AGENT_PORT_NAME,
+    GcsClient,
+    NodeID,
+    persist_port,
+)
 from ray.core.generated.gcs_pb2 import GcsNodeInfo
 from ray.core.generated.gcs_service_pb2 import GetAllNodeInfoRequest
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from pipeline.errors import UserError
 from pipeline.manifest import RayConfig
+from pipeline.runtime.process_exit import before_exit_now, ends_with_exit_now, kill_descendants
 
 
 @contextmanager
@@ -24,8 +36,10 @@ def ray_session(config: RayConfig) -> Iterator[None]:
     """Start and stop an embedded Ray (or connect to `config.address`) unless one is already up.
 
     Without an address the embedded instance is always a new local one (`address="local"`), never a
-    cluster that happens to be running on this machine, and it runs no autoscaler monitor, log monitor or
-    dashboard head (`lean_head`).
+    cluster that happens to be running on this machine, and it runs no autoscaler monitor, log monitor,
+    dashboard head or agents (`lean_head`). In a process that ends through `exit_now` (the `pileline`
+    command) the embedded instance is stopped there, killed with the process (`stop_with_process`), not
+    here: Ray's graceful stop waits ~0.5 s for its processes to unregister and exit.
     """
     if ray.is_initialized():
         yield
@@ -43,6 +57,20 @@ def ray_session(config: RayConfig) -> Iterator[None]:
     try:
         yield
     finally:
+        if not address and ends_with_exit_now():
+            before_exit_now(stop_with_process)
+        else:
+            ray.shutdown()
+
+
+def stop_with_process() -> None:
+    """Stop the embedded Ray as the process ends: what `ray.shutdown` deletes (spilled objects) is deleted, then the
+    GCS, the raylet and everything the raylet started are SIGKILLed. Where /proc cannot list them, `ray.shutdown`.
+    Only as the process's last step: the driver's Ray client is left connected to nothing."""
+    head = ray._private.worker._global_node
+    if head is not None:
+        head.destroy_external_storage()
+    if not kill_descendants():
         ray.shutdown()
 
 
@@ -54,6 +82,14 @@ def lean_head() -> Iterator[None]:
     waits for its raylet by polling the GCS instead of Ray's one-second retry. On one core the three
     processes took ~1.7 CPU s to start, and the retry waited up to a second past the raylet's registration.
 
+    Nor does it run Ray's two per-node agents (`without_agents`): the dashboard agent serves metrics, logs and
+    jobs to the dashboard (with Ray's minimal install, as pileline's, it loads none of them), and the
+    runtime-env agent builds `runtime_env`s, which pileline's tasks never ask for. The raylet still starts
+    two processes in their place and waits for the ports they would report; the stand-ins
+    (`agent_stand_in`) do nothing, and the ports are recorded as unused, as Ray's minimal agent records its
+    metrics ports. The two agents cost ~1 CPU s to start, and the raylet registered only once the dashboard
+    agent had imported all of its modules: ~1 s of wall time on one core.
+
     The embedded instance has nothing to scale, and every task pileline sends it (1 or 0 CPUs) fits its
     node, so there is no infeasible demand to report either. pileline's workers print nothing: a task's
     error reaches the driver with its traceback through the task's result, a crashed worker as Ray's
@@ -64,6 +100,7 @@ def lean_head() -> Iterator[None]:
     """
     original_params, original_api_server = parameter.RayParams, node.Node.start_api_server
     original_get_node = services.get_node
+    original_start_process = services.start_ray_process
 
     class LeanHeadParams(original_params):
         def __init__(self, *args, **kwargs) -> None:
@@ -78,13 +115,44 @@ def lean_head() -> Iterator[None]:
         _wait_until_registered(gcs_address, node_id)
         return original_get_node(gcs_address, node_id)
 
+    def start_process(command: list[str], process_type: str, *args, **kwargs):
+        if process_type == ray_constants.PROCESS_TYPE_RAYLET:
+            command = without_agents(command)
+        return original_start_process(command, process_type, *args, **kwargs)
+
     parameter.RayParams, node.Node.start_api_server = LeanHeadParams, no_api_server
-    services.get_node = get_registered_node
+    services.get_node, services.start_ray_process = get_registered_node, start_process
     try:
         yield
     finally:
         parameter.RayParams, node.Node.start_api_server = original_params, original_api_server
-        services.get_node = original_get_node
+        services.get_node, services.start_ray_process = original_get_node, original_start_process
+
+
+_AGENT_STAND_IN = Path(__file__).with_name("agent_stand_in.py")
+_AGENT_FLAGS = ("--dashboard_agent_command=", "--runtime_env_agent_command=")
+_AGENT_PORTS = (
+    METRICS_AGENT_PORT_NAME,
+    METRICS_EXPORT_PORT_NAME,
+    DASHBOARD_AGENT_LISTEN_PORT_NAME,
+    RUNTIME_ENV_AGENT_PORT_NAME,
+)
+
+
+def without_agents(raylet_command: list[str]) -> list[str]:
+    """The raylet's command with `agent_stand_in` for both agents, once the ports the raylet waits for are recorded
+    as unused (-1) in the session directory. A command without both agent flags is returned as it is (Ray's agents
+    then run)."""
+    flags = dict(argument.split("=", 1) for argument in raylet_command if "=" in argument)
+    if not all(flag[:-1] in flags for flag in _AGENT_FLAGS):
+        return raylet_command
+    for port in _AGENT_PORTS:
+        persist_port(flags["--session_dir"], flags["--node_id"], port, -1)
+    stand_in = subprocess.list2cmdline([sys.executable, "-I", "-S", str(_AGENT_STAND_IN)])
+    return [
+        next((flag + stand_in for flag in _AGENT_FLAGS if argument.startswith(flag)), argument)
+        for argument in raylet_command
+    ]
 
 
 def _wait_until_registered(gcs_address: str, node_id: str, timeout: float = 30.0, interval: float = 0.02) -> None:
