@@ -184,7 +184,7 @@ class Uninstalled(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Uninstalled())
-sys.path.insert(0, root)
+sys.path[:] = [root] + [entry for entry in sys.path if entry not in ("", os.getcwd())]  # not a ray/ in the cwd
 for script in sys.argv[3:]:
     sys.argv = [script, "--help"]
     out = io.StringIO()
