@@ -31,8 +31,10 @@ with ray_session(RayConfig(num_cpus=1)):
     kinds = sorted(node.all_processes)
     processes = [info.process for infos in node.all_processes.values() for info in infos]
     raylet = node.all_processes["raylet"][0].process.pid
-    agents = [pid for pid in descendants(raylet) if "agent" in open(f"/proc/{pid}/cmdline").read()]
-    agent_commands = sorted(open(f"/proc/{pid}/cmdline").read().split("\\0")[-2] for pid in agents)
+    scripts = ("agent_stand_in.py", "dashboard/agent.py", "runtime_env/agent/main.py")  # a worker names agent ports
+    commands = {pid: open(f"/proc/{pid}/cmdline").read() for pid in descendants(raylet)}
+    agents = [pid for pid, command in commands.items() if any(script in command for script in scripts)]
+    agent_commands = sorted(commands[pid].split("\\0")[-2] for pid in agents)
     answer = ray.get(ray.remote(lambda: 41 + 1).remote())
     try:
         ray.get(ray.remote(lambda: int("line 7 of x.jsonl")).options(max_retries=0).remote())
