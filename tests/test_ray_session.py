@@ -46,6 +46,7 @@ restored = (
     not params.no_monitor
     and ray._private.node.Node.start_api_server.__name__ == "start_api_server"
     and ray._private.services.get_node.__name__ == "get_node"
+    and ray._private.services.start_ray_process.__name__ == "start_ray_process"
 )
 time.sleep(0.2)  # the raylet's children are reaped by init once the raylet has gone
 agents_alive = sum(
@@ -69,7 +70,7 @@ def test_the_embedded_session_runs_no_monitors_nor_dashboard_works_and_ends_whol
     assert answer == "42", "tasks run without the monitors"
     assert error == "traceback", "a task's error still reaches the driver, with its message and traceback"
     assert alive == "0", "no process of the session outlives it"
-    assert restored == "True", "Ray's own RayParams, Node.start_api_server and get_node are back once it has started"
+    assert restored == "True", "Ray's own functions and RayParams are back once it has started"
     assert "autoscaler" not in child.stderr
     assert agent_commands == [str(_AGENT_STAND_IN)] * 2, "both of Ray's agents are stand-ins, not Ray's agent.py"
     assert agents_alive == "0", "the stand-ins end with the raylet"
