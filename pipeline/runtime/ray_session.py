@@ -130,7 +130,7 @@ def lean_head() -> Iterator[None]:
 
 
 _AGENT_STAND_IN = Path(__file__).with_name("agent_stand_in.py")
-_AGENT_FLAGS = ("--dashboard_agent_command=", "--runtime_env_agent_command=")
+_AGENT_FLAGS = ("--dashboard_agent_command", "--runtime_env_agent_command")
 _AGENT_PORTS = (
     METRICS_AGENT_PORT_NAME,
     METRICS_EXPORT_PORT_NAME,
@@ -144,15 +144,13 @@ def without_agents(raylet_command: list[str]) -> list[str]:
     as unused (-1) in the session directory. A command without both agent flags is returned as it is (Ray's agents
     then run)."""
     flags = dict(argument.split("=", 1) for argument in raylet_command if "=" in argument)
-    if not all(flag[:-1] in flags for flag in _AGENT_FLAGS):
+    if not all(flag in flags for flag in _AGENT_FLAGS):
         return raylet_command
     for port in _AGENT_PORTS:
         persist_port(flags["--session_dir"], flags["--node_id"], port, -1)
     stand_in = subprocess.list2cmdline([sys.executable, "-I", "-S", str(_AGENT_STAND_IN)])
-    return [
-        next((flag + stand_in for flag in _AGENT_FLAGS if argument.startswith(flag)), argument)
-        for argument in raylet_command
-    ]
+    names = [argument.split("=", 1)[0] for argument in raylet_command]
+    return [f"{name}={stand_in}" if name in _AGENT_FLAGS else argument for name, argument in zip(names, raylet_command)]
 
 
 def _wait_until_registered(gcs_address: str, node_id: str, timeout: float = 30.0, interval: float = 0.02) -> None:
